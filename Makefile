@@ -1,0 +1,51 @@
+# covgap: `make demo` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint pytest browser sample docs clean
+
+# A stamp per extra, remade when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## demo: install covgap and run it on the bundled sample province
+# --force: the demo's run directory is the sample's own and is safe to replace.
+demo: $(VENV)/.installed
+	$(BIN)/covgap demo --force
+
+## test: install covgap with the dev tools, lint, and run the whole test suite
+test: $(VENV)/.installed-dev browser lint pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check covgap tests scripts benchmarks
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+# Debian's Chromium drives the map tests; installed only when absent and we may.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "chromium not found: browser tests will be skipped (install Debian's chromium)"; fi; \
+	fi
+
+## sample: regenerate the synthetic sample province in data/
+sample: $(VENV)/.installed
+	$(BIN)/python scripts/make_sample_data.py
+
+## docs: regenerate the configuration reference from the code
+docs: $(VENV)/.installed
+	$(BIN)/python -c "from covgap.config import reference_markdown as r; print(r())" > docs/configuration.md
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""covgap: find where Vietnam's mobile and fibre networks still leave people out.
+
+Examples
+--------
+>>> import covgap
+>>> result = covgap.run("data/sample.toml")  # doctest: +SKIP
+>>> result.write("out/tinh-mau/2025")  # doctest: +SKIP
+"""
+
+from covgap._version import __version__
+from covgap.config import Config, load_config
+from covgap.errors import ConfigError, CovgapError, CovgapWarning, InputError, InputWarning
+from covgap.io import Inputs, read_inputs
+from covgap.pipeline import Result, RunExistsError, run
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "CovgapError",
+    "CovgapWarning",
+    "InputError",
+    "InputWarning",
+    "Inputs",
+    "Result",
+    "RunExistsError",
+    "__version__",
+    "load_config",
+    "read_inputs",
+    "run",
+]

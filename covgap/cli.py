@@ -1,0 +1,226 @@
+"""The ``covgap`` command: parse, call the library, print, set the exit code.
+
+Exit status (SPEC.md): 0 success; 1 bad input or configuration (the message names the
+file, the feature or row and the problem; no traceback); 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from covgap._version import __version__
+from covgap.errors import CovgapError
+
+__all__ = ["app", "main"]
+
+
+app = typer.Typer(
+    name="covgap",
+    help=(
+        "Find where mobile and fibre networks still leave villages out (lõm sóng), "
+        "compute the plan's indicators and write maps and gap lists.\n\n"
+        "Example:  covgap validate data/sample.toml"
+    ),
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def say(text: str) -> None:
+    """Print plain text to stdout: no markup, no wrapping (paths stay copyable)."""
+    out.print(text, markup=False, soft_wrap=True)
+
+
+def complain(text: str) -> None:
+    """Print plain text to stderr: no markup, no wrapping."""
+    err.print(text, markup=False, soft_wrap=True)
+
+ConfigArg = Annotated[Path, typer.Argument(
+    help="The run configuration (TOML); relative paths in it are resolved against its folder.",
+    show_default=False)]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Write the run directory here instead of <output.dir>/<name>/<year>.")]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace an existing run directory (never done without it).")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress display; errors are still printed.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        say(f"covgap {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Find where mobile and fibre networks still leave villages out."""
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Turn covgap's errors into a message and exit 1; never show a traceback for them."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # shown by the commands from the run record
+            yield
+    except CovgapError as exc:
+        complain(f"covgap: {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        complain("covgap: interrupted; nothing was written")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if os.environ.get("COVGAP_DEBUG"):
+            raise
+        complain(
+            f"covgap: unexpected error ({type(exc).__name__}: {exc}). This is a bug in "
+            "covgap, not in your data; rerun with COVGAP_DEBUG=1 for the traceback and "
+            "report it.")
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str, str], None] | None]:
+    """Show a status line on a terminal; nothing in CI logs, pipes or with --quiet."""
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    with err.status("starting", spinner="dots") as status:
+        def update(stage: str, message: str) -> None:
+            status.update(f"{stage}: {message}")
+        yield update
+
+
+def _print_inputs(result_inputs: object, config_path: Path) -> None:
+    from covgap.io import Inputs
+
+    assert isinstance(result_inputs, Inputs)
+    ins = result_inputs
+    table = Table(title=f"Inputs of {config_path}", show_lines=False)
+    table.add_column("layer")
+    table.add_column("features / cells", justify="right")
+    table.add_column("notes")
+    villages = ins.villages
+    pop = villages["population"].sum()
+    table.add_row("communes", f"{len(ins.communes):,}",
+                  f"region III: {int((ins.communes['region'] == 'III').sum())}")
+    table.add_row("villages", f"{len(villages):,}",
+                  f"population {pop:,.0f}; ĐBKK: {int(villages['difficult'].sum())}")
+    ops = ", ".join(f"{k} {v}" for k, v in ins.sites["operator"].value_counts().items())
+    table.add_row("sites (cells)", f"{len(ins.sites):,}", ops)
+    if ins.fibre is not None:
+        kinds = ins.fibre["kind"].value_counts()
+        table.add_row("fibre", f"{len(ins.fibre):,}",
+                      f"routes {kinds.get('route', 0)}, nodes {kinds.get('node', 0)}")
+    for r in (ins.dem, ins.population):
+        if r is not None:
+            note = f"{r.kind}, {r.crs.name}"
+            if r.total is not None:
+                note += f", total {r.total:,.0f} people"
+            table.add_row(r.kind, f"{r.width * r.height:,}", note)
+    out.print(table)
+    say(f"metric CRS: {ins.metric_crs.name}")
+    for w in ins.warnings:
+        complain(f"warning: {w}")
+
+
+@app.command()
+def validate(config: ConfigArg) -> None:
+    """Read and check the inputs only; list every problem found.
+
+    Exits 0 when the inputs are usable, 1 with every problem listed (file, row or
+    feature id, problem and fix) when they are not.
+
+    Example:  covgap validate data/sample.toml
+    """
+    from covgap.io import read_inputs
+
+    with _guard():
+        inputs = read_inputs(config)
+        _print_inputs(inputs, config)
+        say("inputs OK")
+
+
+def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool) -> None:
+    from covgap.pipeline import run as run_pipeline
+
+    with _guard():
+        with _progress(quiet) as progress:
+            result = run_pipeline(config, progress=progress)
+        target = result.write(out_dir, force=force)
+        if not quiet:
+            _print_inputs(result.inputs, config)
+        missing = result.manifest()["stages_not_available"]
+        say(f"run directory: {target}")
+        say(f"  manifest.json  stages run: {', '.join(result.stages_run)}")
+        if missing:
+            say(f"  not yet available in covgap {__version__}: {', '.join(missing)}")
+
+
+@app.command()
+def run(config: ConfigArg, out_dir: OutOpt = None, force: ForceOpt = False,
+        quiet: QuietOpt = False) -> None:
+    """Run every stage: read and validate inputs, coverage, villages, indicators, exports.
+
+    The run directory is <output.dir>/<run.name>/<run.year>/ (or --out). It is written
+    to a temporary folder and moved into place only when complete; an existing run
+    directory is never replaced without --force.
+
+    Example:  covgap run data/sample.toml --out out/tinh-mau/2025
+    """
+    _run_and_write(config, out_dir, force, quiet)
+
+
+def sample_config() -> Path:
+    """Return the bundled sample configuration (``data/sample.toml`` of the source tree)."""
+    path = Path(__file__).resolve().parent.parent / "data" / "sample.toml"
+    if not path.is_file():
+        raise CovgapError(
+            f"the sample data is not here ({path}); it ships with covgap's source tree: "
+            "run `make demo` from a clone")
+    return path
+
+
+@app.command()
+def demo(out_dir: OutOpt = None, force: ForceOpt = False, quiet: QuietOpt = False) -> None:
+    """Run covgap on the bundled sample province (data/sample.toml).
+
+    Example:  covgap demo --out /tmp/covgap-demo --force
+    """
+    with _guard():
+        config = sample_config()
+    _run_and_write(config, out_dir, force, quiet)
+
+
+def main() -> None:
+    """Entry point of the ``covgap`` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app(prog_name="covgap")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

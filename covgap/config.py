@@ -1,0 +1,533 @@
+"""Typed run configuration: defaults, validation and TOML loading.
+
+A configuration is a TOML file (or a dict of the same shape) with the sections of
+SPEC.md: ``[run]``, ``[inputs]``, ``[checks]``, ``[coverage]``, ``[rules]``,
+``[targets]``, ``[candidates]`` and ``[output]``.  Every key has a default (see
+``docs/configuration.md``, generated from this module by
+``covgap.config.reference_markdown``), unknown keys are errors that name the key
+and list the valid ones, and relative paths are resolved against the folder of the
+configuration file (or ``base_dir`` for a dict).
+
+Examples
+--------
+>>> from covgap.config import load_config
+>>> cfg = load_config({"inputs": {"villages": "v.gpkg", "communes": "c.gpkg",
+...                               "sites": "s.csv"}}, base_dir="/data")
+>>> cfg.rules.village_covered_share
+0.8
+>>> str(cfg.inputs.sites.path)
+'/data/s.csv'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from covgap.errors import ConfigError
+
+__all__ = [
+    "OPERATORS",
+    "TECHNOLOGIES",
+    "CandidatesConfig",
+    "ChecksConfig",
+    "Config",
+    "CoverageConfig",
+    "InputsConfig",
+    "LayerInput",
+    "OutputConfig",
+    "RulesConfig",
+    "RunConfig",
+    "TargetsConfig",
+    "load_config",
+    "reference_markdown",
+]
+
+#: Radio technologies covgap knows; 4G and 5G are mobile broadband (DOMAIN.md).
+TECHNOLOGIES: tuple[str, ...] = ("2G", "3G", "4G", "5G")
+
+#: Canonical operator names; spelling variants are mapped onto these by covgap.io.
+OPERATORS: tuple[str, ...] = (
+    "Viettel",
+    "VNPT",
+    "MobiFone",
+    "Vietnamobile",
+    "Gmobile",
+    "FPT",
+    "CMC",
+    "SCTV",
+)
+
+MODELS: tuple[str, ...] = ("radius", "pathloss", "terrain", "raster")
+LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "dem", "population")
+VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre")
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    """Field metadata: the documentation shown in the configuration reference."""
+    return {"doc": text, **kw}
+
+
+def _current_year() -> int:
+    return _dt.date.today().year
+
+
+@dataclass(frozen=True)
+class LayerInput:
+    """Where one input layer is and how to read it.
+
+    In TOML either a plain path string or a table
+    ``{ path = "...", x = "lon", y = "lat", crs = "EPSG:4326", layer = "...", sheet = "..." }``.
+    """
+
+    path: Path = field(metadata=_doc("file to read: any format OGR reads, CSV or XLSX; "
+                                     "GeoTIFF for rasters"))
+    layer: str | None = field(default=None, metadata=_doc(
+        "layer name inside a multi-layer file (GeoPackage); default: the first layer"))
+    sheet: str | None = field(default=None, metadata=_doc(
+        "XLSX sheet name; default: the first sheet"))
+    x: str | None = field(default=None, metadata=_doc(
+        "CSV/XLSX column holding x (longitude or easting); default: lon, longitude, x"))
+    y: str | None = field(default=None, metadata=_doc(
+        "CSV/XLSX column holding y (latitude or northing); default: lat, latitude, y"))
+    crs: str | None = field(default=None, metadata=_doc(
+        "CRS of the file when it has none or a wrong one (EPSG code, PROJ string or WKT); "
+        "CSV/XLSX default EPSG:4326"))
+    encoding: str | None = field(default=None, metadata=_doc(
+        "text encoding of a CSV or a shapefile's .dbf; default: UTF-8 (CSV), the .cpg (shapefile)"))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """``[run]``: what this run is called and which year it reports."""
+
+    name: str = field(default="province", metadata=_doc(
+        "name used in output paths and map titles, e.g. \"thanh-hoa\""))
+    year: int = field(default_factory=_current_year, metadata=_doc(
+        "reporting year; default: the current calendar year", default_text="current year"))
+    metric_crs: str = field(default="auto", metadata=_doc(
+        "projected CRS for distances and areas: \"auto\" picks UTM 48N or 49N (WGS84) from "
+        "the communes' centre, or give a code such as \"EPSG:3405\" (VN-2000 UTM 48N)"))
+
+
+@dataclass(frozen=True)
+class InputsConfig:
+    """``[inputs]``: the layers to read and how their columns are named."""
+
+    communes: LayerInput | None = field(default=None, metadata=_doc(
+        "commune polygons (required): commune_code, commune_name, region, optional district",
+        required=True))
+    villages: LayerInput | None = field(default=None, metadata=_doc(
+        "village points or polygons (required): village_id, village_name, commune_code, "
+        "population, households, difficult", required=True))
+    sites: LayerInput | None = field(default=None, metadata=_doc(
+        "BTS cells or sites as points (required): site_id, operator, technology, optional "
+        "azimuth_deg, beamwidth_deg, height_m, eirp_dbm, frequency_mhz", required=True))
+    fibre: LayerInput | None = field(default=None, metadata=_doc(
+        "fibre routes (lines) and/or nodes (points) with operator and optional kind"))
+    dem: LayerInput | None = field(default=None, metadata=_doc(
+        "digital elevation model raster, metres above sea level"))
+    population: LayerInput | None = field(default=None, metadata=_doc(
+        "population raster, people per cell"))
+    columns: dict[str, dict[str, str]] = field(default_factory=dict, metadata=_doc(
+        "per layer, covgap column = column in the file, e.g. "
+        "[inputs.columns.villages] village_name = \"TenThon\""))
+    operator_aliases: dict[str, str] = field(default_factory=dict, metadata=_doc(
+        "extra operator spellings, spelling = canonical name; a new canonical name is "
+        "accepted as an operator"))
+
+
+@dataclass(frozen=True)
+class ChecksConfig:
+    """``[checks]``: how far outside the province a feature may lie before it is an error."""
+
+    village_outside_m: float = field(default=1000.0, metadata=_doc(
+        "a village farther than this (metres) from every commune is an error"))
+    site_outside_m: float = field(default=50000.0, metadata=_doc(
+        "a site farther than this (metres) from the province is an error; nearer ones are "
+        "kept because towers across the border serve border villages"))
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """``[coverage]``: the coverage model and what counts as mobile broadband."""
+
+    model: str = field(default="radius", metadata=_doc(
+        "\"radius\" | \"pathloss\" | \"terrain\" | \"raster\" (operator-supplied)",
+        choices=MODELS))
+    technologies: list[str] = field(default_factory=lambda: ["4G", "5G"], metadata=_doc(
+        "technologies that count as mobile broadband (DOMAIN.md: 4G and above)",
+        choices=TECHNOLOGIES))
+    min_rsrp_dbm: float = field(default=-110.0, metadata=_doc(
+        "signal threshold for \"covered\", dBm RSRP (pathloss and terrain models)"))
+    radius_m: dict[str, float] = field(
+        default_factory=lambda: {"2G": 8000.0, "3G": 5000.0, "4G": 5000.0, "5G": 1000.0},
+        metadata=_doc("radius model: service radius per technology, metres",
+                      key_choices=TECHNOLOGIES))
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """``[rules]``: the province's rule for "covered" and "FTTH-ready"."""
+
+    village_covered_share: float = field(default=0.8, metadata=_doc(
+        "share (0-1) of a village's people (or area) that must be covered", low=0.0, high=1.0))
+    ftth_max_distance_m: float = field(default=1000.0, metadata=_doc(
+        "a village counts as FTTH-ready within this distance (metres) of a fibre feature",
+        low=0.0))
+    village_point_radius_m: float = field(default=0.0, metadata=_doc(
+        "point villages: 0 = coverage at the point itself, > 0 = a disc of this radius (m)",
+        low=0.0))
+
+
+@dataclass(frozen=True)
+class TargetsConfig:
+    """``[targets]``: plan targets the indicators are held against (percent or count)."""
+
+    villages_mbb_pct: float | None = field(default=100.0, metadata=_doc(
+        "villages covered by mobile broadband, % (both plans: 100% by 2025)"))
+    villages_ftth_pct: float | None = field(default=100.0, metadata=_doc(
+        "villages with FTTH, % (both plans: 100% by 2025)"))
+    bts_sharing_pct: float | None = field(default=15.0, metadata=_doc(
+        "BTS site locations used by two or more operators, % (Thanh Hóa 15%, Huế 30%)"))
+    population_mbb_pct: float | None = field(default=None, metadata=_doc(
+        "population covered by mobile broadband, %; default: no target"))
+    commune_centres_5g_pct: float | None = field(default=None, metadata=_doc(
+        "commune centres with 5G, % (100% by 2030); default: no target"))
+    usp_villages: float | None = field(default=None, metadata=_doc(
+        "universal-service eligible villages, count (lower is better); default: no target"))
+
+
+@dataclass(frozen=True)
+class CandidatesConfig:
+    """``[candidates]``: the candidate-site search."""
+
+    max_sites: int = field(default=50, metadata=_doc(
+        "the most candidate sites to propose", low=0))
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: where run directories go."""
+
+    dir: Path = field(default=Path("out"), metadata=_doc(
+        "parent of run directories: <dir>/<name>/<year>/"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole, validated configuration.  Build it with :func:`load_config`."""
+
+    run: RunConfig = field(default_factory=RunConfig)
+    inputs: InputsConfig = field(default_factory=InputsConfig)
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    coverage: CoverageConfig = field(default_factory=CoverageConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    targets: TargetsConfig = field(default_factory=TargetsConfig)
+    candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: Path | None = field(default=None, compare=False, metadata=_doc(
+        "the file this configuration was read from", internal=True))
+
+    def run_dir(self) -> Path:
+        """Return the run directory ``<output.dir>/<run.name>/<run.year>``."""
+        return self.output.dir / self.run.name / str(self.run.year)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the effective configuration as plain TOML-compatible data."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if not f.metadata.get("internal")}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if v is not None:
+                out[f.name] = _plain(v)
+        return out
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(
+    source: str | Path | Mapping[str, Any] | Config,
+    *,
+    base_dir: str | Path | None = None,
+) -> Config:
+    """Read and validate a configuration.
+
+    Parameters
+    ----------
+    source : str, Path, mapping or Config
+        Path to a TOML file, or a dict with the same structure.  A :class:`Config`
+        is returned unchanged.
+    base_dir : str or Path, optional
+        Folder relative paths are resolved against; default: the TOML file's folder,
+        or the current directory for a dict.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found: unknown keys (with the valid ones), wrong types,
+        values out of range, missing required inputs, unreadable TOML.
+    """
+    if isinstance(source, Config):
+        return source
+    src_path: Path | None = None
+    if isinstance(source, str | Path):
+        src_path = Path(source)
+        if not src_path.is_file():
+            raise ConfigError(f"{src_path}: configuration file not found")
+        try:
+            data = tomllib.loads(src_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{src_path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{src_path}: not UTF-8 text: {exc}") from None
+        base = Path(base_dir) if base_dir is not None else src_path.resolve().parent
+        label = str(src_path)
+    elif isinstance(source, Mapping):
+        data = dict(source)
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        label = "configuration"
+    else:
+        raise TypeError(f"load_config expects a path, a dict or a Config, got {type(source)!r}")
+
+    problems: list[str] = []
+    cfg = _build(Config, data, "", problems, base)
+    if cfg is not None:
+        for name in LAYERS:
+            meta = _field(InputsConfig, name).metadata
+            if meta.get("required") and getattr(cfg.inputs, name) is None:
+                problems.append(f"[inputs] {name} is required: {meta['doc']}")
+        unknown_layers = sorted(set(cfg.inputs.columns) - set(VECTOR_LAYERS))
+        if unknown_layers:
+            problems.append(
+                f"[inputs.columns] unknown layer {', '.join(map(repr, unknown_layers))}; "
+                f"valid: {', '.join(VECTOR_LAYERS)}")
+    if problems:
+        raise ConfigError(f"{label}: {len(problems)} problem(s)", problems)
+    assert cfg is not None
+    if not cfg.output.dir.is_absolute():  # the default "out" is relative too
+        cfg = dataclasses.replace(cfg, output=OutputConfig(dir=base / cfg.output.dir))
+    return dataclasses.replace(cfg, source=src_path.resolve() if src_path else None)
+
+
+def _field(cls: type, name: str) -> dataclasses.Field:
+    return next(f for f in dataclasses.fields(cls) if f.name == name)
+
+
+def _where(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _build(cls: type, data: Any, where: str, problems: list[str], base: Path) -> Any:
+    """Build dataclass ``cls`` from ``data``, appending problems instead of raising."""
+    if not isinstance(data, Mapping):
+        problems.append(f"[{where}] must be a table, got {data!r}")
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for key in data:
+        if key not in fields:
+            label = f"[{where}]" if where else "top level"
+            problems.append(
+                f"{label}: unknown key {key!r}; valid keys: {', '.join(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in data:
+            continue
+        value = _convert(hints[name], data[name], _where(where, name), problems, base, f)
+        if value is not _BAD:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field of a nested table is missing
+        problems.append(f"[{where}] {exc}")
+        return None
+
+
+_BAD = object()
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(tp: Any, value: Any, where: str, problems: list[str], base: Path,
+             f: dataclasses.Field | None = None) -> Any:
+    meta = f.metadata if f is not None else {}
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(inner[0], value, where, problems, base, f)
+    if dataclasses.is_dataclass(tp) and tp is not LayerInput:
+        section = _build(tp, value, where, problems, base)
+        return _BAD if section is None else section
+    if tp is LayerInput:
+        if isinstance(value, str):
+            value = {"path": value}
+        if isinstance(value, Mapping) and "path" not in value:
+            problems.append(f"{where}: a layer table needs a 'path' key")
+            return _BAD
+        layer = _build(LayerInput, value, where, problems, base)
+        return _BAD if layer is None else layer
+    if tp is Path:
+        if not isinstance(value, str):
+            problems.append(f"{where}: expected a path string, got {value!r}")
+            return _BAD
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base / p
+    if tp is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{where}: expected true or false, got {value!r}")
+            return _BAD
+        return value
+    if tp in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+                tp is int and not isinstance(value, int)):
+            problems.append(f"{where}: expected a number ({_type_name(tp)}), got {value!r}")
+            return _BAD
+        lo, hi = meta.get("low"), meta.get("high")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            rng = f"{'-inf' if lo is None else f'{lo:g}'}..{'inf' if hi is None else f'{hi:g}'}"
+            problems.append(f"{where}: {value!r} is outside {rng}")
+            return _BAD
+        return tp(value)
+    if tp is str:
+        if not isinstance(value, str):
+            problems.append(f"{where}: expected a string, got {value!r}")
+            return _BAD
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            problems.append(f"{where}: {value!r} is not one of {', '.join(choices)}")
+            return _BAD
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            problems.append(f"{where}: expected a list, got {value!r}")
+            return _BAD
+        out = [_convert(args[0], v, f"{where}[{i}]", problems, base) for i, v in
+               enumerate(value)]
+        choices = meta.get("choices")
+        if choices:
+            bad = [v for v in out if v not in choices]
+            if bad:
+                problems.append(
+                    f"{where}: {', '.join(map(repr, bad))} not valid; valid: {', '.join(choices)}")
+                return _BAD
+        return _BAD if any(v is _BAD for v in out) else out
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            problems.append(f"{where}: expected a table, got {value!r}")
+            return _BAD
+        key_choices = meta.get("key_choices")
+        out = {}
+        for k, v in value.items():
+            if key_choices and k not in key_choices:
+                problems.append(
+                    f"{where}: unknown key {k!r}; valid keys: {', '.join(key_choices)}")
+                continue
+            out[k] = _convert(args[1], v, f"{where}.{k}", problems, base)
+        if any(v is _BAD for v in out.values()):
+            return _BAD
+        if f is not None and key_choices and f.default_factory is not dataclasses.MISSING:
+            # a partial table refines the defaults instead of replacing them
+            merged = dict(f.default_factory())
+            merged.update(out)
+            return merged
+        return out
+    raise TypeError(f"unsupported configuration type {tp!r} at {where}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- docs
+
+
+_SECTIONS = [f for f in dataclasses.fields(Config) if not f.metadata.get("internal")]
+
+
+def reference_markdown() -> str:
+    """Return the configuration reference (every key, its default and meaning) as Markdown.
+
+    ``docs/configuration.md`` is this text; a test checks they agree.
+    """
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from `covgap/config.py` by `make docs`;",
+        "a test keeps them in step. Relative paths are resolved against the configuration",
+        "file's folder. An unknown key is an error.",
+        "",
+    ]
+    hints = typing.get_type_hints(Config)
+    for sec in _SECTIONS:
+        cls = hints[sec.name]
+        lines += [f"## `[{sec.name}]`", "", (cls.__doc__ or "").split("\n")[0].split(": ", 1)[-1],
+                  "", "| key | default | meaning |", "|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            lines.append(f"| `{f.name}` | {_default_text(f)} | {f.metadata.get('doc', '')} |")
+        lines.append("")
+    lines += ["## Layer tables", "",
+              "Each `[inputs]` layer is a path string or a table with these keys:", "",
+              "| key | default | meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(LayerInput):
+        lines.append(f"| `{f.name}` | {_default_text(f)} | {f.metadata.get('doc', '')} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    if "default_text" in f.metadata:
+        return f.metadata["default_text"]
+    if f.metadata.get("required"):
+        return "required"
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+    else:
+        return "required"
+    if value is None:
+        return "none"
+    if isinstance(value, Path):
+        return f'`"{value}"`'
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    if isinstance(value, dict):
+        if not value:
+            return "`{}`"
+        return "`{" + ", ".join(f'"{k}" = {v:g}' if isinstance(v, float) else f'"{k}" = {v}'
+                                for k, v in value.items()) + "}`"
+    if isinstance(value, list):
+        return "`[" + ", ".join(f'"{v}"' for v in value) + "]`"
+    if isinstance(value, float):
+        return f"`{value:g}`"
+    return f"`{value}`"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(reference_markdown())

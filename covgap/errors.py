@@ -1,0 +1,59 @@
+"""Errors and warnings raised by covgap.
+
+Every error a user can cause (a bad file, a bad configuration value) is a
+:class:`CovgapError`; the command line prints its message and exits 1 instead of
+showing a traceback.  :class:`InputError` is also a :class:`ValueError` so generic
+``except ValueError`` code keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "ConfigError",
+    "CovgapError",
+    "CovgapWarning",
+    "InputError",
+    "InputWarning",
+    "RepairWarning",
+]
+
+
+class CovgapError(Exception):
+    """Base class of every error covgap raises on purpose."""
+
+
+class InputError(CovgapError, ValueError):
+    """Bad input data or configuration, with a message a user can act on.
+
+    Parameters
+    ----------
+    message : str
+        Headline, e.g. ``"sites.csv: 3 problems"``.
+    problems : iterable of str, optional
+        One line per problem; they are appended to the message, one per line.
+    """
+
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        self.problems = list(problems)
+        text = message
+        if self.problems:
+            text += "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(text)
+
+
+class ConfigError(InputError):
+    """The configuration file or dict is invalid."""
+
+
+class CovgapWarning(UserWarning):
+    """Base class of covgap's warnings."""
+
+
+class InputWarning(CovgapWarning):
+    """Something in an input layer looks wrong but covgap can go on."""
+
+
+class RepairWarning(InputWarning):
+    """covgap changed input data to make it usable (e.g. repaired polygons)."""

@@ -1,0 +1,341 @@
+"""Read any vector layer (OGR formats, CSV, XLSX) into WGS84, collecting problems.
+
+This module knows files, columns and coordinates; what a commune, village, site or
+fibre feature must look like is in :mod:`covgap.io.layers`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from covgap.config import LayerInput
+from covgap.io.crs import WGS84, parse_crs
+from covgap.io.problems import ROW, Problems
+
+__all__ = ["TABLE_SUFFIXES", "number_column", "read_vector"]
+
+log = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+_X_NAMES = ("lon", "longitude", "long", "lng", "x", "kinh_do", "kinhdo", "kinh do")
+_Y_NAMES = ("lat", "latitude", "y", "vi_do", "vido", "vi do")
+
+# Mainland Vietnam spans about lon 102.1-109.5, lat 8.2-23.4 (DOMAIN.md); the islands
+# reach lon 117.  Used to tell swapped axes and wrong CRSs from plausible points.
+VN_LON = (102.0, 117.5)
+VN_LAT = (8.0, 23.5)
+
+
+def read_vector(
+    spec: LayerInput,
+    *,
+    name: str,
+    columns: Mapping[str, str] | None = None,
+    problems: Problems,
+) -> gpd.GeoDataFrame | None:
+    """Read one vector layer into WGS84 (EPSG:4326).
+
+    Parameters
+    ----------
+    spec : LayerInput
+        Where the layer is and how to read it.
+    name : str
+        The layer's role ("sites"), used in messages about the configuration.
+    columns : mapping, optional
+        covgap column name -> column name in the file (``[inputs.columns.<name>]``).
+    problems : Problems
+        Collector the problems are added to.
+
+    Returns
+    -------
+    GeoDataFrame or None
+        In EPSG:4326 with the columns renamed to covgap's names and a :data:`ROW`
+        column locating each feature in its file; None when the file cannot be read
+        at all (the reason is in ``problems``).
+    """
+    path = Path(spec.path)
+    if not path.exists():
+        problems.add(f"file not found ({path}); check [inputs] {name}")
+        return None
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        frame = _read_table(spec, path, problems)
+        if frame is None:
+            return None
+        frame = _rename(frame, columns, name, problems)
+        return _points_from_xy(frame, spec, name, problems)
+    gdf = _read_ogr(spec, path, problems)
+    if gdf is None:
+        return None
+    gdf = _rename(gdf, columns, name, problems)
+    return _to_wgs84(gdf, spec, name, problems)
+
+
+def _read_table(spec: LayerInput, path: Path, problems: Problems) -> pd.DataFrame | None:
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(path, sheet_name=spec.sheet or 0, dtype=object)
+        else:
+            sep = "\t" if suffix == ".tsv" else None
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                                encoding=spec.encoding or "utf-8-sig", sep=sep,
+                                engine="python")
+    except UnicodeDecodeError as exc:
+        problems.add(
+            f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as \"CSV UTF-8\" "
+            "from Excel, or set encoding = \"cp1258\" (Vietnamese Windows) in its [inputs] "
+            "table")
+        return None
+    except ValueError as exc:  # e.g. a missing sheet
+        problems.add(f"cannot be read: {exc}")
+        return None
+    except Exception as exc:
+        problems.add(f"cannot be read: {type(exc).__name__}: {exc}")
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    # Excel shows the header on row 1, so data row i (0-based) is row i + 2.
+    frame[ROW] = [f"row {i + 2}" for i in range(len(frame))]
+    return frame
+
+
+def _read_ogr(spec: LayerInput, path: Path, problems: Problems) -> gpd.GeoDataFrame | None:
+    kwargs: dict[str, object] = {"engine": "pyogrio", "fid_as_index": True}
+    if spec.layer:
+        kwargs["layer"] = spec.layer
+    if spec.encoding:
+        kwargs["encoding"] = spec.encoding
+    try:
+        with warnings.catch_warnings():
+            # pyogrio warns when a file has several layers and none was named;
+            # reading the first is documented behaviour.
+            warnings.filterwarnings("ignore", message=".*More than one layer found.*")
+            gdf = gpd.read_file(path, **kwargs)
+    except Exception as exc:
+        problems.add(f"cannot be read by GDAL/OGR: {exc}")
+        return None
+    gdf[ROW] = [f"feature {i}" for i in gdf.index]
+    return gdf.reset_index(drop=True)
+
+
+def _rename(frame: pd.DataFrame, columns: Mapping[str, str] | None, name: str,
+            problems: Problems) -> pd.DataFrame:
+    """Apply ``[inputs.columns.<name>]`` (covgap name = file column)."""
+    if not columns:
+        return frame
+    present = set(frame.columns)
+    rename = {}
+    for ours, theirs in columns.items():
+        if theirs in present:
+            rename[theirs] = ours
+        else:
+            problems.add(
+                f"column {theirs!r} (mapped to {ours} in [inputs.columns.{name}]) is not in "
+                f"the file; its columns are: {', '.join(_visible(frame.columns))}")
+    return frame.rename(columns=rename)
+
+
+def _visible(cols: pd.Index) -> list[str]:
+    return [str(c) for c in cols if c not in (ROW, "geometry")]
+
+
+def find_column(frame: pd.DataFrame, wanted: str) -> str | None:
+    """Return the column named ``wanted``, matched case-insensitively, or None."""
+    if wanted in frame.columns:
+        return wanted
+    folded = {str(c).casefold(): c for c in frame.columns}
+    return folded.get(wanted.casefold())
+
+
+def number_column(frame: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
+    """Parse a column as numbers.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    column : str
+
+    Returns
+    -------
+    values : Series of float
+        NaN where the cell is empty or not a number.
+    bad : Series of bool
+        True where a non-empty cell is not a number.
+
+    Notes
+    -----
+    A decimal comma (``105,3``, common in Vietnamese Excel files) is accepted when the
+    cell has no decimal point.
+    """
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.astype(float)
+        return values, pd.Series(False, index=frame.index)
+    text = raw.astype("string").str.strip()
+    text = text.where(text.str.contains(".", regex=False).fillna(False),
+                      text.str.replace(",", ".", regex=False))
+    values = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = values.isna() & text.notna() & (text != "")
+    return values, bad
+
+
+def _points_from_xy(frame: pd.DataFrame, spec: LayerInput, name: str,
+                    problems: Problems) -> gpd.GeoDataFrame | None:
+    xcol = spec.x or next((c for n in _X_NAMES if (c := find_column(frame, n))), None)
+    ycol = spec.y or next((c for n in _Y_NAMES if (c := find_column(frame, n))), None)
+    missing = [(axis, col, names) for axis, col, names in
+               (("x", xcol, _X_NAMES), ("y", ycol, _Y_NAMES)) if col is None]
+    for axis, _, names in missing:
+        problems.add(
+            f"no {axis} coordinate column: looked for {', '.join(names)}; name it with "
+            f"{axis} = \"<column>\" in the [inputs] {name} table (columns: "
+            f"{', '.join(_visible(frame.columns))})")
+    if missing:
+        return None
+    for axis, col in (("x", xcol), ("y", ycol)):
+        if col not in frame.columns:
+            problems.add(
+                f"{axis} column {col!r} given in [inputs] {name} is not in the file "
+                f"(columns: {', '.join(_visible(frame.columns))})")
+            return None
+    x, xbad = number_column(frame, xcol)
+    y, ybad = number_column(frame, ycol)
+    problems.rows(frame, xbad, lambda i: f"{xcol} {frame.at[i, xcol]!r} is not a number")
+    problems.rows(frame, ybad, lambda i: f"{ycol} {frame.at[i, ycol]!r} is not a number")
+    empty = (x.isna() & ~xbad) | (y.isna() & ~ybad)
+    problems.rows(frame, empty, f"{xcol}/{ycol} is empty: every feature needs coordinates")
+
+    if spec.crs:
+        crs = _crs_or_problem(spec.crs, name, problems)
+        if crs is None:
+            return None
+    else:
+        ok = x.notna() & y.notna()
+        # projected eastings and northings are in the hundred thousands; degrees are not
+        in_degrees = bool(((x[ok].abs() <= 360) & (y[ok].abs() <= 360)).all())
+        if not in_degrees:
+            problems.add(
+                f"{xcol}/{ycol} are not degrees (x up to {x.abs().max():,.0f}) and no crs is "
+                f"given; set crs in the [inputs] {name} table, e.g. crs = \"EPSG:3405\" "
+                "(VN-2000 UTM 48N) or \"VN2000:TM3:105\" (a provincial TM-3 zone)")
+            return None
+        crs = WGS84
+    geometry = gpd.points_from_xy(x.to_numpy(), y.to_numpy())
+    gdf = gpd.GeoDataFrame(frame.drop(columns=[xcol, ycol]), geometry=geometry, crs=crs)
+    gdf.attrs["xy_columns"] = (xcol, ycol)
+    return _to_wgs84(gdf, spec, name, problems)
+
+
+def _crs_or_problem(text: str, name: str, problems: Problems):
+    try:
+        return parse_crs(text)
+    except ValueError as exc:
+        problems.add(f"crs in [inputs] {name}: {exc}")
+        return None
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, spec: LayerInput, name: str,
+              problems: Problems) -> gpd.GeoDataFrame | None:
+    if spec.crs and "xy_columns" not in gdf.attrs:
+        crs = _crs_or_problem(spec.crs, name, problems)
+        if crs is None:
+            return None
+        if gdf.crs is not None and not gdf.crs.equals(crs):
+            log.info("%s: CRS %s of the file replaced by the configured %s",
+                     problems.source, gdf.crs.name, crs.name)
+        gdf = gdf.set_crs(crs, allow_override=True)
+    if gdf.crs is None:
+        problems.add(
+            f"has no CRS (is the .prj missing?); give it in the [inputs] {name} table, e.g. "
+            f"{name} = {{ path = \"{Path(spec.path).name}\", crs = \"EPSG:3405\" }} for VN-2000 "
+            "UTM 48N, \"EPSG:3406\" for 49N, \"VN2000:TM3:105\" for a provincial TM-3 zone, "
+            "\"EPSG:4326\" for WGS84 lon/lat")
+        return None
+    geom = gdf.geometry
+    empty = geom.isna() | geom.is_empty
+    problems.rows(gdf, empty, "has no geometry")
+    if gdf.crs.is_geographic:
+        drop = _check_lonlat(gdf, ~empty.to_numpy(), spec, name, problems)
+        if drop is None:
+            return None
+        gdf = gdf[~drop]
+    out = gdf.to_crs(WGS84) if not gdf.crs.equals(WGS84) else gdf
+    return _check_in_vietnam(out, problems, gdf.crs)
+
+
+def _check_lonlat(gdf: gpd.GeoDataFrame, valid: np.ndarray, spec: LayerInput, name: str,
+                  problems: Problems) -> np.ndarray | None:
+    """Report swapped or impossible lon/lat.
+
+    Returns the rows to drop, or None when the whole layer is unusable.
+    """
+    bounds = shapely.bounds(gdf.geometry.to_numpy())
+    x = (bounds[:, 0] + bounds[:, 2]) / 2
+    y = (bounds[:, 1] + bounds[:, 3]) / 2
+    x_is_lat = (x >= VN_LAT[0]) & (x <= VN_LAT[1])
+    y_is_lon = (y >= VN_LON[0]) & (y <= VN_LON[1])
+    x_is_lon = (x >= VN_LON[0]) & (x <= VN_LON[1])
+    swapped = valid & x_is_lat & y_is_lon & ~x_is_lon
+    n_valid = int(valid.sum())
+    if n_valid and swapped.sum() > n_valid / 2:
+        xy = gdf.attrs.get("xy_columns")
+        if xy:
+            fix = (f"swap them: x = \"{xy[1]}\", y = \"{xy[0]}\" in the [inputs] {name} "
+                   "table")
+        else:
+            fix = "the file stores (lat, lon): re-export it with longitude first"
+        problems.add(
+            f"longitude and latitude look swapped in {int(swapped.sum())} of {n_valid} "
+            f"features (x {np.nanmin(x[valid]):.4f}..{np.nanmax(x[valid]):.4f} are Vietnamese "
+            f"latitudes, y {np.nanmin(y[valid]):.4f}..{np.nanmax(y[valid]):.4f} longitudes); "
+            f"{fix}")
+        return None
+    problems.rows(gdf, swapped, lambda i: (
+        f"lon {x[gdf.index.get_loc(i)]:.6f}, lat {y[gdf.index.get_loc(i)]:.6f} look swapped "
+        "(the longitude is a Vietnamese latitude); swap them in this row"))
+    bad_lat = valid & ~swapped & (np.abs(y) > 90)
+    problems.rows(gdf, bad_lat, lambda i: (
+        f"lat {y[gdf.index.get_loc(i)]:g} is outside -90..90; are the x/y columns swapped?"))
+    bad_lon = valid & ~swapped & (np.abs(x) > 180)
+    problems.rows(gdf, bad_lon, lambda i: (
+        f"lon {x[gdf.index.get_loc(i)]:g} is outside -180..180; is the CRS right?"))
+    # the unusable rows are dropped so later checks see only the rest
+    return swapped | bad_lat | bad_lon
+
+
+def _check_in_vietnam(gdf: gpd.GeoDataFrame, problems: Problems,
+                      source_crs: object) -> gpd.GeoDataFrame | None:
+    """Report features outside Vietnam; return the layer without them (None: all out)."""
+    valid = ~(gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    if not valid.any():
+        return gdf
+    pts = shapely.point_on_surface(gdf.geometry.to_numpy()[valid])
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    outside = ~((lon >= VN_LON[0] - 1) & (lon <= VN_LON[1] + 1) &
+                (lat >= VN_LAT[0] - 1) & (lat <= VN_LAT[1] + 1))
+    if not outside.any():
+        return gdf
+    mask = np.zeros(len(gdf), dtype=bool)
+    mask[np.flatnonzero(valid)[outside]] = True
+    if outside.all():
+        problems.add(
+            f"all {int(valid.sum())} features lie outside Vietnam when read as "
+            f"{getattr(source_crs, 'name', source_crs)} (e.g. lon {lon[0]:.4f}, "
+            f"lat {lat[0]:.4f}); is the CRS right? "
+            "VN-2000 data is usually EPSG:3405/3406 or \"VN2000:TM3:<central meridian>\"")
+        return None
+    where = np.flatnonzero(mask)
+    coords = dict(zip(gdf.index[where], zip(lon[outside], lat[outside], strict=True),
+                      strict=True))
+    problems.rows(gdf, mask, lambda i: (
+        f"lies outside Vietnam (lon {coords[i][0]:.4f}, lat {coords[i][1]:.4f}); wrong "
+        "coordinates?"))
+    return gdf[~mask]

@@ -1,0 +1,121 @@
+from pathlib import Path
+
+import pytest
+
+from covgap.config import Config, load_config, reference_markdown
+from covgap.errors import ConfigError, InputError
+
+REQUIRED = {"inputs": {"communes": "c.gpkg", "villages": "v.gpkg", "sites": "s.csv"}}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_documented_in_spec():
+    cfg = load_config(REQUIRED, base_dir="/data")
+    assert cfg.coverage.model == "radius"
+    assert cfg.coverage.technologies == ["4G", "5G"]
+    assert cfg.coverage.min_rsrp_dbm == -110
+    assert cfg.rules.village_covered_share == 0.8
+    assert cfg.rules.ftth_max_distance_m == 1000
+    assert cfg.rules.village_point_radius_m == 0
+    assert cfg.targets.villages_mbb_pct == 100
+    assert cfg.targets.bts_sharing_pct == 15
+    assert cfg.candidates.max_sites == 50
+    assert cfg.output.dir == Path("/data/out")
+    assert cfg.inputs.sites.path == Path("/data/s.csv")
+
+
+def test_relative_paths_resolve_against_the_toml_folder(tmp_path):
+    sub = tmp_path / "cfg"
+    sub.mkdir()
+    (sub / "run.toml").write_text(
+        '[inputs]\ncommunes = "b/c.gpkg"\nvillages = "/abs/v.gpkg"\n'
+        'sites = { path = "../s.csv", x = "lon", y = "lat", crs = "EPSG:4326" }\n'
+        '[output]\ndir = "runs"\n', encoding="utf-8")
+    cfg = load_config(sub / "run.toml")
+    assert cfg.inputs.communes.path == sub / "b" / "c.gpkg"
+    assert cfg.inputs.villages.path == Path("/abs/v.gpkg")
+    assert cfg.inputs.sites.path == sub / ".." / "s.csv"
+    assert cfg.inputs.sites.x == "lon" and cfg.inputs.sites.crs == "EPSG:4326"
+    assert cfg.output.dir == sub / "runs"
+    assert cfg.source == (sub / "run.toml").resolve()
+
+
+def test_unknown_keys_are_named_with_the_valid_ones():
+    data = {**REQUIRED, "rules": {"village_coverd_share": 0.5}, "colour": {}}
+    with pytest.raises(ConfigError) as info:
+        load_config(data)
+    text = str(info.value)
+    assert "[rules]: unknown key 'village_coverd_share'" in text
+    assert "village_covered_share, ftth_max_distance_m, village_point_radius_m" in text
+    assert "top level: unknown key 'colour'" in text
+
+
+def test_all_problems_are_listed_together():
+    data = {"inputs": {"villages": "v.gpkg"},
+            "rules": {"village_covered_share": 1.5},
+            "coverage": {"model": "magic", "technologies": ["4G", "6G"]},
+            "run": {"year": "2025"}}
+    with pytest.raises(ConfigError) as info:
+        load_config(data)
+    err = info.value
+    assert isinstance(err, InputError) and isinstance(err, ValueError)
+    text = str(err)
+    assert "rules.village_covered_share: 1.5 is outside 0..1" in text
+    assert "coverage.model: 'magic' is not one of radius, pathloss, terrain, raster" in text
+    assert "'6G' not valid; valid: 2G, 3G, 4G, 5G" in text
+    assert "run.year: expected a number (int), got '2025'" in text
+    assert "[inputs] communes is required" in text
+    assert "[inputs] sites is required" in text
+    assert len(err.problems) == 6
+
+
+def test_radius_table_refines_the_defaults():
+    cfg = load_config({**REQUIRED, "coverage": {"radius_m": {"4G": 3000}}})
+    assert cfg.coverage.radius_m["4G"] == 3000
+    assert cfg.coverage.radius_m["5G"] == 1000
+    with pytest.raises(ConfigError, match=r"coverage\.radius_m: unknown key 'LTE'"):
+        load_config({**REQUIRED, "coverage": {"radius_m": {"LTE": 3000}}})
+
+
+def test_layer_table_needs_path_and_rejects_unknown_keys():
+    bad = {"inputs": {**REQUIRED["inputs"], "sites": {"file": "s.csv"}}}
+    with pytest.raises(ConfigError, match=r"inputs\.sites: a layer table needs a 'path' key"):
+        load_config(bad)
+    bad = {"inputs": {**REQUIRED["inputs"], "sites": {"path": "s.csv", "lon": "x"}}}
+    with pytest.raises(ConfigError, match=r"\[inputs.sites\]: unknown key 'lon'; valid keys: "
+                                          r"path, layer, sheet, x, y, crs, encoding"):
+        load_config(bad)
+
+
+def test_columns_mapping_layers_are_checked():
+    data = {"inputs": {**REQUIRED["inputs"], "columns": {"hamlets": {"village_id": "Ma"}}}}
+    with pytest.raises(ConfigError, match="unknown layer 'hamlets'"):
+        load_config(data)
+
+
+def test_bad_toml_names_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[run\nname = 1", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken.toml: not valid TOML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match=r"missing.toml: configuration file not found"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_to_dict_round_trips():
+    cfg = load_config(REQUIRED, base_dir="/data")
+    again = load_config(cfg.to_dict())
+    assert again == cfg
+    assert isinstance(again, Config)
+
+
+def test_reference_doc_matches_the_code():
+    doc = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert doc.strip() == reference_markdown().strip(), (
+        "docs/configuration.md is stale: run `make docs`")
+
+
+def test_sample_config_loads():
+    cfg = load_config(REPO / "data" / "sample.toml")
+    assert cfg.run.name == "tinh-mau"
+    assert cfg.inputs.dem is not None and cfg.inputs.dem.path.is_file()
