@@ -13,10 +13,11 @@ import re
 
 import numpy as np
 from pyproj import CRS
+from pyproj.crs import ProjectedCRS
+from pyproj.crs.coordinate_operation import TransverseMercatorConversion
 from pyproj.exceptions import CRSError
 
 __all__ = [
-    "VN2000_TOWGS84",
     "WGS84",
     "choose_metric_crs",
     "parse_crs",
@@ -24,13 +25,6 @@ __all__ = [
 ]
 
 WGS84 = CRS.from_epsg(4326)
-
-#: VN-2000 to WGS84 seven-parameter (position vector) transformation published with
-#: Quyết định 05/2007/QĐ-BTNMT (dx, dy, dz in m; rx, ry, rz in arc-seconds; ds in ppm).
-VN2000_TOWGS84 = (
-    -191.90441429, -39.30318279, -111.45032835,
-    -0.00928836, 0.01975479, -0.00427372, 0.252906278,
-)
 
 _TM3 = re.compile(
     r"^\s*VN-?2000\s*[:/ ]\s*TM-?3\s*[:/ ]\s*(?P<deg>\d{2,3})(?:[.,](?P<frac>\d+))?"
@@ -51,8 +45,9 @@ def vn2000_tm3(central_meridian_deg: float) -> CRS:
     Returns
     -------
     pyproj.CRS
-        Transverse Mercator, scale 0.9999, false easting 500 km, on the WGS84 ellipsoid
-        with the official VN-2000 to WGS84 parameters (Quyết định 05/2007/QĐ-BTNMT).
+        Transverse Mercator, scale 0.9999, false easting 500 km, on the VN-2000 datum
+        (EPSG:4756).  PROJ converts it to WGS84 with EPSG's "VN-2000 to WGS 84 (2)", the
+        seven parameters of Quyết định 05/2007/QĐ-BTNMT (coordinate-frame rotations).
 
     Examples
     --------
@@ -63,10 +58,14 @@ def vn2000_tm3(central_meridian_deg: float) -> CRS:
         raise ValueError(
             f"central meridian {central_meridian_deg} is not a Vietnamese province's "
             "(expected 102.0-109.5 degrees)")
-    towgs84 = ",".join(f"{v:.9g}" for v in VN2000_TOWGS84)
-    return CRS.from_proj4(
-        f"+proj=tmerc +lat_0=0 +lon_0={central_meridian_deg:g} +k=0.9999 +x_0=500000 "
-        f"+y_0=0 +ellps=WGS84 +towgs84={towgs84} +units=m +no_defs +type=crs")
+    degrees = int(central_meridian_deg)
+    minutes = round((central_meridian_deg - degrees) * 60)
+    # TCVN/Thông tư 973/2001/TT-TCĐC: provincial 3-degree zones, scale factor 0.9999
+    conversion = TransverseMercatorConversion(
+        latitude_natural_origin=0.0, longitude_natural_origin=central_meridian_deg,
+        false_easting=500000.0, false_northing=0.0, scale_factor_natural_origin=0.9999)
+    return ProjectedCRS(conversion=conversion, geodetic_crs=CRS.from_epsg(4756),
+                        name=f"VN-2000 / TM-3 {degrees}-{minutes:02d}")
 
 
 def parse_crs(text: str | int | CRS) -> CRS:
