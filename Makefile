@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev browser lint pytest
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check covgap tests scripts benchmarks
+	$(BIN)/ruff check .
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
