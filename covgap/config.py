@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import os
 import datetime as _dt
 import tomllib
 import types
@@ -169,8 +170,64 @@ class CoverageConfig:
         "signal threshold for \"covered\", dBm RSRP (pathloss and terrain models)"))
     radius_m: dict[str, float] = field(
         default_factory=lambda: {"2G": 8000.0, "3G": 5000.0, "4G": 5000.0, "5G": 1000.0},
-        metadata=_doc("radius model: service radius per technology, metres",
+        metadata=_doc("radius model: service radius per technology, metres (rural, or "
+                      "everywhere when radius_urban_m is not given)",
                       key_choices=TECHNOLOGIES))
+    radius_urban_m: dict[str, float] = field(default_factory=dict, metadata=_doc(
+        "radius model: service radius per technology for urban sites, metres; default: "
+        "radius_m everywhere", key_choices=TECHNOLOGIES))
+    urban_density_per_km2: float = field(default=1000.0, metadata=_doc(
+        "a site is urban when the population within 1 km of it has at least this density "
+        "(people per km², from the population raster), unless the sites carry an "
+        "environment column (urban/suburban/rural)", low=0.0))
+    pathloss_exponent: float = field(default=3.5, metadata=_doc(
+        "radius model: how far a sector reaches off its boresight, r = radius x "
+        "10^(pattern dB / (10 x exponent)); typical rural macro cells 3-4", low=2.0,
+        high=6.0))
+    resolution_m: float = field(default=0.0, metadata=_doc(
+        "grid cell size of the signal rasters, metres; 0 = the DEM's resolution (or "
+        "100 m without a DEM)", low=0.0))
+    max_distance_m: float = field(default=30000.0, metadata=_doc(
+        "no cell is computed farther than this from its site, metres (pathloss, terrain)",
+        low=100.0))
+    rx_height_m: float = field(default=1.5, metadata=_doc(
+        "receiver height above ground, metres (3GPP TR 38.901 UT height 1.5 m)", low=0.0))
+    environment: str = field(default="rural", metadata=_doc(
+        "propagation environment where the sites say none and there is no population "
+        "raster: \"rural\" | \"suburban\" | \"urban\"",
+        choices=("rural", "suburban", "urban")))
+    default_height_m: float = field(default=30.0, metadata=_doc(
+        "antenna height above ground for cells without height_m, metres", low=1.0))
+    default_eirp_dbm: dict[str, float] = field(
+        default_factory=lambda: {"2G": 58.0, "3G": 58.0, "4G": 61.0, "5G": 65.0},
+        metadata=_doc("EIRP over the channel for cells without eirp_dbm, dBm (typical "
+                      "macro: 43-46 dBm amplifier + 15-18 dBi antenna)",
+                      key_choices=TECHNOLOGIES))
+    default_frequency_mhz: dict[str, float] = field(
+        default_factory=lambda: {"2G": 900.0, "3G": 2100.0, "4G": 1800.0, "5G": 3500.0},
+        metadata=_doc("carrier frequency for cells without frequency_mhz, MHz (the bands "
+                      "Vietnamese operators use most)", key_choices=TECHNOLOGIES))
+    default_beamwidth_deg: float = field(default=65.0, metadata=_doc(
+        "horizontal 3 dB beamwidth of sectors (azimuth given) without beamwidth_deg, "
+        "degrees (3GPP TR 36.814 default 65°)", low=1.0, high=360.0))
+    reference_signal_db: dict[str, float] = field(
+        default_factory=lambda: {"2G": 0.0, "3G": 10.0, "4G": 30.8, "5G": 35.2},
+        metadata=_doc("dB from the EIRP over the channel to the measured signal: 4G RSRP "
+                      "is one of 1,200 subcarriers (10 log10 1200 = 30.8 dB, 20 MHz), 5G one "
+                      "of 3,276 (100 MHz at 30 kHz), 3G CPICH about 10% of the power, 2G "
+                      "the whole carrier", key_choices=TECHNOLOGIES))
+    k_factor: float = field(default=4.0 / 3.0, metadata=_doc(
+        "effective Earth radius factor for terrain profiles (ITU-R P.453: 4/3 in a "
+        "standard atmosphere)", low=0.5, high=10.0, default_text="`1.33333` (4/3)"))
+    diffraction: str = field(default="deygout", metadata=_doc(
+        "multiple knife-edge method of the terrain model: \"deygout\" | "
+        "\"epstein-peterson\" (ITU-R P.526)", choices=("deygout", "epstein-peterson")))
+    maps: dict[str, LayerInput] = field(default_factory=dict, metadata=_doc(
+        "raster model: operators' own coverage, \"<operator> <technology>\" = raster or "
+        "polygon file, e.g. \"Viettel 4G\" = \"maps/viettel_4g.tif\""))
+    maps_unit: str = field(default="dbm", metadata=_doc(
+        "raster model: what the maps' rasters hold: \"dbm\" (signal) or \"binary\" "
+        "(1 covered, 0 not); polygon maps are covered inside", choices=("dbm", "binary")))
 
 
 @dataclass(frozen=True)
@@ -330,7 +387,8 @@ def load_config(
         raise ConfigError(f"{label}: {len(problems)} problem(s)", problems)
     assert cfg is not None
     if not cfg.output.dir.is_absolute():  # the default "out" is relative too
-        cfg = dataclasses.replace(cfg, output=OutputConfig(dir=base / cfg.output.dir))
+        cfg = dataclasses.replace(
+            cfg, output=OutputConfig(dir=Path(os.path.normpath(base / cfg.output.dir))))
     return dataclasses.replace(cfg, source=src_path.resolve() if src_path else None)
 
 
@@ -401,7 +459,8 @@ def _convert(tp: Any, value: Any, where: str, problems: list[str], base: Path,
             problems.append(f"{where}: expected a path string, got {value!r}")
             return _BAD
         p = Path(value).expanduser()
-        return p if p.is_absolute() else base / p
+        # normpath: "data/../out" is shown to users as "out"
+        return Path(os.path.normpath(p if p.is_absolute() else base / p))
     if tp is bool:
         if not isinstance(value, bool):
             problems.append(f"{where}: expected true or false, got {value!r}")

@@ -34,7 +34,7 @@ def test_relative_paths_resolve_against_the_toml_folder(tmp_path):
     cfg = load_config(sub / "run.toml")
     assert cfg.inputs.communes.path == sub / "b" / "c.gpkg"
     assert cfg.inputs.villages.path == Path("/abs/v.gpkg")
-    assert cfg.inputs.sites.path == sub / ".." / "s.csv"
+    assert cfg.inputs.sites.path == tmp_path / "s.csv"
     assert cfg.inputs.sites.x == "lon" and cfg.inputs.sites.crs == "EPSG:4326"
     assert cfg.output.dir == sub / "runs"
     assert cfg.source == (sub / "run.toml").resolve()
