@@ -22,8 +22,8 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import os
 import datetime as _dt
+import os
 import tomllib
 import types
 import typing
