@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint pytest browser sample docs clean
+.PHONY: demo test lint pytest system-deps sample docs clean
 
 # A stamp per extra, remade when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 	$(BIN)/covgap demo --force
 
 ## test: install covgap with the dev tools, lint, and run the whole test suite
-test: $(VENV)/.installed-dev browser lint pytest
+test: $(VENV)/.installed-dev system-deps lint pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -30,13 +30,20 @@ lint: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-# Debian's Chromium drives the map tests; installed only when absent and we may.
-browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+# Debian packages the tests compare against or drive: chromium (the map in a real
+# browser) and gdal-bin (gdal_viewshed checks the terrain model's line of sight).
+# Installed only when absent and we may (root with apt-get); else those tests skip.
+SYSTEM_DEPS := chromium:chromium gdal_viewshed:gdal-bin
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+	  cmd=$${dep%%:*}; pkgs=$${dep#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkgs"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	  else echo "chromium not found: browser tests will be skipped (install Debian's chromium)"; fi; \
+	    echo "installing Debian packages for the tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing$$missing: the tests that need them will be skipped"; fi; \
 	fi
 
 ## sample: regenerate the synthetic sample province in data/

@@ -17,6 +17,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from covgap._version import __version__
@@ -104,14 +113,21 @@ def _guard() -> Iterator[None]:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, str], None] | None]:
-    """Show a status line on a terminal; nothing in CI logs, pipes or with --quiet."""
+def _progress(quiet: bool) -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """Show a progress bar per stage on a terminal; nothing in CI logs, pipes or --quiet."""
     if quiet or not err.is_terminal:
         yield None
         return
-    with err.status("starting", spinner="dots") as status:
-        def update(stage: str, message: str) -> None:
-            status.update(f"{stage}: {message}")
+    columns = (SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
         yield update
 
 
@@ -177,6 +193,9 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool)
         missing = result.manifest()["stages_not_available"]
         say(f"run directory: {target}")
         say(f"  manifest.json  stages run: {', '.join(result.stages_run)}")
+        if result.coverage is not None and result.coverage.grid is not None:
+            say(f"  coverage_<operator>_<tech>.tif  {result.coverage.model} model, "
+                f"{len(result.coverage.keys())} operator/technology rasters")
         if missing:
             say(f"  not yet available in covgap {__version__}: {', '.join(missing)}")
 

@@ -187,9 +187,10 @@ class CoverageConfig:
     resolution_m: float = field(default=0.0, metadata=_doc(
         "grid cell size of the signal rasters, metres; 0 = the DEM's resolution (or "
         "100 m without a DEM)", low=0.0))
-    max_distance_m: float = field(default=30000.0, metadata=_doc(
-        "no cell is computed farther than this from its site, metres (pathloss, terrain)",
-        low=100.0))
+    max_distance_m: float = field(default=20000.0, metadata=_doc(
+        "no cell is computed farther than this from its site, metres (pathloss, terrain); "
+        "macro cells rarely serve beyond 20 km (the 4/3-Earth radio horizon of a 30 m mast "
+        "and a 1.5 m receiver is 27 km)", low=100.0))
     rx_height_m: float = field(default=1.5, metadata=_doc(
         "receiver height above ground, metres (3GPP TR 38.901 UT height 1.5 m)", low=0.0))
     environment: str = field(default="rural", metadata=_doc(

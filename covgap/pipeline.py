@@ -25,6 +25,7 @@ import geopandas as gpd
 
 from covgap._version import __version__
 from covgap.config import Config, load_config
+from covgap.coverage import Coverage, compute_coverage
 from covgap.errors import CovgapError
 from covgap.io import Inputs, read_inputs
 
@@ -37,8 +38,9 @@ log = logging.getLogger(__name__)
 STAGES: tuple[str, ...] = (
     "inputs", "coverage", "villages", "indicators", "candidates", "exports")
 
-#: Progress callback: ``progress(stage, message)``.
-Progress = Callable[[str, str], None]
+#: Progress callback: ``progress(stage, done, total)``; ``total`` is None while a
+#: stage's amount of work is not known yet, and ``done == total`` when it ends.
+Progress = Callable[[str, int, int | None], None]
 
 
 class RunExistsError(CovgapError):
@@ -55,6 +57,8 @@ class Result:
         The effective configuration.
     inputs : Inputs
         The checked input layers (WGS84) and the run's metric CRS.
+    coverage : Coverage or None
+        The modelled coverage of every operator and technology.
     timings : dict
         Seconds spent in each stage that ran.
     stages_run : list of str
@@ -63,6 +67,7 @@ class Result:
 
     config: Config
     inputs: Inputs
+    coverage: Coverage | None = None
     timings: dict[str, float] = field(default_factory=dict)
     stages_run: list[str] = field(default_factory=list)
     started: str = ""
@@ -96,6 +101,7 @@ class Result:
             "config": self.config.to_dict(),
             "inputs": {"sha256": self.inputs.hashes, "counts": self.inputs.counts(),
                        "metric_crs": self.inputs.metric_crs.to_string()},
+            "coverage": self.coverage.parameters if self.coverage else None,
             "stages_run": self.stages_run,
             "stages_not_available": [s for s in STAGES if s not in self.stages_run],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
@@ -125,23 +131,28 @@ class Result:
             The directory exists and ``force`` is false.
         """
         target = Path(directory) if directory is not None else self.config.run_dir()
-        files = {"manifest.json": lambda p: p.write_text(
-            json.dumps(self.manifest(), indent=2, ensure_ascii=False) + "\n",
-            encoding="utf-8")}
-        write_atomic(target, files, force=force)
+
+        def write(folder: Path) -> None:
+            if self.coverage is not None:
+                self.coverage.write_geotiffs(folder)
+            (folder / "manifest.json").write_text(
+                json.dumps(self.manifest(), indent=2, ensure_ascii=False, default=str) + "\n",
+                encoding="utf-8")
+
+        write_atomic(target, write, force=force)
         return target
 
 
-def write_atomic(target: Path, files: Mapping[str, Callable[[Path], object]], *,
+def write_atomic(target: Path, write: Callable[[Path], object], *,
                  force: bool = False) -> None:
-    """Write files into ``target`` so it appears complete or not at all.
+    """Write a directory so it appears complete or not at all.
 
     Parameters
     ----------
     target : Path
         The directory to create.
-    files : mapping
-        File name -> function writing that file given its full path.
+    write : callable
+        Writes the files into the (temporary) folder it is given.
     force : bool
         Replace an existing ``target``; it is removed only once the new one is complete.
 
@@ -157,8 +168,7 @@ def write_atomic(target: Path, files: Mapping[str, Callable[[Path], object]], *,
             "replace it, or --out to write elsewhere")
     target.parent.mkdir(parents=True, exist_ok=True)
     with _staging(target) as tmp:
-        for name, writer in files.items():
-            writer(tmp / name)
+        write(tmp)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -179,6 +189,20 @@ def _staging(target: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def _stage(result: Result, name: str, progress: Progress | None) -> Iterator[None]:
+    """Time a stage, record it as run, and tell the progress callback."""
+    if progress:
+        progress(name, 0, None)
+    t0 = time.perf_counter()
+    yield
+    result.timings[name] = time.perf_counter() - t0
+    result.stages_run.append(name)
+    log.info("%s in %.1f s", name, result.timings[name])
+    if progress:
+        progress(name, 1, 1)
+
+
 def run(
     config: Config | str | Path | Mapping[str, Any],
     *,
@@ -191,7 +215,7 @@ def run(
     config : Config, path or dict
         A TOML file, a dict of the same structure, or a loaded :class:`Config`.
     progress : callable, optional
-        ``progress(stage, message)`` called as stages start and finish.
+        ``progress(stage, done, total)`` as stages start, advance and finish.
 
     Returns
     -------
@@ -210,11 +234,18 @@ def run(
     """
     cfg = load_config(config)
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    inputs = read_inputs(cfg, progress=(lambda layer: progress("inputs", layer))
-                         if progress else None)
-    result = Result(config=cfg, inputs=inputs, started=started)
-    result.timings["inputs"] = time.perf_counter() - t0
+    if progress:
+        progress("inputs", 0, None)
+    inputs = read_inputs(cfg)
+    result = Result(config=cfg, inputs=inputs, started=started, timings=timings)
+    timings["inputs"] = time.perf_counter() - t0
     result.stages_run.append("inputs")
-    log.info("inputs read in %.1f s", result.timings["inputs"])
+    if progress:
+        progress("inputs", 1, 1)
+    with _stage(result, "coverage", progress):
+        result.coverage = compute_coverage(
+            inputs, cfg, progress=(lambda _s, done, total: progress("coverage", done, total))
+            if progress else None)
     return result

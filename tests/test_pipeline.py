@@ -9,7 +9,7 @@ from covgap.pipeline import RunExistsError, write_atomic
 
 def test_run_records_inputs_in_the_manifest(province, tmp_path):
     result = covgap.run(province.config())
-    assert result.stages_run == ["inputs"]
+    assert result.stages_run == ["inputs", "coverage"]
     target = result.write()
     assert target == tmp_path / "out" / "toy" / "2025"
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
@@ -21,8 +21,10 @@ def test_run_records_inputs_in_the_manifest(province, tmp_path):
     assert manifest["config"]["rules"]["village_covered_share"] == 0.8
     assert manifest["config"]["inputs"]["sites"]["x"] == "lon"
     assert manifest["stages_not_available"] == [
-        "coverage", "villages", "indicators", "candidates", "exports"]
-    assert set(manifest["timings_s"]) == {"inputs"}
+        "villages", "indicators", "candidates", "exports"]
+    assert set(manifest["timings_s"]) == {"inputs", "coverage"}
+    assert manifest["coverage"]["model"] == "radius"
+    assert manifest["coverage"]["radius_m"]["4G"] == 5000
     assert manifest["inputs"]["metric_crs"] == "EPSG:32648"
 
 
@@ -44,18 +46,34 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
         path.write_text("half", encoding="utf-8")
         raise RuntimeError("disk full")
 
+    def write(folder):
+        (folder / "a.txt").write_text("a")
+        boom(folder / "b.txt")
+
     with pytest.raises(RuntimeError, match="disk full"):
-        write_atomic(tmp_path / "run", {"a.txt": lambda p: p.write_text("a"), "b.txt": boom})
+        write_atomic(tmp_path / "run", write)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_forced_write_keeps_the_old_run(tmp_path):
-    write_atomic(tmp_path / "run", {"a.txt": lambda p: p.write_text("old")})
+    write_atomic(tmp_path / "run", lambda folder: (folder / "a.txt").write_text("old"))
 
-    def boom(path):
+    def boom(folder):
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
-        write_atomic(tmp_path / "run", {"a.txt": boom}, force=True)
+        write_atomic(tmp_path / "run", boom, force=True)
     assert (tmp_path / "run" / "a.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_pathloss_run_writes_signal_rasters(province, tmp_path):
+    result = covgap.run(province.config(coverage={"model": "pathloss",
+                                                  "resolution_m": 200.0}))
+    target = result.write(tmp_path / "run")
+    names = sorted(p.name for p in target.iterdir())
+    assert names == ["coverage_MobiFone_4G.tif", "coverage_VNPT_4G.tif",
+                     "coverage_Viettel_2G.tif", "coverage_Viettel_4G.tif",
+                     "coverage_all_2G.tif", "coverage_all_4G.tif", "manifest.json"]
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["coverage"]["grid"]["cell_size_m"] == 200.0

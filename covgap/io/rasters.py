@@ -164,6 +164,8 @@ def _overlap_share(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 def _scan_values(src: rasterio.io.DatasetReader, kind: str, problems: Problems) -> float | None:
     """Read band 1 block by block; report impossible values; return the valid sum."""
+    if kind not in ("dem", "population"):
+        return None
     bad = 0
     first_bad: tuple[int, int] | None = None
     total = 0.0

@@ -1,0 +1,173 @@
+"""What a coverage model produces, and its GeoTIFFs.
+
+Raster models (pathloss, terrain, raster with gridded maps) give, per operator and
+technology, the best-server signal in dBm on the analysis grid and which cell serves
+each grid cell.  The radius model (and polygon maps) give coverage polygons instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import shapely
+
+from covgap.coverage.grid import Grid
+
+__all__ = ["Coverage", "raster_name"]
+
+#: Nodata of the signal GeoTIFFs (float32 dBm); no real signal is this weak.
+SIGNAL_NODATA = -9999.0
+#: Nodata of binary coverage GeoTIFFs (uint8: 1 covered, 0 not).
+BINARY_NODATA = 255
+
+Key = tuple[str, str]
+
+
+def raster_name(operator: str, technology: str) -> str:
+    """File name of a coverage raster: ``coverage_<operator>_<tech>.tif``.
+
+    Examples
+    --------
+    >>> raster_name("MobiFone", "4G")
+    'coverage_MobiFone_4G.tif'
+    """
+    safe = re.sub(r"[^0-9A-Za-z]+", "-", operator).strip("-") or "operator"
+    return f"coverage_{safe}_{technology}.tif"
+
+
+@dataclass
+class Coverage:
+    """Coverage of every operator and technology, from one model.
+
+    Attributes
+    ----------
+    model : str
+        "radius", "pathloss", "terrain" or "raster".
+    parameters : dict
+        Every parameter the model used, for the run record.
+    min_rsrp_dbm : float
+        The threshold for "covered" (signal models).
+    cells : GeoDataFrame
+        The cells as modelled (metric CRS) with their filled-in parameters; the radius
+        model's carry their footprint polygons as geometry.
+    grid : Grid or None
+        The analysis grid of the rasters (None for the radius model).
+    signal : dict
+        (operator, technology) -> float32 best-server signal, dBm (NaN: no signal).
+    server : dict
+        (operator, technology) -> int32 row of ``cells`` serving each grid cell (-1: none).
+    clear_signal, clear_server : dict
+        The terrain model's signal and server without terrain losses, so a gap can be
+        explained ("terrain shadow from site TH-0412").
+    binary : dict
+        (operator, technology) -> bool coverage for maps that only say covered / not.
+    areas : GeoDataFrame or None
+        Vector coverage (radius model, polygon maps): operator, technology, geometry in
+        the metric CRS.
+    """
+
+    model: str
+    parameters: dict[str, Any]
+    min_rsrp_dbm: float
+    cells: gpd.GeoDataFrame
+    grid: Grid | None = None
+    signal: dict[Key, np.ndarray] = field(default_factory=dict)
+    server: dict[Key, np.ndarray] = field(default_factory=dict)
+    clear_signal: dict[Key, np.ndarray] = field(default_factory=dict)
+    clear_server: dict[Key, np.ndarray] = field(default_factory=dict)
+    binary: dict[Key, np.ndarray] = field(default_factory=dict)
+    areas: gpd.GeoDataFrame | None = None
+
+    def keys(self) -> list[Key]:
+        """Every (operator, technology) this coverage knows, sorted."""
+        keys = set(self.signal) | set(self.binary)
+        if self.areas is not None:
+            keys |= set(zip(self.areas["operator"], self.areas["technology"], strict=True))
+        return sorted(keys)
+
+    def covered(self, operator: str, technology: str) -> np.ndarray:
+        """Boolean grid: where ``operator``'s ``technology`` reaches the threshold.
+
+        Raises
+        ------
+        KeyError
+            When this coverage has no raster for that operator and technology.
+        """
+        key = (operator, technology)
+        if key in self.binary:
+            return self.binary[key]
+        signal = self.signal[key]
+        return np.nan_to_num(signal, nan=-np.inf) >= self.min_rsrp_dbm
+
+    def covered_any(self, technologies: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Boolean grid: covered by any operator with any of ``technologies`` (the union)."""
+        if self.grid is None:
+            raise ValueError("the radius model's coverage is vector: use .area_union()")
+        out = np.zeros(self.grid.shape, dtype=bool)
+        for op, tech in self.keys():
+            if tech in technologies and ((op, tech) in self.signal or (op, tech) in self.binary):
+                out |= self.covered(op, tech)
+        return out
+
+    def area_union(self, technologies: list[str] | tuple[str, ...], *,
+                   operator: str | None = None) -> shapely.Geometry:
+        """Union of the vector coverage of ``technologies`` (and one operator if given)."""
+        if self.areas is None:
+            raise ValueError(f"the {self.model} model's coverage is raster: use .covered_any()")
+        rows = self.areas[self.areas["technology"].isin(technologies)]
+        if operator is not None:
+            rows = rows[rows["operator"] == operator]
+        return shapely.union_all(rows.geometry.to_numpy())
+
+    def write_geotiffs(self, directory: str | Path) -> list[Path]:
+        """Write ``coverage_<operator>_<tech>.tif`` for every raster, and the union.
+
+        Signal rasters are float32 dBm with nodata -9999; binary ones uint8 (1 covered,
+        0 not, nodata 255).  ``coverage_all_<tech>.tif`` is the union over operators
+        (uint8).  All carry the grid's CRS.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
+        if self.grid is None:
+            return []
+        directory = Path(directory)
+        written = []
+        profile = {"driver": "GTiff", "width": self.grid.width, "height": self.grid.height,
+                   "count": 1, "crs": self.grid.rasterio_crs, "transform": self.grid.transform,
+                   "compress": "deflate", "tiled": True, "blockxsize": 256,
+                   "blockysize": 256}
+        for op, tech in self.keys():
+            path = directory / raster_name(op, tech)
+            if (op, tech) in self.signal:
+                data = np.where(np.isnan(self.signal[op, tech]), SIGNAL_NODATA,
+                                self.signal[op, tech]).astype("float32")
+                meta = {**profile, "dtype": "float32", "nodata": SIGNAL_NODATA,
+                        "predictor": 3}
+                desc = f"best-server signal of {op} {tech}, dBm ({self.model} model)"
+            else:
+                data = self.binary[op, tech].astype("uint8")
+                meta = {**profile, "dtype": "uint8", "nodata": BINARY_NODATA}
+                desc = f"coverage of {op} {tech}, 1 covered ({self.model} model)"
+            with rasterio.open(path, "w", **meta) as dst:
+                dst.write(data, 1)
+                dst.set_band_description(1, desc)
+                dst.update_tags(operator=op, technology=tech, model=self.model,
+                                min_rsrp_dbm=str(self.min_rsrp_dbm))
+            written.append(path)
+        for tech in sorted({t for _, t in self.keys()}):
+            path = directory / f"coverage_all_{tech}.tif"
+            with rasterio.open(path, "w", **{**profile, "dtype": "uint8",
+                                              "nodata": BINARY_NODATA}) as dst:
+                dst.write(self.covered_any([tech]).astype("uint8"), 1)
+                dst.set_band_description(1, f"covered by any operator's {tech}")
+            written.append(path)
+        return written
