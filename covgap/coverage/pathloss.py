@@ -11,8 +11,9 @@ loss of the terrain profile from the antenna to a receiver 1.5 m above the groun
 (:mod:`covgap.coverage.los`) wherever the terrain blocks the line of sight.  Hata is an
 empirical median over ordinary ground, so clear paths take no diffraction loss (that
 would count smooth ground twice); 5G uses TR 38.901's LOS formula in the terrain model,
-since there the terrain itself decides what is obstructed.  The terrain model also keeps the signal without the
-terrain losses, so a gap can be explained as a terrain shadow of a named site.
+since there the terrain itself decides what is obstructed.  The terrain model also
+keeps the signal without the terrain losses, so a gap can be explained as a terrain
+shadow of a named site.
 
 Cells at one location with the same height, frequency, technology and environment
 share their path loss and terrain; only the antenna pattern differs between sectors.
