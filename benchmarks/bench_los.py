@@ -27,7 +27,6 @@ import argparse
 import csv
 import math
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -35,19 +34,18 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.warp
+from _viewshed import run_gdal, write_dem
 from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
-from covgap.coverage.los import EARTH_RADIUS_M, terrain_window, visibility
+from covgap.coverage.los import terrain_window, visibility
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DEM = REPO / "data" / "rasters" / "dem.tif"
 SAMPLE_SITES = REPO / "data" / "sites" / "bts.csv"
 CRS = "EPSG:32648"
 CELL_M = 90.0
-# gdal_viewshed's sphere is the CRS's semi-major axis (WGS 84 for UTM 48N).
-WGS84_A_M = 6_378_137.0
 
 
 def synthetic_dem(n: int = 700, seed: int = 2025) -> np.ndarray:
@@ -102,25 +100,6 @@ def synthetic_sites(dem: np.ndarray, count: int, margin: float, seed: int = 1) -
     rows, cols = dem.shape
     return [(rng.uniform(margin, rows - margin), rng.uniform(margin, cols - margin))
             for _ in range(count)]
-
-
-def run_gdal(exe: str, src: Path, dst: Path, transform, shape, row: float, col: float, *,
-             tx_height_m: float, rx_height_m: float, radius_m: float,
-             k_factor: float) -> np.ndarray:
-    """gdal_viewshed from the cell holding the site; 1 visible, 0 not, 255 out of range."""
-    # gdal_viewshed puts the observer on the cell holding (x, y); give it that centre.
-    x, y = transform * (int(col) + 0.5, int(row) + 0.5)
-    cc = WGS84_A_M / (k_factor * EARTH_RADIUS_M)
-    subprocess.run([exe, "-q", "-ox", repr(x), "-oy", repr(y), "-oz", repr(tx_height_m),
-                    "-tz", repr(rx_height_m), "-md", repr(radius_m), "-cc", repr(cc),
-                    "-vv", "1", "-iv", "0", "-ov", "255", str(src), str(dst)],
-                   check=True, capture_output=True)
-    out = np.full(shape, 255, dtype=np.uint8)
-    with rasterio.open(dst) as ds:
-        r0 = round((transform.f - ds.transform.f) / CELL_M)
-        c0 = round((ds.transform.c - transform.c) / CELL_M)
-        out[r0:r0 + ds.height, c0:c0 + ds.width] = ds.read(1)
-    return out
 
 
 def main() -> None:
@@ -183,10 +162,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "dem.tif"
-        with rasterio.open(src, "w", driver="GTiff", width=dem.shape[1], height=dem.shape[0],
-                           count=1, dtype="float32", crs=CRS, transform=transform,
-                           nodata=np.nan) as ds:
-            ds.write(dem, 1)
+        write_dem(src, dem, transform, CRS)
         theirs = []
         t = time.perf_counter()
         for n, (row, col) in enumerate(sites):

@@ -243,6 +243,13 @@ class RulesConfig:
     village_point_radius_m: float = field(default=0.0, metadata=_doc(
         "point villages: 0 = coverage at the point itself, > 0 = a disc of this radius (m)",
         low=0.0))
+    site_sharing_m: float = field(default=30.0, metadata=_doc(
+        "sites of different operators within this distance (metres) are one site location "
+        "for the BTS sharing indicator (dùng chung vị trí BTS)", low=0.0))
+    usp_regions: list[str] = field(default_factory=lambda: ["III"], metadata=_doc(
+        "commune classes (khu vực, QĐ 861/QĐ-TTg) whose gap villages are eligible for the "
+        "universal-service programme (QĐ 2269/QĐ-TTg), besides ĐBKK villages",
+        choices=("I", "II", "III")))
 
 
 @dataclass(frozen=True)
@@ -291,6 +298,10 @@ class Config:
     targets: TargetsConfig = field(default_factory=TargetsConfig)
     candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    reported: dict[str, float] = field(default_factory=dict, metadata=_doc(
+        "operator-reported statistics shown beside the map indicators, marked as supplied: "
+        "indicator id = value, e.g. mobile_subscriptions_per_100 = 128.4, "
+        "smartphone_share_pct = 86"))
     source: Path | None = field(default=None, compare=False, metadata=_doc(
         "the file this configuration was read from", internal=True))
 
@@ -546,6 +557,10 @@ def reference_markdown() -> str:
     hints = typing.get_type_hints(Config)
     for sec in _SECTIONS:
         cls = hints[sec.name]
+        if not dataclasses.is_dataclass(cls):  # a free table such as [reported]
+            lines += [f"## `[{sec.name}]`", "", sec.metadata.get("doc", ""), "",
+                      f"Default: {_default_text(sec)}.", ""]
+            continue
         lines += [f"## `[{sec.name}]`", "", (cls.__doc__ or "").split("\n")[0].split(": ", 1)[-1],
                   "", "| key | default | meaning |", "|---|---|---|"]
         for f in dataclasses.fields(cls):

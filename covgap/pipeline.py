@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import tempfile
 import time
@@ -22,11 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from covgap._version import __version__
+from covgap.analysis import Analysis, analyse
 from covgap.config import Config, load_config
 from covgap.coverage import Coverage, compute_coverage
 from covgap.errors import CovgapError
+from covgap.export.csv import write_csv
 from covgap.io import Inputs, read_inputs
 
 __all__ = ["STAGES", "Result", "RunExistsError", "run", "write_atomic"]
@@ -59,6 +63,8 @@ class Result:
         The checked input layers (WGS84) and the run's metric CRS.
     coverage : Coverage or None
         The modelled coverage of every operator and technology.
+    analysis : Analysis or None
+        The village, commune, indicator and gap tables.
     timings : dict
         Seconds spent in each stage that ran.
     stages_run : list of str
@@ -68,19 +74,30 @@ class Result:
     config: Config
     inputs: Inputs
     coverage: Coverage | None = None
+    analysis: Analysis | None = None
     timings: dict[str, float] = field(default_factory=dict)
     stages_run: list[str] = field(default_factory=list)
     started: str = ""
 
     @property
     def villages(self) -> gpd.GeoDataFrame:
-        """The villages (EPSG:4326), with the columns the stages that ran added."""
-        return self.inputs.villages
+        """The village table (EPSG:4326): the ``villages.csv`` columns plus geometry."""
+        return self.analysis.villages if self.analysis else self.inputs.villages
 
     @property
     def communes(self) -> gpd.GeoDataFrame:
-        """The communes (EPSG:4326)."""
-        return self.inputs.communes
+        """The commune table (EPSG:4326) with counts and indicator values."""
+        return self.analysis.communes if self.analysis else self.inputs.communes
+
+    @property
+    def indicators(self) -> pd.DataFrame | None:
+        """The indicators of the province, districts and communes against the targets."""
+        return self.analysis.indicators if self.analysis else None
+
+    @property
+    def gaps(self) -> pd.DataFrame | None:
+        """Villages not covered or without FTTH, highest priority first."""
+        return self.analysis.gaps if self.analysis else None
 
     @property
     def sites(self) -> gpd.GeoDataFrame:
@@ -135,12 +152,35 @@ class Result:
         def write(folder: Path) -> None:
             if self.coverage is not None:
                 self.coverage.write_geotiffs(folder)
+            if self.analysis is not None:
+                self._write_tables(folder)
             (folder / "manifest.json").write_text(
                 json.dumps(self.manifest(), indent=2, ensure_ascii=False, default=str) + "\n",
                 encoding="utf-8")
 
         write_atomic(target, write, force=force)
         return target
+
+
+    def _write_tables(self, folder: Path) -> None:
+        a = self.analysis
+        assert a is not None
+        write_csv(a.villages, folder / "villages.csv")
+        write_csv(a.communes, folder / "communes.csv")
+        write_csv(a.indicators, folder / "indicators.csv")
+        write_csv(a.gaps, folder / "gaps.csv")
+        operators = sorted(set(self.inputs.sites["operator"]))
+        if self.inputs.fibre is not None:
+            operators = sorted(set(operators) | set(self.inputs.fibre["operator"]))
+        for op in operators:
+            mine = (a.gaps["best_operator"] == op).fillna(False) | (
+                (a.gaps["fibre_operator"] == op).fillna(False) & (a.gaps["gap"] != "mobile"))
+            write_csv(a.gaps[mine.to_numpy()], folder / f"gaps_{_file_part(op)}.csv")
+
+
+def _file_part(text: str) -> str:
+    """Text safe inside a file name."""
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-") or "operator"
 
 
 def write_atomic(target: Path, write: Callable[[Path], object], *,
@@ -248,4 +288,7 @@ def run(
         result.coverage = compute_coverage(
             inputs, cfg, progress=(lambda _s, done, total: progress("coverage", done, total))
             if progress else None)
+    with _stage(result, "villages", progress):
+        result.analysis = analyse(inputs, result.coverage, cfg)
+    result.stages_run.append("indicators")  # computed with the villages
     return result

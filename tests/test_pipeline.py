@@ -9,7 +9,7 @@ from covgap.pipeline import RunExistsError, write_atomic
 
 def test_run_records_inputs_in_the_manifest(province, tmp_path):
     result = covgap.run(province.config())
-    assert result.stages_run == ["inputs", "coverage"]
+    assert result.stages_run == ["inputs", "coverage", "villages", "indicators"]
     target = result.write()
     assert target == tmp_path / "out" / "toy" / "2025"
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
@@ -20,9 +20,8 @@ def test_run_records_inputs_in_the_manifest(province, tmp_path):
         province.sites)
     assert manifest["config"]["rules"]["village_covered_share"] == 0.8
     assert manifest["config"]["inputs"]["sites"]["x"] == "lon"
-    assert manifest["stages_not_available"] == [
-        "villages", "indicators", "candidates", "exports"]
-    assert set(manifest["timings_s"]) == {"inputs", "coverage"}
+    assert manifest["stages_not_available"] == ["candidates", "exports"]
+    assert set(manifest["timings_s"]) == {"inputs", "coverage", "villages"}
     assert manifest["coverage"]["model"] == "radius"
     assert manifest["coverage"]["radius_m"]["4G"] == 5000
     assert manifest["inputs"]["metric_crs"] == "EPSG:32648"
@@ -72,8 +71,38 @@ def test_pathloss_run_writes_signal_rasters(province, tmp_path):
                                                   "resolution_m": 200.0}))
     target = result.write(tmp_path / "run")
     names = sorted(p.name for p in target.iterdir())
-    assert names == ["coverage_MobiFone_4G.tif", "coverage_VNPT_4G.tif",
+    assert names == ["communes.csv", "coverage_MobiFone_4G.tif", "coverage_VNPT_4G.tif",
                      "coverage_Viettel_2G.tif", "coverage_Viettel_4G.tif",
-                     "coverage_all_2G.tif", "coverage_all_4G.tif", "manifest.json"]
+                     "coverage_all_2G.tif", "coverage_all_4G.tif", "gaps.csv",
+                     "gaps_MobiFone.csv", "gaps_VNPT.csv", "gaps_Viettel.csv",
+                     "indicators.csv", "manifest.json", "villages.csv"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["coverage"]["grid"]["cell_size_m"] == 200.0
+
+
+def test_tables_are_written_with_the_spec_columns(province, tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+
+    from covgap.analysis import VILLAGE_COLUMNS
+
+    communes = gpd.read_file(province.communes)
+    communes.loc[0, "commune_name"] = '=HYPERLINK("http://x")'
+    communes.to_file(province.communes)
+    result = covgap.run(province.config())
+    target = result.write(tmp_path / "run")
+    raw = (target / "villages.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM: Excel shows the diacritics
+    villages = pd.read_csv(target / "villages.csv", encoding="utf-8-sig", dtype=str)
+    assert tuple(villages.columns[: len(VILLAGE_COLUMNS)]) == VILLAGE_COLUMNS
+    assert set(villages["mbb_covered"]) <= {"true", "false"}
+    assert "Bản Pù Nhi" in set(villages["village_name"])
+    assert villages["commune_name"].iloc[0] == '\'=HYPERLINK("http://x")'
+    indicators = pd.read_csv(target / "indicators.csv", encoding="utf-8-sig")
+    assert list(indicators.columns[:7]) == ["level", "code", "name", "indicator", "value",
+                                            "target", "met"]
+    assert set(indicators["indicator"]) == {
+        "villages_mbb_pct", "villages_ftth_pct", "bts_sharing_pct", "population_mbb_pct",
+        "commune_centres_5g_pct", "usp_villages"}
+    gaps = pd.read_csv(target / "gaps.csv", encoding="utf-8-sig")
+    assert gaps["priority"].tolist() == list(range(1, len(gaps) + 1))
