@@ -116,3 +116,10 @@ class Province:
 @pytest.fixture
 def province(tmp_path: Path) -> Province:
     return Province(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def sample_result():
+    """The whole pipeline on the bundled sample province, run once per test session."""
+    import covgap
+    return covgap.run(SAMPLE_TOML)

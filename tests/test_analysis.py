@@ -4,7 +4,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SAMPLE_TOML
 from shapely.geometry import LineString, Point
 from test_coverage import UTM, X0, Y0, cell, config, world
 
@@ -200,8 +199,8 @@ def test_terrain_shadow_is_named_in_the_reason(tmp_path):
     assert v["shadow_site_id"] == "TH-0412"
 
 
-def test_sample_province_end_to_end():
-    result = covgap.run(SAMPLE_TOML)
+def test_sample_province_end_to_end(sample_result):
+    result = sample_result
     v = result.villages
     assert len(v) == len(result.inputs.villages)
     ind = result.indicators.set_index(["level", "indicator"]).loc["province"]
