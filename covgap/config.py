@@ -276,6 +276,45 @@ class CandidatesConfig:
 
     max_sites: int = field(default=50, metadata=_doc(
         "the most candidate sites to propose", low=0))
+    mode: str = field(default="greedy", metadata=_doc(
+        "\"greedy\" (lazy greedy, any size) or \"exact\" (integer program, HiGHS; also "
+        "reports how far greedy is from the optimum)", choices=("greedy", "exact")))
+    per_operator: bool = field(default=False, metadata=_doc(
+        "false: one operator-neutral plan for villages no one covers; true: a plan per "
+        "operator for the villages it does not cover"))
+    technology: str = field(default="4G", metadata=_doc(
+        "technology of a candidate site", choices=TECHNOLOGIES))
+    height_m: float = field(default=35.0, metadata=_doc(
+        "antenna height of a new candidate site, metres (shared towers keep their own)",
+        low=1.0))
+    eirp_dbm: float = field(default=61.0, metadata=_doc(
+        "EIRP of a candidate site, dBm (typical 4G macro)"))
+    frequency_mhz: float = field(default=1800.0, metadata=_doc(
+        "carrier frequency of a candidate site, MHz (LTE band 3)", low=100.0))
+    grid_spacing_m: float = field(default=2000.0, metadata=_doc(
+        "spacing of the grid of new-site candidates over uncovered populated land, metres",
+        low=100.0))
+    high_point_radius_m: float = field(default=2000.0, metadata=_doc(
+        "the highest DEM point within this distance of each uncovered village is a "
+        "candidate (terrain model), metres; 0 = none", low=0.0))
+    priority_weight: float = field(default=2.0, metadata=_doc(
+        "people in region-III communes or ĐBKK villages count this many times (the "
+        "universal-service programme pays for them first)", low=1.0))
+    cost_new_site: float = field(default=1500.0, metadata=_doc(
+        "cost of a new site, in your currency unit (default figures: million VND, "
+        "illustrative)", low=0.0))
+    cost_shared_site: float = field(default=500.0, metadata=_doc(
+        "cost of adding equipment to an existing tower, same unit", low=0.0))
+    fibre_cost_per_km: float = field(default=100.0, metadata=_doc(
+        "cost of a fibre extension per km, same unit", low=0.0))
+    budget: float | None = field(default=None, metadata=_doc(
+        "total budget for candidate sites, same unit; default: no budget, max_sites only",
+        low=0.0))
+    satellite_cost_per_person: float = field(default=5.0, metadata=_doc(
+        "villages whose cheapest terrestrial option costs more than this per person served "
+        "(or that no candidate reaches) are listed for satellite, same unit", low=0.0))
+    time_limit_s: float = field(default=60.0, metadata=_doc(
+        "time limit of the exact mode, seconds", low=1.0))
 
 
 @dataclass(frozen=True)

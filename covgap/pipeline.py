@@ -31,7 +31,11 @@ from covgap.config import Config, load_config
 from covgap.coverage import Coverage, compute_coverage
 from covgap.errors import CovgapError
 from covgap.export.csv import write_csv
+from covgap.export.excel import write_report
+from covgap.export.gpkg import write_geopackage
+from covgap.export.plots import write_plots
 from covgap.io import Inputs, read_inputs
+from covgap.planning import Plan, plan
 
 __all__ = ["STAGES", "Result", "RunExistsError", "run", "write_atomic"]
 
@@ -65,6 +69,8 @@ class Result:
         The modelled coverage of every operator and technology.
     analysis : Analysis or None
         The village, commune, indicator and gap tables.
+    plan : Plan or None
+        Candidate sites, fibre extensions and satellite villages.
     timings : dict
         Seconds spent in each stage that ran.
     stages_run : list of str
@@ -75,6 +81,7 @@ class Result:
     inputs: Inputs
     coverage: Coverage | None = None
     analysis: Analysis | None = None
+    plan: Plan | None = None
     timings: dict[str, float] = field(default_factory=dict)
     stages_run: list[str] = field(default_factory=list)
     started: str = ""
@@ -96,8 +103,18 @@ class Result:
 
     @property
     def gaps(self) -> pd.DataFrame | None:
-        """Villages not covered or without FTTH, highest priority first."""
-        return self.analysis.gaps if self.analysis else None
+        """Villages not covered or without FTTH, highest priority first, with the fix."""
+        if self.analysis is None:
+            return None
+        if self.plan is None:
+            return self.analysis.gaps
+        extra = self.plan.villages.set_index(self.analysis.villages["village_id"])
+        return self.analysis.gaps.join(extra, on="village_id")
+
+    @property
+    def candidates(self) -> gpd.GeoDataFrame | None:
+        """Proposed sites in rank order (EPSG:4326), the ``candidates.csv`` columns."""
+        return self.plan.candidates if self.plan else None
 
     @property
     def sites(self) -> gpd.GeoDataFrame:
@@ -119,6 +136,11 @@ class Result:
             "inputs": {"sha256": self.inputs.hashes, "counts": self.inputs.counts(),
                        "metric_crs": self.inputs.metric_crs.to_string()},
             "coverage": self.coverage.parameters if self.coverage else None,
+            "planning": {name: {"mode": s.mode, "sites": len(s.chosen),
+                                "objective": s.objective, "cost": s.cost,
+                                "optimality_gap": s.optimality_gap, "status": s.status,
+                                "seconds": round(s.seconds, 3)}
+                         for name, s in self.plan.selections.items()} if self.plan else None,
             "stages_run": self.stages_run,
             "stages_not_available": [s for s in STAGES if s not in self.stages_run],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
@@ -150,10 +172,18 @@ class Result:
         target = Path(directory) if directory is not None else self.config.run_dir()
 
         def write(folder: Path) -> None:
+            t0 = time.perf_counter()
             if self.coverage is not None:
                 self.coverage.write_geotiffs(folder)
             if self.analysis is not None:
                 self._write_tables(folder)
+                write_geopackage(self, folder / "results.gpkg")
+                write_report(self, folder / "report.xlsx")
+                write_plots(self, folder / "plots")
+                self.timings["exports"] = time.perf_counter() - t0
+                if "exports" not in self.stages_run:
+                    self.stages_run.append("exports")
+            # the run record goes last, so it holds the exports' timing too
             (folder / "manifest.json").write_text(
                 json.dumps(self.manifest(), indent=2, ensure_ascii=False, default=str) + "\n",
                 encoding="utf-8")
@@ -168,14 +198,17 @@ class Result:
         write_csv(a.villages, folder / "villages.csv")
         write_csv(a.communes, folder / "communes.csv")
         write_csv(a.indicators, folder / "indicators.csv")
-        write_csv(a.gaps, folder / "gaps.csv")
+        gaps = self.gaps
+        write_csv(gaps, folder / "gaps.csv")
+        if self.plan is not None:
+            write_csv(self.plan.candidates, folder / "candidates.csv")
         operators = sorted(set(self.inputs.sites["operator"]))
         if self.inputs.fibre is not None:
             operators = sorted(set(operators) | set(self.inputs.fibre["operator"]))
         for op in operators:
-            mine = (a.gaps["best_operator"] == op).fillna(False) | (
-                (a.gaps["fibre_operator"] == op).fillna(False) & (a.gaps["gap"] != "mobile"))
-            write_csv(a.gaps[mine.to_numpy()], folder / f"gaps_{_file_part(op)}.csv")
+            mine = (gaps["best_operator"] == op).fillna(False) | (
+                (gaps["fibre_operator"] == op).fillna(False) & (gaps["gap"] != "mobile"))
+            write_csv(gaps[mine.to_numpy()], folder / f"gaps_{_file_part(op)}.csv")
 
 
 def _file_part(text: str) -> str:
@@ -291,4 +324,6 @@ def run(
     with _stage(result, "villages", progress):
         result.analysis = analyse(inputs, result.coverage, cfg)
     result.stages_run.append("indicators")  # computed with the villages
+    with _stage(result, "candidates", progress):
+        result.plan = plan(inputs, result.coverage, result.analysis, cfg)
     return result

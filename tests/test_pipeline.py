@@ -9,7 +9,8 @@ from covgap.pipeline import RunExistsError, write_atomic
 
 def test_run_records_inputs_in_the_manifest(province, tmp_path):
     result = covgap.run(province.config())
-    assert result.stages_run == ["inputs", "coverage", "villages", "indicators"]
+    assert result.stages_run == ["inputs", "coverage", "villages", "indicators",
+                                 "candidates"]
     target = result.write()
     assert target == tmp_path / "out" / "toy" / "2025"
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
@@ -20,8 +21,10 @@ def test_run_records_inputs_in_the_manifest(province, tmp_path):
         province.sites)
     assert manifest["config"]["rules"]["village_covered_share"] == 0.8
     assert manifest["config"]["inputs"]["sites"]["x"] == "lon"
-    assert manifest["stages_not_available"] == ["candidates", "exports"]
-    assert set(manifest["timings_s"]) == {"inputs", "coverage", "villages"}
+    assert manifest["stages_not_available"] == []
+    assert set(manifest["timings_s"]) == {"inputs", "coverage", "villages", "candidates",
+                                          "exports"}
+    assert manifest["planning"]["all"]["mode"] == "greedy"
     assert manifest["coverage"]["model"] == "radius"
     assert manifest["coverage"]["radius_m"]["4G"] == 5000
     assert manifest["inputs"]["metric_crs"] == "EPSG:32648"
@@ -71,11 +74,12 @@ def test_pathloss_run_writes_signal_rasters(province, tmp_path):
                                                   "resolution_m": 200.0}))
     target = result.write(tmp_path / "run")
     names = sorted(p.name for p in target.iterdir())
-    assert names == ["communes.csv", "coverage_MobiFone_4G.tif", "coverage_VNPT_4G.tif",
-                     "coverage_Viettel_2G.tif", "coverage_Viettel_4G.tif",
-                     "coverage_all_2G.tif", "coverage_all_4G.tif", "gaps.csv",
-                     "gaps_MobiFone.csv", "gaps_VNPT.csv", "gaps_Viettel.csv",
-                     "indicators.csv", "manifest.json", "villages.csv"]
+    assert names == ["candidates.csv", "communes.csv", "coverage_MobiFone_4G.tif",
+                     "coverage_VNPT_4G.tif", "coverage_Viettel_2G.tif",
+                     "coverage_Viettel_4G.tif", "coverage_all_2G.tif", "coverage_all_4G.tif",
+                     "gaps.csv", "gaps_MobiFone.csv", "gaps_VNPT.csv", "gaps_Viettel.csv",
+                     "indicators.csv", "manifest.json", "plots", "report.xlsx",
+                     "results.gpkg", "villages.csv"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["coverage"]["grid"]["cell_size_m"] == 200.0
 

@@ -127,6 +127,7 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
                           "height": grid.height, "crs": grid.crs.to_string()}
         out = signal_coverage(cells, grid, cc, dem=dem, progress=tick)
         cov.grid = grid
+        cov.dem = dem
         cov.signal, cov.server = out["signal"], out["server"]
         cov.clear_signal = out.get("clear_signal", {})
         cov.clear_server = out.get("clear_server", {})

@@ -283,3 +283,78 @@ def _finish(best: dict[tuple[str, str], np.ndarray]) -> dict[tuple[str, str], np
     for arr in best.values():
         arr[np.isneginf(arr)] = np.nan
     return best
+
+
+def signal_at_points(
+    sites: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    grid: Grid,
+    config: CoverageConfig,
+    *,
+    dem: np.ndarray | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Signal of each omni site at given points, by the pathloss or terrain model.
+
+    What-if sites (candidates) are judged by the same model as the real ones: the same
+    path loss, and over the DEM the same line of sight and diffraction.
+
+    Parameters
+    ----------
+    sites : DataFrame
+        One row per omni site: ``x``, ``y`` (metres, ``grid.crs``), ``height_m``,
+        ``eirp_dbm``, ``frequency_mhz``, ``technology``, ``environment``.
+    x, y : arrays of float
+        The points (e.g. villages), metres in ``grid.crs``.
+    grid : Grid
+    config : CoverageConfig
+    dem : 2-D array, optional
+        The DEM on ``grid``: the terrain model.
+
+    Returns
+    -------
+    list of (indices, dbm)
+        Per site, the points within its reach and their signal, dBm.
+    """
+    terrain = dem is not None
+    if terrain:
+        from covgap.coverage.los import terrain_window
+    floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
+    sites = sites.copy()
+    sites["ref_db"] = sites["technology"].map(config.reference_signal_db).astype(float)
+    radius = service_distance_m(sites, floor_dbm=floor, max_distance_m=config.max_distance_m,
+                                rx_height_m=config.rx_height_m, terrain=terrain)
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    prow, pcol = grid.rowcol(x, y)
+    prow = np.floor(prow).astype(int)
+    pcol = np.floor(pcol).astype(int)
+    out = []
+    for k, (_, s) in enumerate(sites.iterrows()):
+        r = float(radius[k])
+        d = np.hypot(x - s["x"], y - s["y"])
+        near = np.flatnonzero(d <= r)
+        if near.size == 0:
+            out.append((near, np.empty(0)))
+            continue
+        _, table = _loss_table(s, r, config.rx_height_m, terrain)
+        loss = np.interp(d[near], np.arange(table.size) * _TABLE_STEP_M, table)
+        level = s["eirp_dbm"] - s["ref_db"] - loss
+        if terrain:
+            row_f, col_f = grid.rowcol(s["x"], s["y"])
+            tw = terrain_window(dem, cell_size_m=grid.cell_size_m, site_row=float(row_f),
+                                site_col=float(col_f), tx_height_m=float(s["height_m"]),
+                                rx_height_m=config.rx_height_m,
+                                frequency_mhz=float(s["frequency_mhz"]), radius_m=r,
+                                k_factor=config.k_factor, method=config.diffraction)
+            h, w = tw.los.shape
+            i = prow[near] - tw.row0
+            j = pcol[near] - tw.col0
+            inside = (i >= 0) & (i < h) & (j >= 0) & (j < w)
+            extra = np.full(near.size, np.nan)
+            ii, jj = i[inside], j[inside]
+            extra[inside] = np.where(tw.los[ii, jj], 0.0, tw.loss_db[ii, jj])
+            level = level - extra  # NaN (off the DEM, out of reach) stays uncovered
+        keep = ~np.isnan(level)
+        out.append((near[keep], level[keep]))
+    return out

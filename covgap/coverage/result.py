@@ -70,6 +70,8 @@ class Coverage:
     areas : GeoDataFrame or None
         Vector coverage (radius model, polygon maps): operator, technology, geometry in
         the metric CRS.
+    dem : ndarray or None
+        The terrain model's DEM on ``grid`` (metres), kept for candidate sites.
     """
 
     model: str
@@ -83,6 +85,7 @@ class Coverage:
     clear_server: dict[Key, np.ndarray] = field(default_factory=dict)
     binary: dict[Key, np.ndarray] = field(default_factory=dict)
     areas: gpd.GeoDataFrame | None = None
+    dem: np.ndarray | None = None
 
     def keys(self) -> list[Key]:
         """Every (operator, technology) this coverage knows, sorted."""

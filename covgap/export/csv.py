@@ -25,7 +25,7 @@ def safe_text(values: pd.Series) -> pd.Series:
     Examples
     --------
     >>> safe_text(pd.Series(['=HYPERLINK("http://x")', "Thôn Đông", "-3"])).tolist()
-    ['\\'=HYPERLINK("http://x")', 'Thôn Đông', "'-3"]
+    ['\'=HYPERLINK("http://x")', 'Thôn Đông', "'-3"]
     """
     text = values.astype("string")
     risky = text.str.startswith(_FORMULA_START).fillna(False)

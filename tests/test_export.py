@@ -1,0 +1,223 @@
+"""GeoPackage, Excel report and PNG charts of a run."""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+from openpyxl import load_workbook
+
+import covgap
+from covgap.analysis import INDICATORS
+from covgap.export.excel import SHEETS, write_report
+from covgap.export.gpkg import GPKG_CRS, coverage_polygons, field_names, write_geopackage
+from covgap.export.plots import write_plots
+
+NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+INJECTION = '=HYPERLINK("http://x")'
+
+
+class _WithoutCandidates:
+    """A run seen without candidates (``result.candidates`` is None)."""
+
+    def __init__(self, result):
+        self._result = result
+
+    def __getattr__(self, name):
+        return None if name == "candidates" else getattr(self._result, name)
+
+
+def _layers(path):
+    return {name: geom for name, geom in pyogrio.list_layers(path)}
+
+
+# ---------------------------------------------------------------- GeoPackage
+
+
+def test_geopackage_of_the_sample_run_has_every_layer(sample_result, tmp_path):
+    path = write_geopackage(sample_result, tmp_path / "results.gpkg")
+    layers = _layers(path)
+    expected = {"villages": sample_result.villages, "communes": sample_result.communes,
+                "sites": sample_result.sites,
+                "site_locations": sample_result.analysis.locations,
+                "fibre": sample_result.inputs.fibre}
+    if getattr(sample_result, "candidates", None) is not None:
+        expected["candidates"] = sample_result.candidates
+    assert set(layers) == {*expected, "coverage"}
+    for name, table in expected.items():
+        info = pyogrio.read_info(path, layer=name)
+        assert info["features"] == len(table), name
+        assert info["crs"] == GPKG_CRS, name
+        assert all(NAME.match(f) for f in info["fields"]), (name, info["fields"])
+    villages = pyogrio.read_info(path, layer="villages")
+    subtypes = dict(zip(villages["fields"], villages["ogr_subtypes"], strict=True))
+    assert subtypes["mbb_covered"] == "OFSTBoolean"
+    assert subtypes["ftth"] == "OFSTBoolean"
+    # share_MobiFone etc. become lowercase
+    assert {"share_mobifone", "share_vnpt", "share_viettel"} <= set(villages["fields"])
+    # routes and nodes share the fibre layer: the GEOMETRY type
+    assert layers["fibre"] == "Unknown"
+    assert layers["coverage"] == "MultiPolygon"
+    fibre = pyogrio.read_dataframe(path, layer="fibre")
+    assert fibre.geom_type.value_counts().to_dict() == (
+        sample_result.inputs.fibre.geom_type.value_counts().to_dict())
+    # the raster model's coverage, one feature per operator and technology with coverage
+    cov = pyogrio.read_dataframe(path, layer="coverage")
+    assert pyogrio.read_info(path, layer="coverage")["crs"] == GPKG_CRS
+    assert len(cov) == len(sample_result.coverage.keys())
+    assert cov.geometry.is_valid.all()
+    assert cov.loc[cov["technology"] == "4G", "mbb"].all()
+    assert not cov.loc[cov["technology"] == "2G", "mbb"].any()
+
+
+def test_polygonised_coverage_keeps_the_covered_area(sample_result):
+    coverage = sample_result.coverage
+    polygons = coverage_polygons(coverage, technologies=["4G", "5G"])
+    cell_km2 = coverage.grid.cell_size_m ** 2 / 1e6
+    for row in polygons.itertuples():
+        cells = coverage.covered(row.operator, row.technology).sum() * cell_km2
+        assert row.area_km2 == pytest.approx(cells, rel=0.01)  # simplified by one cell only
+    assert polygons.crs == sample_result.inputs.metric_crs
+
+
+def test_geopackage_keeps_vietnamese_names_and_leaves_out_missing_candidates(province,
+                                                                          tmp_path):
+    villages = gpd.read_file(province.villages)
+    villages.loc[0, "village_name"] = "Thường Xuân"
+    villages.to_file(province.villages, layer="villages")
+    result = covgap.run(province.config(coverage={"model": "radius"}))
+    path = write_geopackage(_WithoutCandidates(result), tmp_path / "results.gpkg")
+    assert "candidates" not in _layers(path)
+    back = pyogrio.read_dataframe(path, layer="villages")
+    assert back["village_name"].tolist() == result.villages["village_name"].tolist()
+    assert "Thường Xuân" in back["village_name"].tolist()
+    communes = pyogrio.read_dataframe(path, layer="communes")
+    assert "Xã Thường Xuân" in communes["commune_name"].tolist()
+    # the radius model's footprints, as modelled
+    cov = pyogrio.read_dataframe(path, layer="coverage")
+    areas = result.coverage.areas
+    assert len(cov) == len(areas)
+    assert cov["area_km2"].to_numpy() == pytest.approx(
+        areas.sort_values(["operator", "technology"]).area.to_numpy() / 1e6, rel=1e-3)
+    assert cov["min_rsrp_dbm"].isna().all()  # no signal threshold in the radius model
+    # each cell knows its site location; TH-0001 and TH-0002 share one
+    sites = pyogrio.read_dataframe(path, layer="sites")
+    shared = sites.groupby("site_id")["shared_location"].first()
+    assert shared.to_dict() == {"TH-0001": True, "TH-0002": True, "TH-0003": False,
+                                "TH-0004": False}
+
+
+def test_an_existing_geopackage_is_replaced(province, tmp_path):
+    result = covgap.run(province.config())
+    path = tmp_path / "results.gpkg"
+    gpd.GeoDataFrame({"x": [1]}, geometry=gpd.points_from_xy([0], [0]),
+                     crs=GPKG_CRS).to_file(path, layer="stale")
+    write_geopackage(result, path)
+    assert "stale" not in _layers(path)
+
+
+def test_field_names_are_friendly_and_unique():
+    names = field_names(["share_MobiFone", "share_mobifone", "Tên thôn", "Đường dây",
+                         "3G", "fid", "geom", "x" * 80, "x" * 80, ""])
+    assert names[:7] == ["share_mobifone", "share_mobifone_2", "ten_thon", "duong_day",
+                         "f_3g", "fid_1", "geom_1"]
+    assert len(names[7]) == 63 and len(names[8]) == 63 and names[7] != names[8]
+    assert names[9] == "field"
+    assert all(NAME.match(n) for n in names)
+
+
+# ---------------------------------------------------------------- Excel
+
+
+def test_a_formula_in_a_name_is_text_in_the_report(province, tmp_path):
+    communes = gpd.read_file(province.communes)
+    communes.loc[communes["commune_code"] == "15002", "commune_name"] = INJECTION
+    communes.to_file(province.communes, layer="communes")
+    villages = gpd.read_file(province.villages)
+    villages.loc[villages["village_id"] == "V001", "village_name"] = "@Bản Pù Nhi"
+    villages.to_file(province.villages, layer="villages")
+    result = covgap.run(province.config())
+    path = write_report(result, tmp_path / "report.xlsx")
+
+    wb = load_workbook(path)
+    assert wb.sheetnames == list(SHEETS.values())
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row
+             if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    injected = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=")]
+    assert injected, "the commune name is in the report"
+    for cell in injected:
+        assert cell.data_type == "s"
+        assert cell.value.startswith('=HYPERLINK("http://x")')
+        assert cell.quotePrefix  # stays text when edited in Excel
+    at = [c for c in cells if c.value == "@Bản Pù Nhi"]
+    assert at and all(c.data_type == "s" and c.quotePrefix for c in at)
+    plain = [c for c in cells if c.value == "Xã Thường Xuân"]
+    assert plain and not any(c.quotePrefix for c in plain)
+
+
+def test_report_of_the_sample_run(sample_result, tmp_path):
+    path = write_report(sample_result, tmp_path / "report.xlsx")
+    wb = load_workbook(path)
+    summary = wb[SHEETS["summary"]]
+    ids = {c.value for c in summary["A"] if isinstance(c.value, str)}
+    assert set(INDICATORS) <= ids
+    assert summary._charts  # openpyxl keeps charts it reads back
+    row = next(c.row for c in summary["A"] if c.value == "villages_mbb_pct")
+    value, target, met = (summary.cell(row, col) for col in (4, 5, 6))
+    province = sample_result.indicators.query(
+        "level == 'province' and indicator == 'villages_mbb_pct'").iloc[0]
+    assert value.data_type == "n" and value.value == pytest.approx(province["value"])
+    assert value.number_format == '0.0"%"'
+    assert target.value == pytest.approx(province["target"])
+    assert met.value == ("✓ Đạt" if province["met"] else "✗ Chưa đạt")
+    text = " ".join(str(c.value) for col in summary.iter_cols(max_col=3) for c in col)
+    assert "terrain" in text and "-110" in text  # the rule that produced the figures
+
+    communes = wb[SHEETS["communes"]]
+    header = [c.value for c in communes[2]]
+    assert "geometry" not in header
+    assert communes.max_row == 2 + len(sample_result.communes)
+    assert communes.freeze_panes == "C3"
+    assert communes.auto_filter.ref.startswith("A2:")
+    pct = communes.cell(3, header.index("villages_mbb_pct") + 1)
+    assert pct.data_type == "n" and pct.number_format == '0.0"%"'
+    pop = communes.cell(3, header.index("population") + 1)
+    assert pop.number_format == "#,##0"
+    centre = communes.cell(3, header.index("centre_5g") + 1)
+    assert centre.data_type == "b"
+    names = [communes.cell(r, header.index("commune_name") + 1).value
+             for r in range(3, communes.max_row + 1)]
+    assert names == sample_result.communes["commune_name"].tolist()
+
+    gaps = wb[SHEETS["gaps"]]
+    assert gaps.max_row == 2 + len(sample_result.gaps)
+    assert [c.value for c in gaps[2]][:3] == ["priority", "village_id", "village_name"]
+
+
+# ---------------------------------------------------------------- charts
+
+
+def test_plots_of_the_sample_run(sample_result, tmp_path):
+    paths = write_plots(sample_result, tmp_path / "plots")
+    assert [p.name for p in paths] == ["indicators_province.png",
+                                       "communes_villages_mbb_pct.png",
+                                       "communes_villages_ftth_pct.png"]
+    for p in paths:
+        data = p.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", data[16:24])
+        assert width > 600 and height > 300
+        assert len(data) > 20_000
+
+
+def test_plots_of_a_small_province_show_every_commune(province, tmp_path):
+    result = covgap.run(province.config())
+    paths = write_plots(result, tmp_path)
+    assert len(paths) == 3
+    image = __import__("matplotlib.image").image.imread(paths[1])
+    assert image.ndim == 3 and np.ptp(image) > 0  # not a blank canvas

@@ -1,0 +1,104 @@
+"""Candidate sites judged by the run's own model; sharing, satellite and fibre."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+from test_analysis import world_with_villages
+from test_coverage import X0, Y0, cell
+
+import covgap
+from covgap.analysis import analyse
+from covgap.coverage import compute_coverage
+from covgap.planning import CANDIDATE_COLUMNS, plan
+from covgap.planning.candidates import candidate_cover
+
+
+def run_plan(inputs, **sections):
+    cfg = covgap.load_config({"inputs": {"communes": "c", "villages": "v", "sites": "s"},
+                              "coverage": {"resolution_m": 100.0},
+                              **{k: v for k, v in sections.items()}})
+    cov = compute_coverage(inputs, cfg)
+    analysis = analyse(inputs, cov, cfg)
+    return cov, analysis, plan(inputs, cov, analysis, cfg), cfg
+
+
+def test_a_candidate_behind_a_ridge_gets_no_credit(tmp_path):
+    # village in a valley at x = 9 km; a ridge at x = 7 km; an existing tower of
+    # another operator at x = 5 km (behind the ridge) and none in the valley
+    dem = np.full((200, 200), 100.0)
+    dem[:, 70] = 600.0
+    villages = [{"village_id": "valley", "village_name": "Bản Khuất",
+                 "geometry": Point(X0 + 9050, Y0 + 10050)}]
+    tower = cell("VNPT-1", X0 + 5050, Y0 + 10050, operator="VNPT")
+    inputs = world_with_villages(tmp_path, villages, dem=dem, cells=[tower])
+    cov, analysis, _, cfg = run_plan(inputs, coverage={"model": "terrain",
+                                                        "resolution_m": 100.0})
+    assert analysis.villages["lom_song"].all()
+    demand = gpd.GeoDataFrame(geometry=[Point(X0 + 9050, Y0 + 10050)], crs=inputs.metric_crs)
+    cands = pd.DataFrame({"x": [X0 + 5050, X0 + 9550], "y": [Y0 + 10050] * 2,
+                          "height_m": [35.0, 35.0]})
+    indptr, _ = candidate_cover(cands, demand, cov, cfg)
+    assert indptr.tolist() == [0, 0, 1]  # the tower behind the ridge covers nothing
+    # the radius model would have credited the tower
+    cov_r, _, _, cfg_r = run_plan(inputs, coverage={"model": "radius", "resolution_m": 100.0})
+    indptr, _ = candidate_cover(cands, demand, cov_r, cfg_r)
+    assert indptr.tolist() == [0, 1, 2]
+
+
+def test_sharing_is_chosen_over_a_new_site_covering_the_same_people(tmp_path):
+    # Viettel covers nothing near the village; VNPT's tower 300 m from it does; a grid
+    # node would cover the same village: the shared tower is proposed for Viettel
+    villages = [{"village_id": "v1", "village_name": "Thôn Một",
+                 "geometry": Point(X0 + 4000, Y0 + 4000)}]
+    cells = [cell("VT-1", X0 + 16000, Y0 + 16000), cell("VN-1", X0 + 4300, Y0 + 4000,
+                                                        operator="VNPT")]
+    inputs = world_with_villages(tmp_path, villages, cells=cells)
+    for mode in ("greedy", "exact"):
+        _, _, p, _ = run_plan(inputs, coverage={"model": "radius", "radius_m": {"4G": 2000}},
+                              candidates={"per_operator": True, "grid_spacing_m": 2000,
+                                          "mode": mode})
+        viettel = p.candidates[p.candidates["plan"] == "Viettel"]
+        assert len(viettel) == 1
+        first = viettel.iloc[0]
+        assert (first["kind"], first["host_site_id"], first["operator"]) == (
+            "share", "VN-1", "Viettel")
+        assert first["population_gained"] == 100
+
+
+def test_unreachable_villages_are_satellite_candidates(tmp_path):
+    villages = [{"village_id": "near", "village_name": "Thôn Gần",
+                 "geometry": Point(X0 + 16000, Y0 + 10000)},
+                {"village_id": "far", "village_name": "Bản Xa",
+                 "geometry": Point(X0 + 1000, Y0 + 1000)}]
+    inputs = world_with_villages(tmp_path, villages, cells=[cell("A", X0 + 10000,
+                                                                 Y0 + 10000)])
+    # candidates reach 500 m; the grid is 5 km: no grid node within 500 m of "far"
+    _, _, p, _ = run_plan(inputs, coverage={"model": "radius", "radius_m": {"4G": 500}},
+                          candidates={"grid_spacing_m": 5000, "high_point_radius_m": 0})
+    v = p.villages.set_index(inputs.villages["village_id"])
+    assert bool(v.loc["far", "satellite"])
+    assert pd.isna(v.loc["far", "terrestrial_cost_per_person"])
+
+
+def test_fibre_extensions_are_priced(tmp_path):
+    villages = [{"village_id": "v1", "village_name": "Thôn Một",
+                 "geometry": Point(X0 + 10050, Y0 + 10050)}]
+    fibre = [{"operator": "VNPT", "kind": "node", "fibre_id": "N1",
+              "geometry": Point(X0 + 10050 + 3200, Y0 + 10050)}]
+    inputs = world_with_villages(tmp_path, villages, fibre=fibre)
+    _, _, p, _ = run_plan(inputs, coverage={"model": "radius"},
+                          candidates={"fibre_cost_per_km": 100.0})
+    row = p.villages.iloc[0]
+    assert row["fibre_extension_m"] == pytest.approx(3200, abs=1)
+    assert row["fibre_extension_cost"] == pytest.approx(320.0, abs=0.1)
+
+
+def test_sample_candidates_csv(sample_result, tmp_path):
+    cands = sample_result.candidates
+    assert tuple(cands.columns[: len(CANDIDATE_COLUMNS)]) == CANDIDATE_COLUMNS
+    assert cands["rank"].tolist() == list(range(1, len(cands) + 1))
+    assert (np.diff(cands["cumulative_population"]) >= 0).all()
+    gained = sample_result.gaps["candidate_rank"].notna()
+    assert gained.sum() == cands["villages"].sum()
