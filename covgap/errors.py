@@ -17,6 +17,8 @@ __all__ = [
     "InputError",
     "InputWarning",
     "RepairWarning",
+    "check_option",
+    "quoted",
 ]
 
 
@@ -57,3 +59,24 @@ class InputWarning(CovgapWarning):
 
 class RepairWarning(InputWarning):
     """covgap changed input data to make it usable (e.g. repaired polygons)."""
+
+
+def quoted(choices: Iterable[str]) -> str:
+    """Return the valid values of an option as users type them: ``'a', 'b'``."""
+    return ", ".join(repr(c) for c in choices)
+
+
+def check_option(name: str, value: object, choices: Iterable[str],
+                 problems: list[str]) -> None:
+    """Append a problem naming the valid values when ``value`` is not one of ``choices``.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> check_option("mode", "fast", ("greedy", "exact"), problems)
+    >>> problems
+    ["mode 'fast' is not valid; valid values: 'greedy', 'exact'"]
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        problems.append(f"{name} {value!r} is not valid; valid values: {quoted(choices)}")

@@ -90,7 +90,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from covgap.errors import InputError
+from covgap.errors import InputError, check_option
 
 __all__ = ["METHODS", "TerrainWindow", "knife_edge_loss_db", "terrain_window", "visibility"]
 
@@ -195,7 +195,7 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
     (True, 0.0, 1800.0)
     """
     problems: list[str] = []
-    _check_option("method", method, METHODS, problems)
+    check_option("method", method, METHODS, problems)
     if not (_is_number(frequency_mhz) and frequency_mhz > 0):
         problems.append(f"frequency_mhz {frequency_mhz!r} must be a number > 0 (MHz)")
     dem = _check_common(dem, cell_size_m=cell_size_m, site_row=site_row, site_col=site_col,
@@ -278,14 +278,6 @@ def knife_edge_loss_db(nu: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
 
 # --- checks ---------------------------------------------------------------------------
 
-def _quoted(choices: tuple[str, ...]) -> str:
-    return ", ".join(repr(c) for c in choices)
-
-
-def _check_option(name: str, value: object, choices: tuple[str, ...],
-                  problems: list[str]) -> None:
-    if value not in choices:
-        problems.append(f"{name} {value!r} is not valid; valid values: {_quoted(choices)}")
 
 
 def _is_number(value: object) -> bool:

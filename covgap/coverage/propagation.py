@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from covgap.config import TECHNOLOGIES
-from covgap.errors import InputError
+from covgap.errors import InputError, check_option, quoted
 
 __all__ = [
     "ENVIRONMENTS",
@@ -194,7 +194,7 @@ def hata_loss_db(distance_m: npt.ArrayLike, frequency_mhz: npt.ArrayLike, *,
     array([104.3, 128.9])
     """
     problems: list[str] = []
-    _check_option("environment", environment, ENVIRONMENTS, problems)
+    check_option("environment", environment, ENVIRONMENTS, problems)
     d, f, hb, hm = _floats(distance_m, frequency_mhz, tx_height_m, rx_height_m)
     _check_distance(d, problems)
     _check_range("frequency_mhz", f, HATA_MIN_MHZ, HATA_EXTRAPOLATED_MAX_MHZ, "MHz",
@@ -304,7 +304,7 @@ def tr38901_loss_db(distance_m: npt.ArrayLike, frequency_mhz: npt.ArrayLike, *,
     array([103. , 141.7])
     """
     problems: list[str] = []
-    _check_option("scenario", scenario, SCENARIOS, problems)
+    check_option("scenario", scenario, SCENARIOS, problems)
     d2, f, hbs, hut = _floats(distance_m, frequency_mhz, tx_height_m, rx_height_m)
     h, w = _floats(building_height_m, street_width_m)
     _check_distance(d2, problems)
@@ -437,7 +437,7 @@ def pathloss_db(distance_m: npt.ArrayLike, frequency_mhz: npt.ArrayLike, *,
     127.8
     """
     problems: list[str] = []
-    _check_option("environment", environment, ENVIRONMENTS, problems)
+    check_option("environment", environment, ENVIRONMENTS, problems)
     d, f, hb, hm = _floats(distance_m, frequency_mhz, tx_height_m, rx_height_m)
     nr = f >= NR_MIN_FREQUENCY_MHZ
     if technology is not None:
@@ -445,7 +445,7 @@ def pathloss_db(distance_m: npt.ArrayLike, frequency_mhz: npt.ArrayLike, *,
         unknown = sorted(repr(t) for t in set(tech.ravel().tolist()) - set(TECHNOLOGIES))
         if unknown:
             problems.append(f"technology {', '.join(unknown)} is not valid; "
-                            f"valid values: {_quoted(TECHNOLOGIES)}")
+                            f"valid values: {quoted(TECHNOLOGIES)}")
         else:
             nr = nr | (tech == "5G")
     _raise_if("pathloss_db", problems)
@@ -618,14 +618,6 @@ def _result(values: FloatArray) -> FloatArray | float:
     return values[()]
 
 
-def _quoted(choices: tuple[str, ...]) -> str:
-    return ", ".join(repr(c) for c in choices)
-
-
-def _check_option(name: str, value: object, choices: tuple[str, ...],
-                  problems: list[str]) -> None:
-    if value not in choices:
-        problems.append(f"{name} {value!r} is not valid; valid values: {_quoted(choices)}")
 
 
 def _found(values: FloatArray, bad: npt.NDArray[np.bool_]) -> str:

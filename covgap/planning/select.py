@@ -35,7 +35,7 @@ import highspy
 import numpy as np
 from numba import njit
 
-from covgap.errors import InputError
+from covgap.errors import InputError, quoted
 
 __all__ = ["MODES", "Selection", "select_sites"]
 
@@ -526,9 +526,6 @@ def _unique_per_row(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), idx[first]
 
 
-def _quoted(choices: tuple[str, ...]) -> str:
-    return ", ".join(repr(c) for c in choices)
-
 
 def _is_number(value: object) -> bool:
     return (isinstance(value, int | float | np.integer | np.floating)
@@ -578,7 +575,7 @@ def _checked(indptr: object, indices: object, weights: object, *, max_sites: obj
     """Return the arrays as int64/float64, or raise InputError listing every problem."""
     problems: list[str] = []
     if mode not in MODES:
-        problems.append(f"mode {mode!r} is not valid; valid values: {_quoted(MODES)}")
+        problems.append(f"mode {mode!r} is not valid; valid values: {quoted(MODES)}")
     w = _float_array("weights", weights, None, "demand point", problems, nonnegative=True)
     ptr = _int_array("cover_indptr", indptr, problems)
     idx = _int_array("cover_indices", indices, problems)
