@@ -111,6 +111,9 @@ class RunConfig:
 
     name: str = field(default="province", metadata=_doc(
         "name used in output paths and map titles, e.g. \"thanh-hoa\""))
+    title: str = field(default="", metadata=_doc(
+        "the province's name as maps and reports show it, e.g. \"Tỉnh Thanh Hóa\"; "
+        "default: name"))
     year: int = field(default_factory=_current_year, metadata=_doc(
         "reporting year; default: the current calendar year", default_text="current year"))
     metric_crs: str = field(default="auto", metadata=_doc(
@@ -343,6 +346,11 @@ class Config:
         "smartphone_share_pct = 86"))
     source: Path | None = field(default=None, compare=False, metadata=_doc(
         "the file this configuration was read from", internal=True))
+
+    @property
+    def display_name(self) -> str:
+        """The province's name for maps and reports: ``[run] title``, else ``name``."""
+        return self.run.title or self.run.name
 
     def run_dir(self) -> Path:
         """Return the run directory ``<output.dir>/<run.name>/<run.year>``."""

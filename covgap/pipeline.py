@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import folium
 import geopandas as gpd
 import pandas as pd
 
@@ -33,6 +34,7 @@ from covgap.errors import CovgapError
 from covgap.export.csv import write_csv
 from covgap.export.excel import write_report
 from covgap.export.gpkg import write_geopackage
+from covgap.export.map import write_map
 from covgap.export.plots import write_plots
 from covgap.io import Inputs, read_inputs
 from covgap.planning import Plan, plan
@@ -121,6 +123,14 @@ class Result:
         """The BTS cells (EPSG:4326)."""
         return self.inputs.sites
 
+    def map(self, **options: Any) -> folium.Map:
+        """Return the interactive map, to show in a notebook (same as ``map.html``).
+
+        Options are those of :func:`covgap.export.map.build_map`.
+        """
+        from covgap.export.map import build_map
+        return build_map(self, **options)
+
     @property
     def warnings(self) -> list[str]:
         """Warnings raised during the run, as text."""
@@ -180,6 +190,7 @@ class Result:
                 write_geopackage(self, folder / "results.gpkg")
                 write_report(self, folder / "report.xlsx")
                 write_plots(self, folder / "plots")
+                write_map(self, folder / "map.html")
                 self.timings["exports"] = time.perf_counter() - t0
                 if "exports" not in self.stages_run:
                     self.stages_run.append("exports")

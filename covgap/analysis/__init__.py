@@ -203,7 +203,7 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     commune_rows = commune_table(out, communes_m, locations, centre_5g)
     targets = {k: getattr(cfg.targets, k) for k in INDICATORS}
     indicators = indicator_table(out, commune_rows, province_code=cfg.run.name,
-                                 province_name=cfg.run.name, targets=targets,
+                                 province_name=cfg.display_name, targets=targets,
                                  reported=cfg.reported)
     commune_gdf = gpd.GeoDataFrame(commune_rows, geometry=inputs.communes.geometry,
                                    crs=inputs.communes.crs)

@@ -266,7 +266,7 @@ def _province_rows(indicators: pd.DataFrame) -> pd.DataFrame:
 
 def _summary(ws: Worksheet, result: Any) -> None:
     config = result.config
-    name, year = config.run.name, config.run.year
+    name, year = config.display_name, config.run.year
     _put(ws, 1, 1, f"Chỉ tiêu hạ tầng số: {name} {year}").font = Font(bold=True, size=14)
     _put(ws, 2, 1, f"Digital-infrastructure indicators against the plan's targets: "
                    f"{name} {year}").font = Font(italic=True)
@@ -392,7 +392,7 @@ def write_report(result: Any, path: str | Path) -> Path:
             table = table.assign(met=table["met"].map(
                 lambda v: None if v is None or v is pd.NA else _MET[bool(v)]))
         _write_table(ws, table, freeze_cols=freeze)
-    wb.properties.title = f"covgap {result.config.run.name} {result.config.run.year}"
+    wb.properties.title = f"covgap {result.config.display_name} {result.config.run.year}"
     wb.properties.creator = f"covgap {__version__}"
     wb.save(path)
     return path

@@ -302,7 +302,7 @@ def write_geopackage(result: Any, path: str | Path) -> Path:
     if path.exists():
         path.unlink()  # the GeoPackage driver would add layers to the old file
     config = result.config
-    run_label = f"covgap run {config.run.name} {config.run.year}"
+    run_label = f"covgap run {config.display_name} {config.run.year}"
     rule = rule_text(config)
     for name, layer in geopackage_layers(result).items():
         description = f"{_DESCRIPTIONS[name]} ({run_label}; {rule}; CRS {GPKG_CRS})"

@@ -82,7 +82,7 @@ def plot_province(result: Any, path: str | Path) -> Path | None:
               for i in rows["indicator"]]
     colours = [_NO_TARGET if np.isnan(t) else _MET if v >= t else _NOT_MET
                for v, t in zip(values, targets, strict=True)]
-    name, year = result.config.run.name, result.config.run.year
+    name, year = result.config.display_name, result.config.run.year
     with matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(9, 1.2 + 0.75 * len(rows)))
         ax = fig.add_subplot()
@@ -159,7 +159,7 @@ def plot_communes(result: Any, indicator: str, path: str | Path, *,
         shown = table.head(max_communes)
         scope = (f"{len(shown)} xã thấp nhất trong {total} xã / the lowest {len(shown)} of "
                  f"{total} communes")
-    name, year = result.config.run.name, result.config.run.year
+    name, year = result.config.display_name, result.config.run.year
     with matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(8, 1.6 + 0.22 * len(shown)))
         ax = fig.add_subplot()

@@ -1,0 +1,909 @@
+"""The interactive map: one self-contained HTML file a planner can open anywhere.
+
+:func:`build_map` turns a run's :class:`~covgap.pipeline.Result` into a
+:class:`folium.Map` (shown inline in a notebook) and :func:`write_map` writes it as one
+HTML file that works without internet: Leaflet, its marker-cluster plugin and covgap's
+own script and styles are inlined from ``covgap/export/assets/`` (see the README there
+for versions and licences) instead of folium's CDN links.
+
+Layers, bottom to top:
+
+* base: a plain background (the default, so the map never waits for tiles) or
+  OpenStreetMap tiles, which only load with internet;
+* communes coloured by the share of their villages with mobile broadband, with names
+  from zoom 11 on; a click anywhere in a commune opens its figures;
+* coverage of every operator and counted technology, and of all operators together:
+  the best-server signal in classes of RSRP, as images (raster models), or the coverage
+  polygons (radius model);
+* fibre routes and nodes, by operator;
+* villages as circles coloured by status (covered / partly covered / lõm sóng), ringed
+  when eligible for the universal-service programme, with a popup of their figures;
+* BTS sites, one layer per operator, clustered when there are many;
+* candidate sites, numbered by rank, when the run has them.
+
+Points are drawn on a canvas and their data are shipped as compact columns, so a
+province of 5,000 villages and 5,000 sites stays a few MB and opens in about a second
+(``benchmarks/bench_map.py``).
+
+Every string from the data is HTML-escaped here, in Python, before it reaches the page;
+curly braces are escaped too, because folium passes rendered pieces through Jinja again.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import logging
+import math
+import re
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import jinja2
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element
+from folium.map import Layer
+from pyproj import CRS, Transformer
+from rasterio.enums import Resampling
+from rasterio.transform import array_bounds
+from rasterio.warp import calculate_default_transform, reproject
+
+from covgap.config import TECHNOLOGIES
+
+if TYPE_CHECKING:
+    from covgap.pipeline import Result
+
+__all__ = ["build_map", "write_map"]
+
+log = logging.getLogger(__name__)
+
+#: Classes of a commune's villages-covered share, percent (lower edges).  The
+#: indicator is QĐ 885/QĐ-BTTTT's "villages covered by mobile broadband"; 100% is both
+#: provinces' 2025 target, so it is a class of its own.
+COMMUNE_CLASS_EDGES_PCT: tuple[float, ...] = (50.0, 80.0, 95.0, 100.0)
+#: Fill colours of the commune classes, worst first (ColorBrewer Blues, reversed), and
+#: of communes without villages.
+COMMUNE_COLORS: tuple[str, ...] = ("#08519c", "#3182bd", "#6baed6", "#bdd7e7", "#f4f8fd")
+COMMUNE_NO_DATA_COLOR = "#d9d9d9"
+
+#: Upper RSRP classes of the coverage images, dBm: the usual LTE bands of drive-test
+#: practice (>= -80 excellent, -90 good, -100 fair); the lowest class starts at the run's
+#: ``[coverage] min_rsrp_dbm`` and anything weaker is not drawn.
+SIGNAL_CLASS_EDGES_DBM: tuple[float, ...] = (-100.0, -90.0, -80.0)
+#: ColorBrewer YlGn: weak signal light, strong dark.
+SIGNAL_COLORS: tuple[str, ...] = ("#ffffb2", "#c2e699", "#78c679", "#238443")
+SIGNAL_WORDS: tuple[str, ...] = ("yếu / weak", "khá / fair", "tốt / good", "rất tốt / excellent")
+BINARY_COLOR = "#78c679"
+COVERAGE_OPACITY = 0.6
+
+#: Village status colours: covered, partly covered, lõm sóng; the USP ring.
+STATUS_COLORS: tuple[str, ...] = ("#1a9641", "#fdae61", "#d7191c")
+STATUS_NAMES: tuple[str, ...] = ("covered", "partial", "lom_song")
+USP_COLOR = "#6a3d9a"
+
+#: Operator colours, in covgap.config.OPERATORS order, then for any other operator.
+#: Red, green and orange are left to village status.
+OPERATOR_COLORS: dict[str, str] = {
+    "Viettel": "#00838f", "VNPT": "#1f4fbf", "MobiFone": "#8c510a", "Vietnamobile": "#c51b7d",
+    "Gmobile": "#5e3c99", "FPT": "#b35806", "CMC": "#4d4d4d", "SCTV": "#01665e"}
+EXTRA_COLORS: tuple[str, ...] = ("#7570b3", "#e7298a", "#666666", "#a6761d", "#1b9e77")
+
+#: Sites are clustered when the province has more site locations than this.
+CLUSTER_SITES_ABOVE = 300
+#: Commune names appear from this zoom level on (about 1:150,000).
+LABEL_MIN_ZOOM = 12
+#: Coordinates in the page are rounded to 5 decimals (about 1 m).
+COORD_DECIMALS = 5
+
+_BACKGROUND = "#f2f2ef"
+_ASSET_FILES_CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
+                    "covgap-map.css")
+_ASSET_FILES_JS = ("leaflet/leaflet.js", "leaflet.markercluster/leaflet.markercluster.js",
+                   "leaflet.featuregroup.subgroup/leaflet.featuregroup.subgroup.js",
+                   "covgap-map.js")
+
+
+# --------------------------------------------------------------------------- public API
+
+def build_map(result: Result, *, tiles: bool = True, coverage_overlays: bool = True,
+              max_overlay_px: int = 2048, simplify_m: float = 50.0) -> folium.Map:
+    """Build the interactive map of a run.
+
+    Parameters
+    ----------
+    result : Result
+        A run (:func:`covgap.run`) with its village analysis; coverage overlays are
+        drawn when it has coverage, candidate sites when it has ``candidates``.
+    tiles : bool
+        Offer OpenStreetMap tiles as a second base layer (they load only with internet;
+        the default base layer is a plain background).
+    coverage_overlays : bool
+        Draw the coverage of every operator and counted technology, and of all operators.
+    max_overlay_px : int
+        Largest width or height of a coverage image, pixels; larger grids are resampled
+        (most common class) so the file stays small.
+    simplify_m : float
+        Simplification of commune boundaries, fibre routes and coverage polygons, metres
+        in the run's metric CRS: no line moves by more than about half of it (commune
+        boundaries are simplified together, Visvalingam-Whyatt over the whole coverage,
+        so neighbours keep a shared edge; lines and coverage by Douglas-Peucker at half
+        the tolerance).  0 keeps every vertex.
+
+    Returns
+    -------
+    folium.Map
+        Shown inline in a notebook; :func:`write_map` saves it as one HTML file.
+
+    Raises
+    ------
+    ValueError
+        When the result has no village analysis.
+
+    Examples
+    --------
+    >>> result = covgap.run("data/sample.toml")  # doctest: +SKIP
+    >>> build_map(result)  # doctest: +SKIP
+    <folium.folium.Map object at ...>
+    """
+    analysis = getattr(result, "analysis", None)
+    if analysis is None:
+        raise ValueError("build_map needs a run with its village analysis (covgap.run "
+                         "computes it); this result has only the inputs")
+    cfg = result.config
+    metric = result.inputs.metric_crs
+    villages = analysis.villages
+    communes = analysis.communes
+    sites = result.inputs.sites
+    fibre = result.inputs.fibre
+    coverage = result.coverage
+    candidates = getattr(result, "candidates", None)
+    techs = [t for t in TECHNOLOGIES if t in cfg.coverage.technologies]
+
+    operators = sorted(set(sites["operator"].dropna().astype(str)))
+    if fibre is not None and "operator" in fibre:
+        operators = sorted(set(operators) | set(fibre["operator"].dropna().astype(str)))
+    colors = _operator_colors(operators)
+
+    west, south, east, north = (float(v) for v in communes.total_bounds)
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10,
+                   tiles=None, prefer_canvas=True, control_scale=False, font_size="13px",
+                   zoomSnap=0.25, zoomDelta=0.5)
+    # folium's own CDN links are replaced by the inlined assets
+    m.default_js = []
+    m.default_css = []
+    figure = m.get_root()
+    figure.title = _esc(f"{cfg.display_name} {cfg.run.year} — lõm sóng và cáp quang / "
+                        "mobile and fibre gaps (covgap)")
+    figure.header.add_child(_Raw(_inline_assets()), name="covgap_assets")
+
+    _Piece("setup", control=False, show=False, options={
+        "background": _BACKGROUND, "label_min_zoom": LABEL_MIN_ZOOM, "min_zoom": 5,
+        "max_zoom": 18,
+        "attribution": "covgap · Leaflet"}).add_to(m)
+    _Piece("blank", name="Nền trống / Plain background", overlay=False).add_to(m)
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (cần internet / online only)",
+                         overlay=False, show=False).add_to(m)
+
+    commune_data, commune_counts = _commune_payload(communes, metric, simplify_m)
+    _Piece("communes", data=commune_data, options={
+        "colors": [*COMMUNE_COLORS, COMMUNE_NO_DATA_COLOR], "fill_opacity": 0.6,
+        "line_color": "#4d4d4d"},
+        name="Xã theo % thôn được phủ sóng / Communes by villages covered").add_to(m)
+
+    village_data, basis_words = _village_payload(villages, communes, cfg)
+    _Piece("villages", data=village_data, options={
+        "colors": list(STATUS_COLORS), "usp_color": USP_COLOR, "line_color": "#333333",
+        "radius": [3.5, 4.5, 5.5], "basis": basis_words}, name="Thôn / Villages").add_to(m)
+
+    n_candidates = 0
+    if candidates is not None and len(candidates):
+        cand_data = _candidate_payload(candidates)
+        n_candidates = len(cand_data["rank"])
+        _Piece("candidates", data=cand_data,
+               name="Điểm đề xuất theo thứ hạng / Candidate sites, ranked").add_to(m)
+
+    site_tables = _site_payloads(sites, getattr(analysis, "locations", None))
+    cluster = sum(len(t["id"]) for t in site_tables.values()) > CLUSTER_SITES_ABOVE
+    for op, table in site_tables.items():
+        _Piece("sites", data=table, options={
+            "operator": _esc(op), "color": colors[op], "cluster": cluster},
+            name=f"Trạm BTS {_esc(op)} / {_esc(op)} sites").add_to(m)
+
+    fibre_kinds: list[str] = []
+    if fibre is not None and len(fibre):
+        for kind, data in _fibre_payloads(fibre, metric, simplify_m, operators).items():
+            fibre_kinds.append(kind)
+            label = ("Tuyến cáp quang / Fibre routes" if kind == "route"
+                     else "Điểm cáp quang / Fibre nodes")
+            _Piece("fibre", data=data, name=label, options={
+                "colors": [colors[op] for op in operators],
+                "operators": [_esc(op) for op in operators]}).add_to(m)
+
+    coverage_kind = None
+    if coverage_overlays and coverage is not None:
+        coverage_kind = _add_coverage(m, coverage, techs, max_px=max_overlay_px,
+                                      simplify_m=simplify_m)
+
+    title_html = _title_html(result, villages, techs)
+    _Piece("title", data={"html": title_html}, control=False).add_to(m)
+    _Piece("scale", control=False).add_to(m)  # bottom left, under the legend
+    legend_html = _legend_html(
+        commune_counts=commune_counts, villages=villages, site_tables=site_tables,
+        colors=colors, fibre_ops=_present_fibre_ops(fibre, operators), fibre_kinds=fibre_kinds,
+        coverage_kind=coverage_kind, min_dbm=coverage.min_rsrp_dbm if coverage else None,
+        n_candidates=n_candidates)
+    _Piece("legend", data={"html": legend_html}, control=False).add_to(m)
+    _Piece("search", control=False, options={
+        "placeholder": "Tìm thôn, xã / Find a village or commune", "limit": 12}).add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    _Piece("finish", control=False,
+           options={"bounds": [[south, west], [north, east]]}).add_to(m)
+    return m
+
+
+def write_map(result: Result, path: str | Path, **options: Any) -> Path:
+    """Write the map of a run as one self-contained HTML file.
+
+    The file needs no internet: every script and style is inlined, and the default
+    base layer is a plain background, so the communes show without tiles.
+
+    Parameters
+    ----------
+    result : Result
+        A run (:func:`covgap.run`).
+    path : str or Path
+        The HTML file to write (``map.html`` in a run directory).
+    **options
+        Passed to :func:`build_map` (``tiles``, ``coverage_overlays``,
+        ``max_overlay_px``, ``simplify_m``).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> write_map(covgap.run("data/sample.toml"), "map.html")  # doctest: +SKIP
+    PosixPath('map.html')
+    """
+    path = Path(path)
+    m = build_map(result, **options)
+    text = m.get_root().render()
+    path.write_text(text, encoding="utf-8")
+    log.info("map written to %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
+    return path
+
+
+# --------------------------------------------------------------------------- elements
+
+class _Raw(Element):
+    """Text put into the page as is (no Jinja pass: the data may contain braces)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the text unchanged."""
+        return self.text
+
+
+class _Piece(Layer):
+    """A layer or control built in the page by a function of ``covgap-map.js``.
+
+    The data travel as JSON in a ``<script type="application/json">`` element (parsed
+    once with ``JSON.parse``); the options, built from covgap's constants and escaped
+    names, go into the call.
+    """
+
+    _template = jinja2.Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = covgap.{{ this.function }}("
+        "{{ this._parent.get_name() }}, {{ this.data_js }}, {{ this.options_js }});\n"
+        "{% endmacro %}")
+
+    def __init__(self, function: str, *, data: Any = None, options: dict | None = None,
+                 name: str | None = None, overlay: bool = True, control: bool = True,
+                 show: bool = True) -> None:
+        super().__init__(name=name, overlay=overlay, control=control, show=show)
+        self._name = f"covgap_{function}"
+        self.function = function
+        self.payload = None if data is None else _json(data)
+        self.options_js = _json(options or {})
+
+    @property
+    def data_js(self) -> str:
+        """JavaScript that returns the data."""
+        if self.payload is None:
+            return "null"
+        return f'covgap.data("{self.get_name()}_data")'
+
+    def render(self, **kwargs: Any) -> None:
+        """Put the data into the page, then the call."""
+        if self.payload is not None:
+            self.get_root().html.add_child(
+                _Raw(f'<script type="application/json" id="{self.get_name()}_data">'
+                     f"{self.payload}</script>"), name=f"{self.get_name()}_data")
+        super().render(**kwargs)
+
+
+@functools.lru_cache(maxsize=1)
+def _inline_assets() -> str:
+    """Return the ``<style>`` and ``<script>`` elements of the vendored assets."""
+    root = resources.files("covgap.export").joinpath("assets")
+
+    def image(match: re.Match) -> str:
+        data = root.joinpath("leaflet", "images", match.group(2)).read_bytes()
+        return f'url("data:image/png;base64,{base64.b64encode(data).decode("ascii")}")'
+
+    css = []
+    for name in _ASSET_FILES_CSS:
+        text = root.joinpath(name).read_text(encoding="utf-8")
+        css.append(re.sub(r"url\((['\"]?)images/([\w.-]+\.png)\1\)", image, text))
+    js = []
+    for name in _ASSET_FILES_JS:
+        text = root.joinpath(name).read_text(encoding="utf-8")
+        # the source maps are not shipped; a browser would try to fetch them
+        js.append(re.sub(r"^//# sourceMappingURL=.*$", "", text, flags=re.MULTILINE))
+    parts = [f"<style>\n{t}\n</style>" for t in css] + [f"<script>\n{t}\n</script>" for t in js]
+    for part in parts:
+        inner = part[part.index(">") + 1: part.rindex("<")]
+        if "</script" in inner.lower() or "</style" in inner.lower():
+            raise RuntimeError("a vendored asset would close its own element early")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- text
+
+def _esc(value: Any) -> str | None:
+    """HTML-escape a value from the data (None for missing); braces become entities."""
+    if _missing(value):
+        return None
+    return (html.escape(str(value), quote=True)
+            .replace("{", "&#123;").replace("}", "&#125;"))
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _json(obj: Any) -> str:
+    """Compact JSON safe inside a ``<script>`` element."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029",
+                                                                            "\\u2029")
+
+
+def _texts(values: Iterable[Any]) -> list[str | None]:
+    return [_esc(v) for v in values]
+
+
+def _numbers(values: Any, digits: int = 0) -> list[float | int | None]:
+    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    rounded = np.round(arr, digits)
+    if digits == 0:
+        return [None if math.isnan(v) else int(v) for v in rounded.tolist()]
+    return [None if math.isnan(v) else v for v in rounded.tolist()]
+
+
+def _bools(values: Any) -> list[bool | None]:
+    return [None if _missing(v) else bool(v) for v in pd.Series(values).astype(object)]
+
+
+def _column(frame: pd.DataFrame, name: str, default: Any = None) -> pd.Series:
+    if name in frame:
+        return frame[name]
+    return pd.Series(default, index=frame.index, dtype=object)
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    """Format a number the Vietnamese way: 1.234,5 (the map's readers are Vietnamese)."""
+    if value is None or _missing(value):
+        return "—"
+    text = f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text.replace("-", "−")
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None or _missing(value) else _fmt(value, digits) + "%"
+
+
+# --------------------------------------------------------------------------- payloads
+
+def _operator_colors(operators: Sequence[str]) -> dict[str, str]:
+    out, extra = {}, iter(EXTRA_COLORS * (1 + len(operators) // len(EXTRA_COLORS)))
+    for op in operators:
+        out[op] = OPERATOR_COLORS.get(op) or next(extra)
+    return out
+
+
+def _commune_class(pct: np.ndarray) -> np.ndarray:
+    """Index into COMMUNE_COLORS (and no-data last) of villages-covered percentages."""
+    pct = np.asarray(pct, dtype=float)
+    cls = np.digitize(np.nan_to_num(pct, nan=0.0), COMMUNE_CLASS_EDGES_PCT)
+    return np.where(np.isnan(pct), len(COMMUNE_COLORS), cls)
+
+
+def _rounded_geojson(geoms: np.ndarray) -> list[dict | None]:
+    """GeoJSON geometries with coordinates rounded to COORD_DECIMALS."""
+    rounded = shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
+    return [None if g is None or g.is_empty else shapely.geometry.mapping(g)
+            for g in rounded]
+
+
+def _simplify(geoms: gpd.GeoSeries, metric: CRS, tolerance_m: float, *,
+              coverage: bool = False) -> np.ndarray:
+    """Simplify in the metric CRS and return WGS84 geometries; communes keep shared edges."""
+    if tolerance_m <= 0:
+        return geoms.to_crs("EPSG:4326").to_numpy()
+    arr = geoms.to_crs(metric).to_numpy()
+    out = None
+    if coverage:
+        try:
+            # shared boundaries stay shared: no slivers between neighbouring communes
+            out = shapely.coverage_simplify(arr, tolerance_m)
+        except (shapely.errors.GEOSException, AttributeError, TypeError, ValueError):
+            out = None
+    if out is None:
+        out = shapely.simplify(arr, tolerance_m, preserve_topology=True)
+    return gpd.GeoSeries(out, crs=metric, index=geoms.index).to_crs("EPSG:4326").to_numpy()
+
+
+def _commune_payload(communes: gpd.GeoDataFrame, metric: CRS,
+                     simplify_m: float) -> tuple[dict, list[int]]:
+    pct = pd.to_numeric(_column(communes, "villages_mbb_pct"), errors="coerce").to_numpy(float)
+    n_villages = pd.to_numeric(_column(communes, "villages"), errors="coerce").to_numpy(float)
+    pct = np.where(n_villages > 0, pct, np.nan)
+    classes = _commune_class(pct)
+    geoms = _rounded_geojson(_simplify(communes.geometry, metric, simplify_m, coverage=True))
+    at = communes.geometry.representative_point()
+    props = pd.DataFrame({
+        "n": _texts(communes["commune_name"]), "code": _texts(communes["commune_code"]),
+        "dist": _texts(_column(communes, "district")), "rg": _texts(_column(communes, "region")),
+        "k": classes.astype(int).tolist(),
+        "v": _numbers(_column(communes, "villages")),
+        "vm": _numbers(_column(communes, "villages_mbb")),
+        "vm_pct": _numbers(pct, 1),
+        "ftth_pct": _numbers(_column(communes, "villages_ftth_pct"), 1),
+        "pop": _numbers(_column(communes, "population")),
+        "pop_pct": _numbers(_column(communes, "population_mbb_pct"), 1),
+        "usp": _numbers(_column(communes, "usp_villages")),
+        "sites": _numbers(_column(communes, "site_locations")),
+        "shared": _numbers(_column(communes, "shared_locations")),
+        "at": [[round(p.y, COORD_DECIMALS), round(p.x, COORD_DECIMALS)] for p in at],
+    }).astype(object).where(lambda f: f.notna(), None)
+    features = [{"type": "Feature", "geometry": g, "properties": p}
+                for g, p in zip(geoms, props.to_dict("records"), strict=True) if g is not None]
+    counts = np.bincount(classes.astype(int), minlength=len(COMMUNE_COLORS) + 1).tolist()
+    return {"type": "FeatureCollection", "features": features}, counts
+
+
+_BASIS_WORDS = {"population": "theo dân số / of the people", "area": "theo diện tích / of the area",
+                "point": "tại điểm thôn / at the village point"}
+
+
+def _village_payload(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+                     cfg: Any) -> tuple[dict, list[str]]:
+    codes = communes["commune_code"].astype(str).tolist()
+    index = {c: i for i, c in enumerate(codes)}
+    commune_idx = [index.get(str(c)) if not _missing(c) else None
+                   for c in villages["commune_code"]]
+    status = _column(villages, "status", "lom_song").map(
+        {s: i for i, s in enumerate(STATUS_NAMES)}).fillna(len(STATUS_NAMES) - 1).astype(int)
+    basis_names = list(_BASIS_WORDS)
+    basis = [basis_names.index(b) if b in _BASIS_WORDS else None
+             for b in _column(villages, "share_basis")]
+    lon = _column(villages, "lon")
+    lat = _column(villages, "lat")
+    if lon.isna().all():  # a table without lon/lat columns: the point of the geometry
+        pts = villages.geometry.representative_point()
+        lon, lat = pts.x, pts.y
+    data = {
+        "lat": _numbers(lat, COORD_DECIMALS), "lon": _numbers(lon, COORD_DECIMALS),
+        "st": status.tolist(),
+        "usp": [1 if v else 0 for v in _bools(_column(villages, "usp_eligible", False))],
+        "n": _texts(villages["village_name"]), "id": _texts(villages["village_id"]),
+        "c": commune_idx, "cn": _texts(communes["commune_name"]),
+        "cd": _texts(_column(communes, "district")),
+        "pop": _numbers(_column(villages, "population")),
+        "hh": _numbers(_column(villages, "households")),
+        "sh": _numbers(_column(villages, "mbb_share"), 3), "basis": basis,
+        "ops": _texts(_column(villages, "operators").map(
+            lambda s: "; ".join(str(s).split(";")) if isinstance(s, str) and s else None)),
+        "dbm": _numbers(_column(villages, "best_signal_dbm"), 1),
+        "fd": _numbers(_column(villages, "fibre_distance_m")),
+        "fo": _texts(_column(villages, "fibre_operator")),
+        "ftth": _bools(_column(villages, "ftth")),
+        "rg": _texts(_column(villages, "region")),
+        "df": _bools(_column(villages, "difficult")),
+        "bo": _texts(_column(villages, "best_operator")),
+        "rs": _texts(_column(villages, "reason").map(lambda s: s or None)),
+    }
+    keep = [i for i, (x, y) in enumerate(zip(data["lon"], data["lat"], strict=True))
+            if x is not None and y is not None]
+    if len(keep) < len(data["lat"]):
+        log.warning("%d villages without a position are left off the map",
+                    len(data["lat"]) - len(keep))
+        for key in data:
+            if key not in ("cn", "cd"):
+                data[key] = [data[key][i] for i in keep]
+    return data, [_BASIS_WORDS[b] for b in basis_names]
+
+
+def _site_payloads(sites: gpd.GeoDataFrame,
+                   locations: gpd.GeoDataFrame | None) -> dict[str, dict]:
+    """One table per operator: a row per site with its technologies and sharing."""
+    if sites is None or not len(sites):
+        return {}
+    cells = pd.DataFrame({
+        "site_id": sites["site_id"].astype(str), "operator": sites["operator"].astype(str),
+        "technology": _column(sites, "technology").astype("string").fillna(""),
+        "lon": sites.geometry.x, "lat": sites.geometry.y})
+    order = {t: i for i, t in enumerate(TECHNOLOGIES)}
+    grouped = cells.groupby(["operator", "site_id"], sort=True)
+    table = grouped.agg(lon=("lon", "first"), lat=("lat", "first"),
+                        cells=("technology", "size"),
+                        tech=("technology", lambda s: ", ".join(
+                            sorted(set(s) - {""}, key=lambda t: (order.get(t, 99), t)))))
+    table = table.reset_index()
+    table["shared_with"] = None
+    if locations is not None and len(locations) and "site_ids" in locations:
+        loc = pd.DataFrame({"location": np.arange(len(locations)),
+                            "site_id": locations["site_ids"].astype(str).str.split(";")})
+        loc = loc.explode("site_id")
+        site_loc = dict(zip(loc["site_id"], loc["location"], strict=True))
+        table["location"] = table["site_id"].map(site_loc)
+        ops_at = table.groupby("location")["operator"].agg(lambda s: sorted(set(s)))
+        table["shared_with"] = [
+            "; ".join(o for o in ops_at.get(loc_i, []) if o != op) or None
+            if not _missing(loc_i) else None
+            for op, loc_i in zip(table["operator"], table["location"], strict=True)]
+    out = {}
+    for op, rows in table.groupby("operator", sort=True):
+        out[str(op)] = {
+            "lat": _numbers(rows["lat"], COORD_DECIMALS),
+            "lon": _numbers(rows["lon"], COORD_DECIMALS),
+            "id": _texts(rows["site_id"]), "tech": _texts(rows["tech"].replace("", None)),
+            "cells": _numbers(rows["cells"]), "sw": _texts(rows["shared_with"])}
+    return out
+
+
+def _fibre_payloads(fibre: gpd.GeoDataFrame, metric: CRS, simplify_m: float,
+                    operators: list[str]) -> dict[str, dict]:
+    geom_kind = np.where(fibre.geometry.geom_type.isin(["Point", "MultiPoint"]), "node",
+                         "route")
+    op_index = {op: i for i, op in enumerate(operators)}
+    out = {}
+    for kind in ("route", "node"):
+        rows = fibre[geom_kind == kind]
+        if not len(rows):
+            continue
+        geoms = _simplify(rows.geometry, metric, simplify_m / 2) if kind == "route" \
+            else rows.geometry.to_numpy()
+        ids = _column(rows, "fibre_id") if "fibre_id" in rows else _column(rows, "id")
+        props = [{"o": op_index.get(str(o), 0), "id": i, "k": k}
+                 for o, i, k in zip(_column(rows, "operator"), _texts(ids),
+                                    _texts(_column(rows, "kind", kind)), strict=True)]
+        features = [{"type": "Feature", "geometry": g, "properties": p}
+                    for g, p in zip(_rounded_geojson(np.asarray(geoms)), props, strict=True)
+                    if g is not None]
+        out[kind] = {"type": "FeatureCollection", "features": features}
+    return out
+
+
+def _present_fibre_ops(fibre: gpd.GeoDataFrame | None, operators: list[str]) -> list[str]:
+    """Operators with fibre routes (lines), for the legend."""
+    if fibre is None or not len(fibre) or "operator" not in fibre:
+        return []
+    lines = fibre[~fibre.geometry.geom_type.isin(["Point", "MultiPoint"])]
+    present = set(lines["operator"].dropna().astype(str))
+    return [op for op in operators if op in present]
+
+
+def _candidate_payload(candidates: pd.DataFrame) -> dict:
+    table = pd.DataFrame(candidates).copy()
+    if "lon" not in table and isinstance(table, gpd.GeoDataFrame):
+        pts = table.geometry.to_crs("EPSG:4326")
+        table["lon"], table["lat"] = pts.x, pts.y
+    if "rank" not in table:
+        table["rank"] = np.arange(1, len(table) + 1)
+    table = table.sort_values("rank", kind="stable")
+    villages = _column(table, "villages")
+    numeric = pd.to_numeric(villages, errors="coerce")
+    out = {
+        "rank": _numbers(table["rank"]),
+        "lat": _numbers(table["lat"], COORD_DECIMALS), "lon": _numbers(table["lon"],
+                                                                        COORD_DECIMALS),
+        "kind": _texts(_column(table, "kind")), "host": _texts(_column(table, "host_site_id")),
+        "op": _texts(_column(table, "operator")),
+        "pg": _numbers(_column(table, "population_gained")),
+        "vil": _numbers(numeric) if numeric.notna().all() and len(numeric) else _texts(
+            villages.map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)),
+        "cum": _numbers(_column(table, "cumulative_population")),
+    }
+    if "usp_villages" in table:
+        out["usp"] = _numbers(table["usp_villages"])
+    if "plan" in table and table["plan"].nunique() > 1:  # say which plan a rank belongs to
+        out["plan"] = _texts(table["plan"])
+    return out
+
+
+# --------------------------------------------------------------------------- coverage
+
+def _add_coverage(m: folium.Map, coverage: Any, techs: list[str], *, max_px: int,
+                  simplify_m: float) -> str | None:
+    """Add the coverage layers; return "signal", "binary" or "areas" (None if none)."""
+    keys = [k for k in coverage.keys() if k[1] in techs]
+    if not keys:
+        return None
+    tech_label = "/".join(techs)
+    if coverage.grid is None:
+        areas = coverage.areas
+        layers = []
+        union = coverage.area_union(techs)
+        layers.append((f"Vùng phủ {tech_label} mọi nhà mạng / {tech_label} coverage, all "
+                       "operators", union))
+        for op, tech in keys:
+            rows = areas[(areas["operator"] == op) & (areas["technology"] == tech)]
+            layers.append((f"Vùng phủ {_esc(op)} {tech} / {_esc(op)} {tech} coverage",
+                           shapely.union_all(rows.geometry.to_numpy())))
+        for name, geom in layers:
+            simplified = _simplify(gpd.GeoSeries([geom], crs=areas.crs), areas.crs,
+                                   simplify_m / 2)
+            features = [{"type": "Feature", "geometry": g, "properties": {}}
+                        for g in _rounded_geojson(simplified) if g is not None]
+            _Piece("areas", data={"type": "FeatureCollection", "features": features},
+                   name=name, show=False,
+                   options={"color": BINARY_COLOR, "opacity": 0.35}).add_to(m)
+        return "areas"
+    binary = any(k in coverage.binary for k in keys)
+    grid = coverage.grid
+    if binary:
+        union = coverage.covered_any(techs).astype(np.uint8)
+        palette = [(0, 0, 0, 0), _rgba(BINARY_COLOR)]
+    else:
+        best = np.full(grid.shape, np.nan, dtype=np.float32)
+        for k in keys:
+            best = np.fmax(best, coverage.signal[k])
+        union = _signal_classes(best, coverage.min_rsrp_dbm)
+        palette = _signal_palette(coverage.min_rsrp_dbm)
+    images = [(f"Vùng phủ {tech_label} mọi nhà mạng / {tech_label} coverage, all operators",
+               union)]
+    for op, tech in keys:
+        if (op, tech) in coverage.binary or binary:
+            classes = coverage.covered(op, tech).astype(np.uint8)
+        else:
+            classes = _signal_classes(coverage.signal[op, tech], coverage.min_rsrp_dbm)
+        images.append((f"Vùng phủ {_esc(op)} {tech} / {_esc(op)} {tech} coverage", classes))
+    for name, classes in images:
+        url, bounds = _overlay_image(classes, grid, palette, max_px=max_px)
+        _Piece("image", data={"url": url, "bounds": bounds}, name=name, show=False,
+               options={"opacity": COVERAGE_OPACITY}).add_to(m)
+    return "binary" if binary else "signal"
+
+
+def _signal_edges(min_dbm: float) -> list[float]:
+    return [float(min_dbm)] + [e for e in SIGNAL_CLASS_EDGES_DBM if e > min_dbm]
+
+
+def _signal_classes(signal: np.ndarray, min_dbm: float) -> np.ndarray:
+    """Class 1.. of a dBm raster (0: below the threshold or no signal)."""
+    edges = _signal_edges(min_dbm)
+    classes = np.digitize(np.nan_to_num(signal, nan=-np.inf), edges).astype(np.uint8)
+    return classes
+
+
+def _signal_palette(min_dbm: float) -> list[tuple[int, int, int, int]]:
+    n = len(_signal_edges(min_dbm))
+    colors = SIGNAL_COLORS[len(SIGNAL_COLORS) - n:]
+    return [(0, 0, 0, 0)] + [_rgba(c) for c in colors]
+
+
+def _rgba(color: str) -> tuple[int, int, int, int]:
+    return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16), 255)
+
+
+def _overlay_image(classes: np.ndarray, grid: Any, palette: list[tuple[int, int, int, int]],
+                   *, max_px: int) -> tuple[str, list[list[float]]]:
+    """Reproject a class raster to Web Mercator; return a PNG data URL and its bounds."""
+    src_crs = grid.rasterio_crs
+    left, bottom, right, top = array_bounds(grid.height, grid.width, grid.transform)
+    transform, width, height = calculate_default_transform(
+        src_crs, "EPSG:3857", grid.width, grid.height, left=left, bottom=bottom, right=right,
+        top=top)
+    scale = max(width, height) / max_px
+    resampling = Resampling.nearest
+    if scale > 1:
+        width, height = max(1, round(width / scale)), max(1, round(height / scale))
+        transform = transform * transform.scale(scale, scale)
+        resampling = Resampling.mode
+    out = np.zeros((height, width), dtype=np.uint8)
+    reproject(classes.astype(np.uint8), out, src_transform=grid.transform, src_crs=src_crs,
+              dst_transform=transform, dst_crs="EPSG:3857", resampling=resampling,
+              src_nodata=0, dst_nodata=0)
+    x0, y0 = transform.c, transform.f
+    x1, y1 = x0 + width * transform.a, y0 + height * transform.e
+    to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    (w, e), (n, s) = to_ll.transform([x0, x1], [y0, y1])
+    png = _png(out, palette)
+    url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return url, [[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]]
+
+
+def _png(index: np.ndarray, palette: Sequence[tuple[int, int, int, int]]) -> bytes:
+    """Encode an 8-bit palette image (with alpha per colour) as PNG."""
+    height, width = index.shape
+    raw = np.zeros((height, width + 1), dtype=np.uint8)  # filter byte 0 on every row
+    raw[:, 1:] = index
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0))
+            + chunk(b"PLTE", bytes(c for rgba in palette for c in rgba[:3]))
+            + chunk(b"tRNS", bytes(rgba[3] for rgba in palette))
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 9))
+            + chunk(b"IEND", b""))
+
+
+# --------------------------------------------------------------------------- title, legend
+
+def _rule_text(result: Result, villages: pd.DataFrame,
+               techs: list[str]) -> tuple[str, str, str]:
+    """Return the coverage rule as applied: (signal, where in Vietnamese, in English)."""
+    cfg = result.config
+    tech_label = "/".join(techs)
+    share = cfg.rules.village_covered_share
+    model = result.coverage.model if result.coverage is not None else cfg.coverage.model
+    if model == "radius":
+        radii = ", ".join(f"{t} {_fmt(cfg.coverage.radius_m[t] / 1000, 1)} km"
+                          for t in techs if t in cfg.coverage.radius_m)
+        signal = (f"{tech_label} trong bán kính phục vụ / within the service radius "
+                  f"({radii})")
+    elif model == "raster" and cfg.coverage.maps_unit == "binary":
+        signal = (f"{tech_label} trong bản đồ phủ sóng của nhà mạng / in the operators' "
+                  "coverage maps")
+    else:
+        signal = f"{tech_label} ≥ {_fmt(cfg.coverage.min_rsrp_dbm)} dBm"
+    bases = [b for b in ("population", "area", "point")
+             if b in set(_column(villages, "share_basis").dropna())] or ["population"]
+    pct = _fmt(share * 100)
+    vi = {"population": f"trên ≥ {pct}% dân số", "area": f"trên ≥ {pct}% diện tích",
+          "point": "tại điểm thôn"}
+    en = {"population": f"over ≥ {pct}% of the people", "area": f"over ≥ {pct}% of the area",
+          "point": "at the village point"}
+    return (signal, " hoặc ".join(vi[b] for b in bases), " or ".join(en[b] for b in bases))
+
+
+def _title_html(result: Result, villages: pd.DataFrame, techs: list[str]) -> str:
+    cfg = result.config
+    signal, where_vi, where_en = _rule_text(result, villages, techs)
+    model = result.coverage.model if result.coverage is not None else cfg.coverage.model
+    parts = [
+        f"<h1>{_esc(cfg.display_name)} · {_esc(cfg.run.year)} — Lõm sóng và cáp quang "
+        '<span class="cg-muted">/ Mobile and fibre gaps</span></h1>',
+        f'<div class="cg-rule"><b>Thôn được phủ sóng / Village covered:</b> {_esc(signal)} '
+        f'{_esc(where_vi)} <span class="cg-muted">/ {_esc(where_en)}</span></div>',
+        f'<div class="cg-rule"><b>FTTH:</b> ≤ {_fmt(cfg.rules.ftth_max_distance_m)} m tới '
+        'cáp quang <span class="cg-muted">/ to fibre</span> · <b>Mô hình / Model:</b> '
+        f"{_esc(model)}</div>",
+    ]
+    kpis = []
+    indicators = getattr(result, "indicators", None)
+    if indicators is not None and len(indicators):
+        prov = indicators[indicators["level"] == "province"].drop_duplicates(
+            "indicator").set_index("indicator")
+        labels = [("villages_mbb_pct", "Thôn có BRDĐ", "Villages covered"),
+                  ("villages_ftth_pct", "Thôn có FTTH", "Villages with FTTH"),
+                  ("bts_sharing_pct", "Dùng chung trạm", "Site sharing")]
+        for ind, vi_label, en_label in labels:
+            if ind not in prov.index:
+                continue
+            value, target = prov.at[ind, "value"], prov.at[ind, "target"]
+            met = prov.at[ind, "met"] if "met" in prov else None
+            cls = "" if _missing(met) else ("cg-met" if met else "cg-miss")
+            goal = "" if _missing(target) else f"mục tiêu / target {_pct(target, 0)}"
+            kpis.append((vi_label, en_label, _pct(value), cls, goal))
+    n_lom = int(_column(villages, "lom_song", False).fillna(False).astype(bool).sum())
+    n_usp = int(_column(villages, "usp_eligible", False).fillna(False).astype(bool).sum())
+    kpis.append(("Thôn lõm sóng", "No-signal villages", _fmt(n_lom), "", ""))
+    kpis.append(("Diện công ích", "USP eligible", _fmt(n_usp), "", ""))
+    cells = "".join(
+        f'<div><span class="cg-k">{vi} <span class="cg-muted">/ {en}</span></span>'
+        f'<b class="{cls}">{value}</b><small class="cg-muted">{goal}</small></div>'
+        for vi, en, value, cls, goal in kpis)
+    parts.append(f'<div class="cg-kpis">{cells}</div>')
+    return "".join(parts)
+
+
+def _sw(cls: str, style: str) -> str:
+    return f'<span class="cg-sw {cls}" style="{style}"></span>'
+
+
+def _legend_html(*, commune_counts: list[int], villages: pd.DataFrame,
+                 site_tables: dict[str, dict], colors: dict[str, str], fibre_ops: list[str],
+                 fibre_kinds: list[str], coverage_kind: str | None, min_dbm: float | None,
+                 n_candidates: int) -> str:
+    out = ['<details open><summary>Chú giải / Legend</summary>']
+    # communes
+    edges = [0.0, *COMMUNE_CLASS_EDGES_PCT]
+    labels = [f"{_fmt(edges[i])}–{_fmt(edges[i + 1])}%" if i else f"< {_fmt(edges[1])}%"
+              for i in range(len(edges) - 1)]
+    labels[-1] = f"{_fmt(edges[-2])}–< 100%"
+    labels.append("100%")
+    out.append("<h5>Xã: % thôn được phủ sóng / Communes: villages covered</h5><ul>")
+    for label, color, count in zip([*labels, "không có thôn / no villages"],
+                                   [*COMMUNE_COLORS, COMMUNE_NO_DATA_COLOR], commune_counts,
+                                   strict=True):
+        if count or color != COMMUNE_NO_DATA_COLOR:
+            out.append(f"<li>{_sw('', f'background:{color}')}{label} "
+                       f'<span class="cg-count">({_fmt(count)} xã)</span></li>')
+    out.append("</ul>")
+    # villages
+    status = _column(villages, "status").value_counts()
+    names = ["Đã phủ sóng / Covered", "Phủ một phần / Partly covered",
+             "Lõm sóng / No mobile broadband"]
+    out.append("<h5>Thôn / Villages</h5><ul>")
+    for key, name, color in zip(STATUS_NAMES, names, STATUS_COLORS, strict=True):
+        out.append(f"<li>{_sw('cg-dot', f'background:{color}')}{name} "
+                   f'<span class="cg-count">({_fmt(int(status.get(key, 0)))})</span></li>')
+    n_usp = int(_column(villages, "usp_eligible", False).fillna(False).astype(bool).sum())
+    out.append(f"<li>{_sw('cg-ring', f'border-color:{USP_COLOR}')}Diện công ích / USP "
+               f'eligible <span class="cg-count">({_fmt(n_usp)})</span></li></ul>')
+    if n_candidates:
+        out.append("<h5>Điểm đề xuất / Candidate sites</h5><ul>"
+                   '<li><span class="cg-cand cg-cand-new cg-inline"><span>1</span></span> '
+                   "trạm mới / new site</li>"
+                   '<li><span class="cg-cand cg-cand-share cg-inline"><span>2</span></span> '
+                   "dùng chung / share a site</li></ul>")
+    if site_tables:
+        out.append("<h5>Trạm BTS / Sites</h5><ul>")
+        for op, table in site_tables.items():
+            out.append(f"<li>{_sw('cg-sq', f'background:{colors[op]}')}{_esc(op)} "
+                       f'<span class="cg-count">({_fmt(len(table["id"]))})</span></li>')
+        out.append(f"<li>{_sw('cg-sq cg-sq-shared', 'background:#999')}dùng chung / "
+                   "shared location</li></ul>")
+    if fibre_kinds:
+        out.append("<h5>Cáp quang / Fibre</h5><ul>")
+        for op in fibre_ops:
+            out.append(f"<li>{_sw('cg-line', f'border-top-color:{colors[op]}')}{_esc(op)}"
+                       "</li>")
+        if "node" in fibre_kinds:
+            out.append(f"<li>{_sw('cg-dot', 'background:#777;border-color:#fff')}"
+                       "điểm / node</li>")
+        out.append("</ul>")
+    if coverage_kind == "signal" and min_dbm is not None:
+        edges_dbm = _signal_edges(min_dbm)
+        colors_sig = _signal_palette(min_dbm)[1:]
+        words = SIGNAL_WORDS[len(SIGNAL_WORDS) - len(edges_dbm):]
+        out.append("<h5>Vùng phủ / Coverage (RSRP, dBm)</h5><ul>")
+        for i in reversed(range(len(edges_dbm))):
+            lo = _fmt(edges_dbm[i])
+            rng = f"≥ {lo}" if i == len(edges_dbm) - 1 else f"{lo} … {_fmt(edges_dbm[i + 1])}"
+            color = "#{:02x}{:02x}{:02x}".format(*colors_sig[i][:3])
+            out.append(f"<li>{_sw('', f'background:{color};opacity:{COVERAGE_OPACITY + 0.2}')}"
+                       f"{rng} <span class='cg-muted'>{words[i]}</span></li>")
+        out.append(f'<li class="cg-muted">dưới {_fmt(min_dbm)} dBm: không tô / '
+                   "below: not drawn</li></ul>")
+    elif coverage_kind in ("binary", "areas"):
+        out.append("<h5>Vùng phủ / Coverage</h5><ul>"
+                   f"<li>{_sw('', f'background:{BINARY_COLOR};opacity:0.8')}"
+                   "có phủ sóng / covered</li></ul>")
+    out.append("</details>")
+    return "".join(out)
