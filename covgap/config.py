@@ -326,6 +326,9 @@ class OutputConfig:
 
     dir: Path = field(default=Path("out"), metadata=_doc(
         "parent of run directories: <dir>/<name>/<year>/"))
+    headers: str = field(default="en", metadata=_doc(
+        "CSV column headers: \"en\" (covgap's names, as SPEC.md lists them) or \"vi\" "
+        "(Vietnamese, for operators' and departments' staff)", choices=("en", "vi")))
 
 
 @dataclass(frozen=True)
@@ -446,8 +449,8 @@ def load_config(
         raise ConfigError(f"{label}: {len(problems)} problem(s)", problems)
     assert cfg is not None
     if not cfg.output.dir.is_absolute():  # the default "out" is relative too
-        cfg = dataclasses.replace(
-            cfg, output=OutputConfig(dir=Path(os.path.normpath(base / cfg.output.dir))))
+        cfg = dataclasses.replace(cfg, output=dataclasses.replace(
+            cfg.output, dir=Path(os.path.normpath(base / cfg.output.dir))))
     return dataclasses.replace(cfg, source=src_path.resolve() if src_path else None)
 
 

@@ -206,20 +206,22 @@ class Result:
     def _write_tables(self, folder: Path) -> None:
         a = self.analysis
         assert a is not None
-        write_csv(a.villages, folder / "villages.csv")
-        write_csv(a.communes, folder / "communes.csv")
-        write_csv(a.indicators, folder / "indicators.csv")
+        lang = self.config.output.headers
+        write_csv(a.villages, folder / "villages.csv", headers=lang)
+        write_csv(a.communes, folder / "communes.csv", headers=lang)
+        write_csv(a.indicators, folder / "indicators.csv", headers=lang)
         gaps = self.gaps
-        write_csv(gaps, folder / "gaps.csv")
+        write_csv(gaps, folder / "gaps.csv", headers=lang)
         if self.plan is not None:
-            write_csv(self.plan.candidates, folder / "candidates.csv")
+            write_csv(self.plan.candidates, folder / "candidates.csv", headers=lang)
         operators = sorted(set(self.inputs.sites["operator"]))
         if self.inputs.fibre is not None:
             operators = sorted(set(operators) | set(self.inputs.fibre["operator"]))
         for op in operators:
             mine = (gaps["best_operator"] == op).fillna(False) | (
                 (gaps["fibre_operator"] == op).fillna(False) & (gaps["gap"] != "mobile"))
-            write_csv(gaps[mine.to_numpy()], folder / f"gaps_{_file_part(op)}.csv")
+            write_csv(gaps[mine.to_numpy()], folder / f"gaps_{_file_part(op)}.csv",
+                      headers=lang)
 
 
 def _file_part(text: str) -> str:
@@ -251,6 +253,7 @@ def write_atomic(target: Path, write: Callable[[Path], object], *,
             f"{target} already exists; covgap never overwrites a run: pass --force to "
             "replace it, or --out to write elsewhere")
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     with _staging(target) as tmp:
         write(tmp)
         old = None
@@ -262,10 +265,35 @@ def write_atomic(target: Path, write: Callable[[Path], object], *,
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove the staging folders of runs that were killed while writing ``target``.
+
+    They are hidden (``.<name>.partial-<pid>-...``, ``.<name>.old-<pid>``) and never a
+    run directory; a folder whose process still runs is left alone.
+    """
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(?:partial|old)-(\d+)")
+    for sibling in target.parent.iterdir():
+        m = pattern.match(sibling.name)
+        if m and sibling.is_dir() and not _alive(int(m.group(1))):
+            log.warning("removing %s, left by a run that was stopped while writing", sibling)
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
 @contextmanager
 def _staging(target: Path) -> Iterator[Path]:
     """Yield a hidden temporary directory beside ``target``, removed unless moved into place."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-",
+                                dir=target.parent))
     try:
         yield tmp
     finally:

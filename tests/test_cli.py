@@ -100,3 +100,35 @@ def test_demo_runs_the_sample(tmp_path):
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "demo" / "manifest.json").is_file()
     assert "run directory:" in res.stdout
+
+
+def test_killing_a_run_while_it_writes_leaves_no_run_directory(province, tmp_path):
+    import signal
+    import time
+
+    toml = write_toml(province, tmp_path / "run.toml",
+                      '[coverage]\nmodel = "pathloss"\nresolution_m = 50.0\n')
+    parent = tmp_path / "out" / "toy"
+    env = {k: v for k, v in os.environ.items() if k != "COVGAP_DEBUG"}
+    proc = subprocess.Popen([*COVGAP, "run", str(toml), "--quiet"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    try:
+        # wait until it is half way: writing into its hidden staging folder
+        while time.monotonic() < deadline and proc.poll() is None:
+            if parent.is_dir() and any(p.name.startswith(".2025.partial-")
+                                       for p in parent.iterdir()):
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not (parent / "2025").exists()  # no partial run directory
+    # the next run cleans up the dead run's staging folder and completes
+    res = covgap("run", toml, "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert (parent / "2025" / "manifest.json").is_file()
+    assert [p.name for p in parent.iterdir()] == ["2025"]

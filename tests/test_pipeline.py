@@ -110,3 +110,13 @@ def test_tables_are_written_with_the_spec_columns(province, tmp_path):
         "commune_centres_5g_pct", "usp_villages"}
     gaps = pd.read_csv(target / "gaps.csv", encoding="utf-8-sig")
     assert gaps["priority"].tolist() == list(range(1, len(gaps) + 1))
+
+
+def test_vietnamese_headers(province, tmp_path):
+    import pandas as pd
+
+    result = covgap.run(province.config(output={"headers": "vi"}))
+    target = result.write(tmp_path / "run")
+    villages = pd.read_csv(target / "villages.csv", encoding="utf-8-sig")
+    assert list(villages.columns[:4]) == ["Mã thôn", "Tên thôn", "Mã xã", "Dân số"]
+    assert "Lõm sóng" in villages.columns

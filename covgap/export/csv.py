@@ -14,7 +14,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["safe_text", "write_csv"]
+__all__ = ["VI_HEADERS", "safe_text", "write_csv"]
+
+#: Vietnamese headers for ``headers="vi"``; columns not listed keep covgap's name.
+VI_HEADERS = {
+    "village_id": "Mã thôn", "village_name": "Tên thôn", "commune_code": "Mã xã",
+    "commune_name": "Tên xã", "district": "Huyện", "population": "Dân số",
+    "households": "Số hộ", "lon": "Kinh độ", "lat": "Vĩ độ",
+    "mbb_share": "Tỷ lệ phủ băng rộng di động", "mbb_covered": "Được phủ băng rộng di động",
+    "operators": "Nhà mạng phủ sóng", "fibre_distance_m": "Khoảng cách tới cáp quang (m)",
+    "ftth": "Có cáp quang FTTH", "lom_song": "Lõm sóng", "region": "Khu vực",
+    "difficult": "Thôn ĐBKK", "usp_eligible": "Thuộc diện công ích", "status": "Tình trạng",
+    "reason": "Lý do", "fix": "Đề xuất", "priority": "Thứ tự ưu tiên", "gap": "Loại thiếu",
+    "best_operator": "Nhà mạng phù hợp nhất", "fibre_operator": "Nhà mạng cáp quang gần nhất",
+    "nearest_site_id": "Trạm BTS gần nhất", "nearest_site_m": "Khoảng cách tới trạm (m)",
+    "satellite": "Đề xuất vệ tinh", "fibre_extension_m": "Chiều dài kéo cáp (m)",
+    "fibre_extension_cost": "Chi phí kéo cáp", "candidate_rank": "Điểm đề xuất số",
+    "rank": "Thứ tự", "kind": "Loại (mới/dùng chung)", "host_site_id": "Trạm dùng chung",
+    "operator": "Nhà mạng", "population_gained": "Dân số được phủ thêm",
+    "villages": "Số thôn", "cumulative_population": "Dân số cộng dồn", "cost": "Chi phí",
+    "level": "Cấp", "code": "Mã", "name": "Tên", "indicator": "Chỉ tiêu", "value": "Giá trị",
+    "target": "Mục tiêu", "met": "Đạt", "numerator": "Tử số", "denominator": "Mẫu số",
+    "unit": "Đơn vị", "source": "Nguồn",
+}
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,7 +70,7 @@ def _cell_values(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+def write_csv(frame: pd.DataFrame, path: str | Path, *, headers: str = "en") -> Path:
     """Write a table as an Excel-safe CSV (see the module docstring).
 
     Parameters
@@ -56,6 +78,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     frame : DataFrame
         A geometry column, if any, is left out.
     path : str or Path
+    headers : {"en", "vi"}
+        covgap's column names, or Vietnamese ones (:data:`VI_HEADERS`).
 
     Returns
     -------
@@ -63,6 +87,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     table = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
+    if headers == "vi":
+        table = table.rename(columns=VI_HEADERS)
     _cell_values(table).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
                                float_format="%.10g")
     return path
