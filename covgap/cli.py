@@ -190,23 +190,51 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool)
         target = result.write(out_dir, force=force)
         if not quiet:
             _print_inputs(result.inputs, config)
-        missing = result.manifest()["stages_not_available"]
+            _print_indicators(result)
         say(f"run directory: {target}")
-        say(f"  manifest.json  stages run: {', '.join(result.stages_run)}")
-        if result.coverage is not None and result.coverage.grid is not None:
-            say(f"  coverage_<operator>_<tech>.tif  {result.coverage.model} model, "
-                f"{len(result.coverage.keys())} operator/technology rasters")
+        for name, what in (
+                ("map.html", "the map: open it in a browser, works offline"),
+                ("villages.csv", "every village: coverage, FTTH, lõm sóng, USP, reason"),
+                ("gaps.csv", "villages to serve, highest priority first (gaps_<operator>.csv)"),
+                ("candidates.csv", "proposed sites in rank order"),
+                ("indicators.csv", "the plan's indicators against the targets"),
+                ("report.xlsx", "summary, communes and gaps for the report"),
+                ("results.gpkg", "every layer for QGIS"),
+                ("manifest.json", "the run record: version, configuration, input hashes")):
+            if (target / name).exists():
+                say(f"  {name:<15} {what}")
+        missing = result.manifest()["stages_not_available"]
         if missing:
             say(f"  not yet available in covgap {__version__}: {', '.join(missing)}")
+
+
+def _print_indicators(result: object) -> None:
+    """Print the province's indicators against the targets."""
+    table = getattr(result, "indicators", None)
+    if table is None:
+        return
+    rows = table[table["level"] == "province"]
+    view = Table(title="Province indicators", show_lines=False)
+    for col in ("indicator", "value", "target", "met"):
+        view.add_column(col, justify="left" if col == "indicator" else "right")
+    for _, r in rows.iterrows():
+        met = "" if r["met"] is None or str(r["met"]) == "<NA>" else (
+            "yes" if r["met"] else "no")
+        target = "" if r["target"] is None or r["target"] != r["target"] else f"{r['target']:g}"
+        value = "" if r["value"] != r["value"] else f"{r['value']:g}"
+        view.add_row(str(r["indicator"]), value, target, met)
+    out.print(view)
 
 
 @app.command()
 def run(config: ConfigArg, out_dir: OutOpt = None, force: ForceOpt = False,
         quiet: QuietOpt = False) -> None:
-    """Run every stage: read and validate inputs, coverage, villages, indicators, exports.
+    """Run every stage: inputs, coverage, villages and indicators, candidates, exports.
 
-    The run directory is <output.dir>/<run.name>/<run.year>/ (or --out). It is written
-    to a temporary folder and moved into place only when complete; an existing run
+    Writes villages.csv, gaps.csv, candidates.csv, indicators.csv, map.html,
+    report.xlsx, results.gpkg, the coverage rasters and manifest.json into the run
+    directory <output.dir>/<run.name>/<run.year>/ (or --out). It is written to a
+    temporary folder and moved into place only when complete; an existing run
     directory is never replaced without --force.
 
     Example:  covgap run data/sample.toml --out out/tinh-mau/2025
