@@ -70,6 +70,12 @@ ForceOpt = Annotated[bool, typer.Option(
     "--force", help="Replace an existing run directory (never done without it).")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress display; errors are still printed.")]
+OnlyOpt = Annotated[str | None, typer.Option(
+    "--only", help="Stop after this stage: inputs or coverage (to iterate on the data or "
+    "the coverage settings); the run directory holds what was computed.")]
+RecomputeOpt = Annotated[bool, typer.Option(
+    "--recompute", help="Recompute the coverage even when an earlier run's can be reused "
+    "(same covgap version, [coverage] settings and input files).")]
 
 
 def _version(value: bool) -> None:
@@ -181,12 +187,18 @@ def validate(config: ConfigArg) -> None:
         say("inputs OK")
 
 
-def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool) -> None:
+def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
+                   only: str | None = None, recompute: bool = False) -> None:
+    from covgap.pipeline import ONLY
     from covgap.pipeline import run as run_pipeline
 
+    if only is not None and only not in ONLY:
+        raise typer.BadParameter(f"{only!r} is not one of {', '.join(ONLY)}",
+                                 param_hint="--only")
     with _guard():
         with _progress(quiet) as progress:
-            result = run_pipeline(config, progress=progress)
+            result = run_pipeline(config, progress=progress, only=only,
+                                  reuse_coverage=not recompute)
         target = result.write(out_dir, force=force)
         if not quiet:
             _print_inputs(result.inputs, config)
@@ -228,7 +240,8 @@ def _print_indicators(result: object) -> None:
 
 @app.command()
 def run(config: ConfigArg, out_dir: OutOpt = None, force: ForceOpt = False,
-        quiet: QuietOpt = False) -> None:
+        quiet: QuietOpt = False, only: OnlyOpt = None,
+        recompute: RecomputeOpt = False) -> None:
     """Run every stage: inputs, coverage, villages and indicators, candidates, exports.
 
     Writes villages.csv, gaps.csv, candidates.csv, indicators.csv, map.html,
@@ -237,9 +250,12 @@ def run(config: ConfigArg, out_dir: OutOpt = None, force: ForceOpt = False,
     temporary folder and moved into place only when complete; an existing run
     directory is never replaced without --force.
 
+    The terrain model's rasters are reused from an earlier run when nothing they
+    depend on changed (<output.dir>/.cache/); --recompute forces them.
+
     Example:  covgap run data/sample.toml --out out/tinh-mau/2025
     """
-    _run_and_write(config, out_dir, force, quiet)
+    _run_and_write(config, out_dir, force, quiet, only, recompute)
 
 
 def sample_config() -> Path:

@@ -30,6 +30,7 @@ from covgap._version import __version__
 from covgap.analysis import Analysis, analyse
 from covgap.config import Config, load_config
 from covgap.coverage import Coverage, compute_coverage
+from covgap.coverage.cache import cache_path, coverage_key
 from covgap.errors import CovgapError
 from covgap.export.csv import write_csv
 from covgap.export.excel import write_report
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 #: manifest says plainly which ones this version ran.
 STAGES: tuple[str, ...] = (
     "inputs", "coverage", "villages", "indicators", "candidates", "exports")
+
+#: Stages a run can stop after (``covgap run --only``).
+ONLY: tuple[str, ...] = ("inputs", "coverage")
 
 #: Progress callback: ``progress(stage, done, total)``; ``total`` is None while a
 #: stage's amount of work is not known yet, and ``done == total`` when it ends.
@@ -319,6 +323,8 @@ def run(
     config: Config | str | Path | Mapping[str, Any],
     *,
     progress: Progress | None = None,
+    only: str | None = None,
+    reuse_coverage: bool = True,
 ) -> Result:
     """Run every available stage on a configuration.
 
@@ -328,6 +334,12 @@ def run(
         A TOML file, a dict of the same structure, or a loaded :class:`Config`.
     progress : callable, optional
         ``progress(stage, done, total)`` as stages start, advance and finish.
+    only : {"inputs", "coverage"}, optional
+        Stop after this stage (to iterate on the data or the coverage settings).
+    reuse_coverage : bool
+        Load the coverage rasters of an earlier run when covgap's version, the
+        ``[coverage]`` settings and the input files are unchanged (see
+        :mod:`covgap.coverage.cache`); False recomputes them.
 
     Returns
     -------
@@ -356,10 +368,18 @@ def run(
     result.stages_run.append("inputs")
     if progress:
         progress("inputs", 1, 1)
+    if only not in (None, *ONLY):
+        raise ValueError(f"only={only!r}; valid values: {', '.join(map(repr, ONLY))}")
+    if only == "inputs":
+        return result
+    key = coverage_key(cfg, inputs.hashes, inputs.metric_crs.to_string())
     with _stage(result, "coverage", progress):
         result.coverage = compute_coverage(
             inputs, cfg, progress=(lambda _s, done, total: progress("coverage", done, total))
-            if progress else None)
+            if progress else None, cache=cache_path(cfg, key) if reuse_coverage else None)
+    result.coverage.parameters["cache_key"] = key
+    if only == "coverage":
+        return result
     with _stage(result, "villages", progress):
         result.analysis = analyse(inputs, result.coverage, cfg)
     result.stages_run.append("indicators")  # computed with the villages

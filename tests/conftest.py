@@ -119,7 +119,15 @@ def province(tmp_path: Path) -> Province:
 
 
 @pytest.fixture(scope="session")
-def sample_result():
-    """The whole pipeline on the bundled sample province, run once per test session."""
+def sample_result(tmp_path_factory):
+    """The whole pipeline on the bundled sample province, run once per test session.
+
+    Its output folder (where the coverage cache goes) is a temporary one, so the tests
+    leave the repository as they found it.
+    """
+    import dataclasses
+
     import covgap
-    return covgap.run(SAMPLE_TOML)
+    cfg = covgap.load_config(SAMPLE_TOML)
+    out = tmp_path_factory.mktemp("sample-out")
+    return covgap.run(dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=out)))

@@ -120,3 +120,42 @@ def test_vietnamese_headers(province, tmp_path):
     villages = pd.read_csv(target / "villages.csv", encoding="utf-8-sig")
     assert list(villages.columns[:4]) == ["Mã thôn", "Tên thôn", "Mã xã", "Dân số"]
     assert "Lõm sóng" in villages.columns
+
+
+def test_coverage_is_reused_when_nothing_it_depends_on_changed(province, tmp_path):
+    import numpy as np
+
+    cov = {"model": "pathloss", "resolution_m": 200.0}
+    first = covgap.run(province.config(coverage=cov))
+    assert "reused" not in first.coverage.parameters
+    cache = list((tmp_path / "out" / ".cache").glob("coverage-toy-*.npz"))
+    assert len(cache) == 1
+    # a rule changes: the coverage is the same, loaded instead of computed
+    second = covgap.run(province.config(coverage=cov, rules={"village_covered_share": 0.5}))
+    assert second.coverage.parameters["reused"] == str(cache[0])
+    for key in first.coverage.keys():
+        np.testing.assert_array_equal(first.coverage.signal[key], second.coverage.signal[key])
+        np.testing.assert_array_equal(first.coverage.server[key], second.coverage.server[key])
+    assert second.villages["mbb_share"].tolist() == first.villages["mbb_share"].tolist()
+    # a coverage setting changes: recomputed, and the old cache replaced
+    third = covgap.run(province.config(coverage={**cov, "min_rsrp_dbm": -100}))
+    assert "reused" not in third.coverage.parameters
+    assert third.coverage.parameters["cache_key"] != second.coverage.parameters["cache_key"]
+    assert len(list((tmp_path / "out" / ".cache").glob("coverage-toy-*.npz"))) == 1
+    # an input file changes: recomputed
+    province.sites.write_text(province.sites.read_text() + "\n", encoding="utf-8")
+    fourth = covgap.run(province.config(coverage=cov))
+    assert "reused" not in fourth.coverage.parameters
+    assert not covgap.run(province.config(coverage=cov), reuse_coverage=False
+                          ).coverage.parameters.get("reused")
+
+
+def test_only_coverage_stops_after_the_coverage(province, tmp_path):
+    result = covgap.run(province.config(coverage={"model": "pathloss",
+                                                  "resolution_m": 200.0}), only="coverage")
+    assert result.stages_run == ["inputs", "coverage"] and result.analysis is None
+    target = result.write(tmp_path / "run")
+    assert (target / "coverage_Viettel_4G.tif").is_file()
+    assert not (target / "villages.csv").exists()
+    with pytest.raises(ValueError, match="only='villages'; valid values: 'inputs', 'coverage'"):
+        covgap.run(province.config(), only="villages")

@@ -16,11 +16,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 from rasterio.enums import Resampling
 
 from covgap.config import Config, load_config
+from covgap.coverage.cache import load_arrays, save_arrays
 from covgap.coverage.cells import density_at, prepare_cells
 from covgap.coverage.grid import (
     DEFAULT_RESOLUTION_M,
@@ -59,7 +61,8 @@ def analysis_grid(inputs: Inputs, config: Config, *, include_sites: bool = True)
 
 
 def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
-                     progress: Progress | None = None) -> Coverage:
+                     progress: Progress | None = None,
+                     cache: Path | None = None) -> Coverage:
     """Model coverage of every operator and technology.
 
     Parameters
@@ -70,6 +73,9 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
         The run configuration; ``[coverage]`` chooses the model and its parameters.
     progress : callable, optional
         ``progress(stage, done, total)`` as cells are computed.
+    cache : Path, optional
+        A coverage cache file (:mod:`covgap.coverage.cache`): the pathloss and terrain
+        models load their rasters from it when it exists, and write it when it does not.
 
     Returns
     -------
@@ -121,16 +127,24 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     elif cc.model in ("pathloss", "terrain"):
         from covgap.coverage.pathloss import signal_coverage
         dem = None
-        if cc.model == "terrain":
+        if cc.model == "terrain" and not (cache is not None and cache.is_file()):
             dem = resample_to_grid(inputs.dem, grid, resampling=Resampling.bilinear)
         params["grid"] = {"cell_size_m": grid.cell_size_m, "width": grid.width,
                           "height": grid.height, "crs": grid.crs.to_string()}
-        out = signal_coverage(cells, grid, cc, dem=dem, progress=tick)
         cov.grid = grid
-        cov.dem = dem
-        cov.signal, cov.server = out["signal"], out["server"]
-        cov.clear_signal = out.get("clear_signal", {})
-        cov.clear_server = out.get("clear_server", {})
+        if cache is not None and load_arrays(cov, cache):
+            params["reused"] = str(cache)
+            log.info("coverage loaded from %s", cache)
+        else:
+            if cc.model == "terrain" and dem is None:  # the cache was unusable
+                dem = resample_to_grid(inputs.dem, grid, resampling=Resampling.bilinear)
+            out = signal_coverage(cells, grid, cc, dem=dem, progress=tick)
+            cov.dem = dem
+            cov.signal, cov.server = out["signal"], out["server"]
+            cov.clear_signal = out.get("clear_signal", {})
+            cov.clear_server = out.get("clear_server", {})
+            if cache is not None:
+                save_arrays(cov, cache)
     else:  # raster: operators' own maps
         from covgap.coverage.maps import map_coverage
         out = map_coverage(cc, grid, operator_aliases=cfg.inputs.operator_aliases)
