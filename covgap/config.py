@@ -67,8 +67,9 @@ OPERATORS: tuple[str, ...] = (
 )
 
 MODELS: tuple[str, ...] = ("radius", "pathloss", "terrain", "raster")
-LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "dem", "population")
-VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre")
+LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads", "dem",
+                           "population")
+VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads")
 
 
 def _doc(text: str, **kw: Any) -> Any:
@@ -136,6 +137,8 @@ class InputsConfig:
         "azimuth_deg, beamwidth_deg, height_m, eirp_dbm, frequency_mhz", required=True))
     fibre: LayerInput | None = field(default=None, metadata=_doc(
         "fibre routes (lines) and/or nodes (points) with operator and optional kind"))
+    roads: LayerInput | None = field(default=None, metadata=_doc(
+        "road lines: fibre extensions are then measured along them"))
     dem: LayerInput | None = field(default=None, metadata=_doc(
         "digital elevation model raster, metres above sea level"))
     population: LayerInput | None = field(default=None, metadata=_doc(

@@ -482,3 +482,11 @@ def test_inputs_are_not_mutated(tmp_path):
         warnings.simplefilter("error")
         read_villages(LayerInput(path=path))
     pd.testing.assert_frame_equal(villages, before)
+
+
+def test_roads_must_be_lines(province, tmp_path):
+    from conftest import village_frame
+    path = tmp_path / "roads.gpkg"
+    village_frame().to_file(path)
+    text = problems_of(province, inputs={"roads": str(path)})
+    assert "roads.gpkg feature 1: is a Point, expected a line" in text

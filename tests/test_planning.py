@@ -102,3 +102,48 @@ def test_sample_candidates_csv(sample_result, tmp_path):
     assert (np.diff(cands["cumulative_population"]) >= 0).all()
     gained = sample_result.gaps["candidate_rank"].notna()
     assert gained.sum() == cands["villages"].sum()
+
+
+def test_fibre_extension_along_roads_uses_junctions():
+    from shapely.geometry import LineString
+    from test_coverage import UTM
+
+    from covgap.planning.roads import road_distances
+    # village at the west end of an east-west road; the fibre node at the north end of
+    # a north-south road that crosses it (no shared vertex: the crossing must be found)
+    roads = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 2000, Y0)]),
+                                       LineString([(X0 + 1000, Y0 - 1000),
+                                                   (X0 + 1000, Y0 + 1000)])], crs=UTM)
+    fibre = gpd.GeoDataFrame({"operator": ["VNPT"], "kind": ["node"]},
+                             geometry=[Point(X0 + 1000, Y0 + 1000)], crs=UTM)
+    points = gpd.GeoSeries([Point(X0, Y0), Point(X0 + 30, Y0 + 40)], crs=UTM)
+    d = road_distances(points, fibre, roads)
+    # 1 km east to the crossing, 1 km north; the second village is 50 m off its road
+    # vertex (30, 40) and joins it by a straight connector
+    assert d["road_distance_VNPT_m"].tolist() == pytest.approx([2000.0, 2050.0], abs=0.1)
+    # roads that do not connect the village to the fibre give no distance
+    apart = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 100, Y0)]),
+                                       LineString([(X0 + 900, Y0 + 1000),
+                                                   (X0 + 1100, Y0 + 1000)])], crs=UTM)
+    assert d.index.equals(points.index)
+    assert road_distances(points, fibre, apart)["road_distance_m"].isna().all()
+
+
+def test_road_layer_prices_fibre_extensions_along_roads(tmp_path):
+    from shapely.geometry import LineString
+
+    villages = [{"village_id": "v1", "village_name": "Thôn Một",
+                 "geometry": Point(X0 + 10050, Y0 + 10050)}]
+    fibre = [{"operator": "VNPT", "kind": "node", "fibre_id": "N1",
+              "geometry": Point(X0 + 10050 + 3000, Y0 + 10050 + 3000)}]
+    inputs = world_with_villages(tmp_path, villages, fibre=fibre)
+    inputs.roads = gpd.GeoDataFrame(geometry=[LineString([
+        (X0 + 10050, Y0 + 10050), (X0 + 13050, Y0 + 10050), (X0 + 13050, Y0 + 13050)])],
+        crs=inputs.metric_crs).to_crs(4326)
+    _, _, p, _ = run_plan(inputs, coverage={"model": "radius"},
+                          candidates={"fibre_cost_per_km": 100.0})
+    row = p.villages.iloc[0]
+    assert row["fibre_extension_m"] == pytest.approx(np.hypot(3000, 3000), abs=1)
+    assert row["fibre_extension_road_m"] == pytest.approx(6000, abs=1)
+    assert row["fibre_extension_basis"] == "roads"
+    assert row["fibre_extension_cost"] == pytest.approx(600.0, abs=0.1)

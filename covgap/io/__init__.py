@@ -26,6 +26,7 @@ from covgap.io.layers import (
     normalize_technology,
     read_communes,
     read_fibre,
+    read_roads,
     read_sites,
     read_villages,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "read_fibre",
     "read_inputs",
     "read_raster",
+    "read_roads",
     "read_sites",
     "read_villages",
     "vn2000_tm3",
@@ -65,6 +67,8 @@ class Inputs:
     communes, villages, sites : GeoDataFrame
     fibre : GeoDataFrame or None
     dem, population : RasterLayer or None
+    roads : GeoDataFrame or None
+        Road lines, when supplied.
     metric_crs : pyproj.CRS
         The projected CRS (metres) distances and areas are measured in.
     hashes : dict
@@ -82,6 +86,7 @@ class Inputs:
     metric_crs: CRS
     hashes: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    roads: gpd.GeoDataFrame | None = None
 
     def counts(self) -> dict[str, int]:
         """Return the number of features of each vector layer."""
@@ -190,6 +195,11 @@ def read_inputs(
             fibre = read_fibre(ins.fibre, columns=cols.get("fibre"),
                                operator_aliases=ins.operator_aliases,
                                problems=problems(ins.fibre, "fibre_id"))
+        roads = None
+        if ins.roads is not None:
+            step("roads")
+            roads = read_roads(ins.roads, columns=cols.get("roads"),
+                               problems=problems(ins.roads, None))
         bounds = tuple(communes.total_bounds) if usable else None
         rasters: dict[str, RasterLayer | None] = {}
         for kind in ("dem", "population"):
@@ -211,13 +221,14 @@ def read_inputs(
         if issubclass(w.category, CovgapWarning):
             messages.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    communes, villages, sites, fibre = (
+    communes, villages, sites, fibre, roads = (
         None if layer is None else layer.drop(columns=[ROW], errors="ignore")
-        for layer in (communes, villages, sites, fibre))
+        for layer in (communes, villages, sites, fibre, roads))
     return Inputs(
         communes=communes, villages=villages, sites=sites, fibre=fibre,
         dem=rasters["dem"], population=rasters["population"], metric_crs=metric_crs,
         hashes=_hash_inputs({name: getattr(ins, name) for name in
-                             ("communes", "villages", "sites", "fibre", "dem", "population")}),
-        warnings=messages,
+                             ("communes", "villages", "sites", "fibre", "roads", "dem",
+                              "population")}),
+        warnings=messages, roads=roads,
     )

@@ -32,6 +32,7 @@ __all__ = [
     "normalize_technology",
     "read_communes",
     "read_fibre",
+    "read_roads",
     "read_sites",
     "read_villages",
 ]
@@ -686,3 +687,28 @@ def _check_fibre(gdf: gpd.GeoDataFrame, problems: Problems,
     else:
         gdf["kind"] = from_geometry
     return gdf
+
+
+# --------------------------------------------------------------------------- roads
+
+
+def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
+               problems: Problems | None = None) -> gpd.GeoDataFrame:
+    """Read road lines (any attributes); fibre extensions are measured along them.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the layer (when ``problems`` is not given).
+    """
+    own = problems is None
+    problems = _problems_for(spec, None) if problems is None else problems
+    gdf = read_vector(spec, name="roads", columns=columns, problems=problems)
+    if gdf is not None:
+        if gdf.empty:
+            problems.add("has no features: leave [inputs] roads out when there is no "
+                         "road layer")
+        _check_geometry(gdf, ("LineString", "MultiLineString"), "a line", problems)
+    if own:
+        problems.raise_if_any()
+    return gdf.reset_index(drop=True) if gdf is not None else gdf

@@ -22,6 +22,7 @@ from covgap.config import Config, load_config
 from covgap.coverage import Coverage
 from covgap.io import WGS84, Inputs
 from covgap.planning.candidates import candidate_cover, generate_candidates
+from covgap.planning.roads import road_distances
 from covgap.planning.select import Selection, select_sites
 
 __all__ = ["CANDIDATE_COLUMNS", "Plan", "plan"]
@@ -42,8 +43,10 @@ class Plan:
         ``cumulative_cost``, ``usp_villages``, ``source``, ``candidate_id``.
     villages : DataFrame
         Per gap village (indexed like the village table): ``candidate_rank`` (the chosen
-        candidate that would cover it), ``fibre_extension_m``, ``fibre_extension_cost``,
-        ``terrestrial_cost_per_person``, ``satellite``.
+        candidate that would cover it), ``fibre_extension_m`` (straight line),
+        ``fibre_extension_road_m`` (along the roads, when a road layer is given),
+        ``fibre_extension_basis``, ``fibre_extension_cost`` (along the roads where they
+        connect, else the straight line), ``terrestrial_cost_per_person``, ``satellite``.
     selections : dict
         Operator (or "all") -> the :class:`Selection` with its mode, objective and,
         in exact mode, greedy's optimality gap.
@@ -148,8 +151,13 @@ def plan(inputs: Inputs, coverage: Coverage, analysis: Analysis,
     table.insert(2, "lat", geo.y.round(6).to_numpy())
     candidates = gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=geo.to_numpy(),
                                   crs=WGS84)
+    roads = None
+    if inputs.roads is not None and inputs.fibre is not None:
+        no_ftth = (villages["ftth"] == False).fillna(False).to_numpy(bool)  # noqa: E712
+        roads = road_distances(points[no_ftth], inputs.fibre, inputs.roads)
     return Plan(candidates=candidates,
-                villages=_village_plan(villages, rank_of_village, cost_per_person, cfg),
+                villages=_village_plan(villages, rank_of_village, cost_per_person, cfg,
+                                       roads=roads),
                 selections=selections, considered=considered)
 
 
@@ -168,13 +176,22 @@ def _cheapest_per_person(indptr: np.ndarray, indices: np.ndarray, costs: np.ndar
 
 
 def _village_plan(villages: pd.DataFrame, rank: pd.Series, cost_per_person: pd.Series,
-                  cfg: Config) -> pd.DataFrame:
+                  cfg: Config, *, roads: pd.DataFrame | None = None) -> pd.DataFrame:
     cc = cfg.candidates
     out = pd.DataFrame(index=villages.index)
     out["candidate_rank"] = rank
     no_ftth = (villages["ftth"] == False).fillna(False).to_numpy(bool)  # noqa: E712
     ext = villages["fibre_distance_m"].where(no_ftth)
     out["fibre_extension_m"] = ext.round(0)
+    out["fibre_extension_basis"] = pd.Series(
+        np.where(no_ftth, "straight line", None), index=villages.index, dtype="string")
+    if roads is not None:
+        along = roads["road_distance_m"].reindex(villages.index)
+        out["fibre_extension_road_m"] = along.round(0)
+        # the cable follows the roads where they connect the village to the fibre
+        use = along.notna()
+        ext = ext.where(~use, along)
+        out.loc[use, "fibre_extension_basis"] = "roads"
     out["fibre_extension_cost"] = (ext / 1000.0 * cc.fibre_cost_per_km).round(1)
     pop = villages["population"].where(villages["population"] > 0)
     fibre_pp = out["fibre_extension_cost"] / pop
