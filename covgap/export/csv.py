@@ -16,26 +16,30 @@ import pandas as pd
 
 __all__ = ["VI_HEADERS", "safe_text", "write_csv"]
 
-#: Vietnamese headers for ``headers="vi"``; columns not listed keep covgap's name.
+#: Vietnamese column names: the CSVs' headers with ``headers="vi"`` and the Excel
+#: report's labels; columns not listed keep covgap's name.
 VI_HEADERS = {
     "village_id": "Mã thôn", "village_name": "Tên thôn", "commune_code": "Mã xã",
-    "commune_name": "Tên xã", "district": "Huyện", "population": "Dân số",
-    "households": "Số hộ", "lon": "Kinh độ", "lat": "Vĩ độ",
-    "mbb_share": "Tỷ lệ phủ băng rộng di động", "mbb_covered": "Được phủ băng rộng di động",
-    "operators": "Nhà mạng phủ sóng", "fibre_distance_m": "Khoảng cách tới cáp quang (m)",
-    "ftth": "Có cáp quang FTTH", "lom_song": "Lõm sóng", "region": "Khu vực",
-    "difficult": "Thôn ĐBKK", "usp_eligible": "Thuộc diện công ích", "status": "Tình trạng",
-    "reason": "Lý do", "fix": "Đề xuất", "priority": "Thứ tự ưu tiên", "gap": "Loại thiếu",
-    "best_operator": "Nhà mạng phù hợp nhất", "fibre_operator": "Nhà mạng cáp quang gần nhất",
-    "nearest_site_id": "Trạm BTS gần nhất", "nearest_site_m": "Khoảng cách tới trạm (m)",
-    "satellite": "Đề xuất vệ tinh", "fibre_extension_m": "Chiều dài kéo cáp (m)",
-    "fibre_extension_cost": "Chi phí kéo cáp", "candidate_rank": "Điểm đề xuất số",
-    "rank": "Thứ tự", "kind": "Loại (mới/dùng chung)", "host_site_id": "Trạm dùng chung",
-    "operator": "Nhà mạng", "population_gained": "Dân số được phủ thêm",
-    "villages": "Số thôn", "cumulative_population": "Dân số cộng dồn", "cost": "Chi phí",
-    "level": "Cấp", "code": "Mã", "name": "Tên", "indicator": "Chỉ tiêu", "value": "Giá trị",
-    "target": "Mục tiêu", "met": "Đạt", "numerator": "Tử số", "denominator": "Mẫu số",
-    "unit": "Đơn vị", "source": "Nguồn",
+    "commune_name": "Tên xã", "district": "Huyện", "population": "Dân số", "households": "Số hộ",
+    "lon": "Kinh độ", "lat": "Vĩ độ", "mbb_share": "Tỷ lệ được phủ sóng",
+    "mbb_covered": "Có băng rộng di động", "operators": "Doanh nghiệp phủ sóng",
+    "fibre_distance_m": "Khoảng cách tới cáp quang (m)", "ftth": "Có FTTH", "lom_song": "Lõm sóng",
+    "region": "Khu vực", "difficult": "Thôn ĐBKK", "usp_eligible": "Thuộc diện công ích",
+    "status": "Tình trạng", "reason": "Nguyên nhân", "fix": "Giải pháp đề xuất",
+    "priority": "Thứ tự ưu tiên", "gap": "Thiếu", "best_operator": "Doanh nghiệp đề xuất",
+    "fibre_operator": "Nhà mạng cáp quang gần nhất", "nearest_site_id": "Trạm gần nhất",
+    "nearest_site_m": "Khoảng cách tới trạm (m)", "satellite": "Đề xuất vệ tinh",
+    "fibre_extension_m": "Chiều dài kéo cáp (m)", "fibre_extension_cost": "Chi phí kéo cáp",
+    "candidate_rank": "Điểm đề xuất số", "rank": "Thứ tự", "kind": "Loại (mới/dùng chung)",
+    "host_site_id": "Trạm dùng chung", "operator": "Nhà mạng",
+    "population_gained": "Dân số được phủ thêm", "villages": "Số thôn",
+    "cumulative_population": "Dân số cộng dồn", "cost": "Chi phí", "level": "Cấp", "code": "Mã",
+    "name": "Tên", "indicator": "Chỉ tiêu", "value": "Giá trị", "target": "Mục tiêu", "met": "Đạt",
+    "numerator": "Tử số", "denominator": "Mẫu số", "unit": "Đơn vị", "source": "Nguồn",
+    "villages_mbb": "Số thôn có băng rộng di động", "villages_ftth": "Số thôn có FTTH",
+    "population_mbb": "Dân số được phủ sóng", "usp_villages": "Số thôn diện công ích",
+    "site_locations": "Số vị trí BTS", "shared_locations": "Số vị trí dùng chung",
+    "centre_5g": "Trung tâm xã có 5G", "best_signal_dbm": "Tín hiệu tốt nhất (dBm)",
 }
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -39,7 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from covgap._version import __version__
-from covgap.export.csv import safe_text
+from covgap.export.csv import VI_HEADERS, safe_text
 
 __all__ = ["INDICATOR_LABELS", "SHEETS", "indicator_label", "rule_text", "write_report"]
 
@@ -68,23 +68,7 @@ INDICATOR_LABELS: dict[str, tuple[str, str]] = {
 
 #: Vietnamese labels of the commune and gap columns covgap writes.
 COLUMN_LABELS: dict[str, str] = {
-    "priority": "Thứ tự ưu tiên", "village_id": "Mã thôn", "village_name": "Tên thôn",
-    "commune_code": "Mã xã", "commune_name": "Tên xã", "district": "Huyện",
-    "region": "Khu vực", "population": "Dân số", "households": "Số hộ",
-    "lon": "Kinh độ", "lat": "Vĩ độ", "mbb_share": "Tỷ lệ được phủ sóng",
-    "mbb_covered": "Có băng rộng di động", "operators": "Doanh nghiệp phủ sóng",
-    "fibre_distance_m": "Khoảng cách tới cáp quang (m)", "ftth": "Có FTTH",
-    "lom_song": "Lõm sóng", "difficult": "Thôn ĐBKK", "usp_eligible": "Thuộc diện công ích",
-    "status": "Tình trạng", "reason": "Nguyên nhân", "best_operator": "Doanh nghiệp đề xuất",
-    "gap": "Thiếu", "fix": "Giải pháp đề xuất", "villages": "Số thôn",
-    "villages_mbb": "Số thôn có băng rộng di động", "villages_ftth": "Số thôn có FTTH",
-    "population_mbb": "Dân số được phủ sóng", "usp_villages": "Số thôn diện công ích",
-    "site_locations": "Số vị trí BTS", "shared_locations": "Số vị trí dùng chung",
-    "centre_5g": "Trung tâm xã có 5G", "nearest_site_id": "Trạm gần nhất",
-    "nearest_site_m": "Khoảng cách tới trạm (m)", "best_signal_dbm": "Tín hiệu tốt nhất (dBm)",
-    "level": "Cấp", "code": "Mã", "name": "Tên", "indicator": "Chỉ tiêu", "value": "Giá trị",
-    "target": "Mục tiêu", "met": "Đạt", "numerator": "Tử số", "denominator": "Mẫu số",
-    "unit": "Đơn vị", "source": "Nguồn",
+    **VI_HEADERS,
     **{k: v[0] + (" (%)" if k.endswith("_pct") else "") for k, v in INDICATOR_LABELS.items()
        if k != "usp_villages"},
 }
