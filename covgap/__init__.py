@@ -9,6 +9,7 @@ Examples
 
 from covgap._version import __version__
 from covgap.config import Config, load_config
+from covgap.diff import RunDiff, diff_runs
 from covgap.errors import ConfigError, CovgapError, CovgapWarning, InputError, InputWarning
 from covgap.io import Inputs, read_inputs
 from covgap.pipeline import Result, RunExistsError, run
@@ -22,8 +23,10 @@ __all__ = [
     "InputWarning",
     "Inputs",
     "Result",
+    "RunDiff",
     "RunExistsError",
     "__version__",
+    "diff_runs",
     "load_config",
     "read_inputs",
     "run",

@@ -279,6 +279,51 @@ def demo(out_dir: OutOpt = None, force: ForceOpt = False, quiet: QuietOpt = Fals
     _run_and_write(config, out_dir, force, quiet)
 
 
+RunDirArg = Annotated[Path, typer.Argument(
+    help="A run directory written by `covgap run` (<output.dir>/<name>/<year>/).",
+    show_default=False)]
+CrosswalkOpt = Annotated[Path | None, typer.Option(
+    "--crosswalk", help="CSV of old to new commune codes (code_a, code_b[, weight]); "
+    "default: the same codes, else an overlay of the two years' commune polygons.")]
+DiffOutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Write the diff here instead of <parent of RUN_DIR_B>/diff-<yearA>-<yearB>.")]
+
+
+@app.command()
+def diff(run_dir_a: RunDirArg, run_dir_b: RunDirArg, out_dir: DiffOutOpt = None,
+         crosswalk: CrosswalkOpt = None, force: ForceOpt = False) -> None:
+    """Year over year: indicator deltas, villages newly covered or lost, gaps still open.
+
+    Compares two run directories, the earlier year first, and writes diff_indicators.csv,
+    diff_villages.csv, diff_communes.csv, diff_operators.csv, crosswalk.csv,
+    change_map.html (offline) and diff.json. Villages are matched by village_id, then by
+    location (within 200 m). When the commune codes differ (the 2025 merger of communes)
+    A's communes are mapped to B's by --crosswalk, else by overlaying the two years'
+    commune polygons; A's commune indicators are recomputed on B's communes.
+
+    Example:  covgap diff out/tinh-mau/2024 out/tinh-mau/2025
+    """
+    from covgap.diff import diff_runs
+
+    with _guard():
+        result = diff_runs(run_dir_a, run_dir_b, crosswalk=crosswalk)
+        for note in result.notes:  # _guard silences warnings: say them here
+            complain(f"warning: {note}")
+        target = result.write(out_dir, force=force)
+        rows = result.indicators[result.indicators["level"] == "province"]
+        view = Table(title=f"Province indicators {result.label}", show_lines=False)
+        for col in ("indicator", "value_a", "value_b", "delta", "target"):
+            view.add_column(col, justify="left" if col == "indicator" else "right")
+        for _, r in rows.iterrows():
+            cells = ["" if r[c] is None or r[c] != r[c] else f"{r[c]:g}"
+                     for c in ("value_a", "value_b", "delta", "target")]
+            view.add_row(str(r["indicator"]), *cells)
+        out.print(view)
+        counts = result.change_counts()
+        say("villages: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        say(f"diff directory: {target}")
+
+
 def main() -> None:
     """Entry point of the ``covgap`` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -56,6 +56,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 
 from covgap._version import __version__
 from covgap.analysis.indicators import INDICATORS, percent
@@ -69,6 +70,7 @@ from covgap.export.map import (
     _esc,
     _fmt,
     _inline_assets,
+    _numbers,
     _pct,
     _Piece,
     _Raw,
@@ -126,6 +128,7 @@ DELTA_COLORS: tuple[str, ...] = ("#f4a582", "#f7f7f7", "#92c5de", COMMUNE_NO_DAT
 _FROM_VI = {v: k for k, v in VI_HEADERS.items()}
 _STATUSES = ("covered", "partial", "lom_song")
 _TRUE, _FALSE = "true", "false"
+_TABLE = "the crosswalk table"
 
 # The change map's own layer, added to covgap-map.js's namespace.  Every string in the
 # data (popups, tooltips) was HTML-escaped in Python, as covgap-map.js expects.
@@ -133,13 +136,33 @@ _CHANGE_JS = """<script>
 (function () {
   'use strict';
   var cg = window.covgap;
+  function pct(x) { return x === null ? '\u2014' : cg.num(x * 100, 0) + '%'; }
+  function yes(b) { return b === null ? '\u2014' : b ? 'c\u00f3 / yes' : 'kh\u00f4ng / no'; }
+  function text(s) { return s === null || s === '' ? '\u2014' : s; }
+  function row(th, td) { return '<tr><th>' + th + '</th><td>' + td + '</td></tr>'; }
+  function popup(d, o, i) {
+    var rows = [
+      row('D\u00e2n s\u1ed1 / Population', cg.num(d.pop[i])),
+      row(o.status_label, text(o.statuses[d.sa[i]]) + ' \u2192 ' + text(o.statuses[d.sb[i]])),
+      row('T\u1ef7 l\u1ec7 ph\u1ee7 / Covered share', pct(d.ma[i]) + ' \u2192 ' + pct(d.mb[i])),
+      row('FTTH', yes(d.fa[i]) + ' \u2192 ' + yes(d.fb[i])),
+      row('Nh\u00e0 m\u1ea1ng / Operators', text(d.oa[i]) + ' \u2192 ' + text(d.ob[i]))];
+    if (d.ida[i] !== null) {
+      rows.push(row('Gh\u00e9p theo v\u1ecb tr\u00ed / Matched by location',
+        d.ida[i] + ' (' + cg.num(d.dm[i]) + ' m)'));
+    }
+    var sub = [d.id[i], d.cn[i]].filter(function (s) { return s; }).join(' \u00b7 ');
+    return '<div class="cg-pop"><h4>' + text(d.n[i]) + '</h4><div class="cg-sub">' + sub +
+      '</div><div class="cg-badges"><span class="cg-badge" style="background:' + o.badge +
+      '">' + o.label + '</span></div><table>' + rows.join('') + '</table></div>';
+  }
   cg.changes = function (map, d, o) {
     var st = cg.state, group = L.featureGroup(), markers = [];
     for (var i = 0; i < d.lat.length; i++) {
       var m = L.circleMarker([d.lat[i], d.lon[i]], {radius: o.radius, fillColor: o.color,
         fillOpacity: o.fill_opacity, color: o.line_color, weight: o.weight, opacity: 1});
-      m.bindPopup(d.pop[i], {maxWidth: 400, minWidth: 260});
-      m.bindTooltip(d.n[i], {direction: 'top', offset: [0, -6]});
+      m.bindPopup(popup.bind(null, d, o, i), {maxWidth: 400, minWidth: 260});
+      m.bindTooltip(text(d.n[i]), {direction: 'top', offset: [0, -6]});
       group.addLayer(m);
       markers.push(m);
     }
@@ -196,7 +219,7 @@ def _bools(frame: pd.DataFrame, col: str, file: str, problems: list[str]) -> pd.
     return text.map({_TRUE: True, _FALSE: False}).astype("boolean")
 
 
-def _numbers(frame: pd.DataFrame, col: str, file: str, problems: list[str]) -> pd.Series:
+def _parse_numbers(frame: pd.DataFrame, col: str, file: str, problems: list[str]) -> pd.Series:
     if col not in frame:
         return pd.Series(np.nan, index=frame.index, dtype=float)
     values = pd.to_numeric(frame[col], errors="coerce")
@@ -222,7 +245,7 @@ def _read_villages(path: Path) -> pd.DataFrame:
     out["commune_name"] = raw.get("commune_name", pd.Series(pd.NA, index=raw.index)
                                   ).astype("string")
     for col in ("population", "lon", "lat", "mbb_share", "fibre_distance_m"):
-        out[col] = _numbers(raw, col, file, problems)
+        out[col] = _parse_numbers(raw, col, file, problems)
     for col in ("mbb_covered", "ftth", "lom_song", "usp_eligible"):
         out[col] = _bools(raw, col, file, problems)
     if "lom_song" not in raw:  # covgap's rule: lõm sóng is "not covered"
@@ -259,8 +282,8 @@ def _read_indicators(path: Path) -> pd.DataFrame:
     out = pd.DataFrame({
         "level": raw["level"], "code": raw["code"].astype("string"),
         "name": raw.get("name", raw["code"]).astype("string"), "indicator": raw["indicator"],
-        "value": _numbers(raw, "value", str(path), problems),
-        "target": _numbers(raw, "target", str(path), problems),
+        "value": _parse_numbers(raw, "value", str(path), problems),
+        "target": _parse_numbers(raw, "target", str(path), problems),
         "unit": raw.get("unit", pd.Series(pd.NA, index=raw.index)),
         "source": raw.get("source", pd.Series("map", index=raw.index)).fillna("map")})
     if problems:
@@ -307,6 +330,9 @@ def _read_run(path: str | Path, which: str) -> _Run:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{folder / 'manifest.json'}: not valid JSON ({exc}); rerun "
                          "`covgap run`") from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{folder / 'manifest.json'}: not a covgap run record; rerun "
+                         "`covgap run`")
     run_cfg = (manifest.get("config") or {}).get("run") or {}
     name = str(run_cfg.get("name") or folder.parent.name)
     villages = _read_villages(folder / "villages.csv")
@@ -314,13 +340,18 @@ def _read_run(path: str | Path, which: str) -> _Run:
     geometry = _read_geometry(folder / "results.gpkg")
     if (folder / "communes.csv").is_file():
         table = _csv(folder / "communes.csv")
+        if "commune_code" not in table:
+            raise InputError(f"{folder / 'communes.csv'}: no column commune_code; rerun "
+                             "`covgap run` to write the run directory again")
         communes = pd.DataFrame({
             "commune_code": table["commune_code"].astype("string"),
-            "commune_name": table.get("commune_name", table["commune_code"]).astype("string")})
+            "commune_name": table.get("commune_name", table["commune_code"]).astype("string"),
+            "region": table.get("region", pd.Series(pd.NA, index=table.index))})
     elif geometry is not None:
-        communes = pd.DataFrame({"commune_code": geometry["commune_code"],
-                                 "commune_name": geometry.get("commune_name",
-                                                              geometry["commune_code"])})
+        communes = pd.DataFrame({
+            "commune_code": geometry["commune_code"],
+            "commune_name": geometry.get("commune_name", geometry["commune_code"]),
+            "region": geometry.get("region", pd.Series(pd.NA, index=geometry.index))})
     else:
         communes = villages[["commune_code", "commune_name"]].drop_duplicates("commune_code")
     extra = villages.loc[~villages["commune_code"].isin(communes["commune_code"])
@@ -330,11 +361,11 @@ def _read_run(path: str | Path, which: str) -> _Run:
     gap_files = {}
     for f in sorted(folder.glob("gaps_*.csv")):
         with f.open(encoding="utf-8-sig") as fh:
-            gap_files[f.stem.removeprefix("gaps_")] = max(0, len(pd.read_csv(fh, dtype=str)))
+            gap_files[f.stem.removeprefix("gaps_")] = len(pd.read_csv(fh, dtype=str))
     crs_text = (manifest.get("inputs") or {}).get("metric_crs")
     try:
         metric = CRS.from_user_input(crs_text) if crs_text else None
-    except Exception:  # an unreadable CRS text: choose one as a run does
+    except CRSError:  # an unreadable CRS text: choose one as a run does
         metric = None
     if metric is None or not metric.is_projected:
         lon = villages["lon"].dropna().to_numpy()
@@ -425,7 +456,7 @@ def _match_villages(a: pd.DataFrame, b: pd.DataFrame, crs: CRS, *,
 def _table_crosswalk(table: str | Path | pd.DataFrame, a: _Run, b: _Run) -> pd.DataFrame:
     """Check an explicit code table and keep the rows of A's communes."""
     if isinstance(table, pd.DataFrame):
-        source = "the crosswalk table"
+        source = _TABLE
         raw = table.copy()
     else:
         path = Path(table)
@@ -440,19 +471,20 @@ def _table_crosswalk(table: str | Path | pd.DataFrame, a: _Run, b: _Run) -> pd.D
         raise InputError(f"{source}: no column {', '.join(missing)} (found: "
                          f"{', '.join(map(str, raw.columns))}); a crosswalk has one row per "
                          "old (code_a) and new (code_b) commune code, and optionally weight")
+    # a file's rows by their line, a table's by its index
+    where = ([f"{source} row {i + 2}" for i in range(len(raw))] if source != _TABLE
+             else [f"{source} row {i}" for i in raw.index])
     problems: list[str] = []
     out = pd.DataFrame({"code_a": raw["code_a"].astype("string").str.strip(),
                         "code_b": raw["code_b"].astype("string").str.strip()})
     for col in ("code_a", "code_b"):
-        for i in np.flatnonzero(out[col].isna().to_numpy() | (out[col] == "").fillna(False)
-                                .to_numpy())[:5]:
-            problems.append(f"{source} row {i + 2}: {col} is empty")
+        empty = out[col].isna() | (out[col] == "").fillna(False)
+        problems += [f"{where[i]}: {col} is empty" for i in np.flatnonzero(empty.to_numpy())]
     if "weight" in raw:
         w = pd.to_numeric(raw["weight"], errors="coerce")
         bad = (w.isna() & raw["weight"].notna()) | (w < 0) | (w > 1)
-        for i in np.flatnonzero(bad.fillna(False).to_numpy())[:5]:
-            problems.append(f"{source} row {i + 2}: weight {raw['weight'].iloc[i]!r} is not "
-                            "a share between 0 and 1")
+        problems += [f"{where[i]}: weight {raw['weight'].iloc[i]} is not a share between 0 "
+                     "and 1" for i in np.flatnonzero(bad.fillna(False).to_numpy())]
         out["weight"] = w.astype(float)
     else:  # one target: all of it; a split without weights: not known
         out["weight"] = np.nan
@@ -576,6 +608,7 @@ def _village_table(a: _Run, b: _Run, pairs: pd.DataFrame) -> pd.DataFrame:
         "village_id_a": _col(va, ia, "village_id"),
         "village_name": pick("village_name"),
         "commune_code": _col(vb, ib, "commune_code"),
+        "commune_name": pd.NA,
         "commune_code_a": _col(va, ia, "commune_code"),
         "change": change,
         "status_a": _col(va, ia, "status"), "status_b": _col(vb, ib, "status"),
@@ -704,21 +737,29 @@ _COUNT_COLUMNS = {"newly covered": "newly_covered", "newly lost": "newly_lost",
                   "new village": "new_villages", "removed village": "removed_villages"}
 
 
-def _commune_table(a: _Run, b: _Run, villages: pd.DataFrame, placed: pd.Series,
-                   code_b_of_a: pd.Series, crosswalk: pd.DataFrame) -> pd.DataFrame:
+def _commune_table(a: _Run, b: _Run, villages: pd.DataFrame, code_b_of_a: pd.Series,
+                   crosswalk: pd.DataFrame) -> pd.DataFrame:
     va, vb = a.villages, b.villages
+    placed = villages["commune_code"]
     fig_a = _figures(va, code_b_of_a, ftth_known=bool(va["ftth"].notna().any()),
                      pop_known=bool(va["population"].notna().any()))
     fig_b = _figures(vb, vb["commune_code"], ftth_known=bool(vb["ftth"].notna().any()),
                      pop_known=bool(vb["population"].notna().any()))
     out = b.communes[["commune_code", "commune_name"]].copy().reset_index(drop=True)
     code = out["commune_code"]
+    region = b.communes.set_index("commune_code").get("region")
+    out["region"] = (code.map(region) if region is not None else pd.Series(
+        pd.NA, index=out.index)).astype("string")
     links = crosswalk.dropna(subset=["code_b"])
     links = links[links["weight"].fillna(1.0) > 0]
     out["codes_a"] = code.map(links.groupby("code_b")["code_a"].agg(
         lambda s: ";".join(sorted(set(s))))).astype("string")
     out["villages_a"] = code.map(fig_a["villages"]).fillna(0).astype(int)
     out["villages_b"] = code.map(fig_b["villages"]).fillna(0).astype(int)
+    out["villages_mbb_a"] = code.map(fig_a["villages_mbb"]).fillna(0).astype(int)
+    out["villages_mbb_b"] = code.map(fig_b["villages_mbb"]).fillna(0).astype(int)
+    out["population_a"] = code.map(fig_a["population"]).astype(float)
+    out["population_b"] = code.map(fig_b["population"]).astype(float)
     counts = villages.assign(_code=placed).groupby(["_code", "change"]).size().unstack(
         fill_value=0)
     for change, col in _COUNT_COLUMNS.items():
@@ -785,14 +826,16 @@ class RunDiff:
         points, or a count for ``usp_villages``).
     villages : DataFrame
         One row per village of either year: ``village_id`` (B's, else A's),
-        ``village_id_a``, ``village_name``, ``commune_code`` (B) and ``commune_code_a``,
+        ``village_id_a``, ``village_name``, ``commune_code`` (B's commune; for a village
+        gone in B, the one it lies in) and ``commune_code_a``, ``commune_name`` (B),
         ``change`` (one of :data:`CHANGES`), ``status_a/b``, ``mbb_share_a/b``,
         ``ftth_a/b``, ``gap_a/b`` (lõm sóng or no FTTH), ``operators_a/b``,
         ``population``, ``matched_by`` ("id", "location"; empty for a village of one
         year), ``distance_m`` between the two years' points, ``lon``, ``lat`` (WGS84).
     communes : DataFrame
-        One row per commune of B: ``codes_a`` (its communes in A, ";"-separated),
-        ``villages_a/b``, the villages in each change class (``newly_covered``,
+        One row per commune of B: ``commune_code, commune_name, region``, ``codes_a``
+        (its communes in A, ";"-separated), ``villages_a/b``, ``villages_mbb_a/b``
+        (covered), ``population_a/b``, the villages in each change class (``newly_covered``,
         ``newly_lost``, ``still_lom_song``, ``new_gaps``, ``gaps_closed``, ``unchanged``,
         ``new_villages``, ``removed_villages``), ``gaps_a/b`` and, for every
         :data:`VILLAGE_INDICATORS` id, ``<id>_a`` (recomputed), ``<id>_b`` and
@@ -968,19 +1011,29 @@ def diff_runs(run_a: str | Path, run_b: str | Path, *,
              "network" for k, va, vb in
              ((k, _rule(a.manifest)[k], v) for k, v in _rule(b.manifest).items())
              if va != vb]
+    try:
+        if int(a.year) > int(b.year):
+            notes.append(f"run A is of {a.year}, later than run B ({b.year}): give the "
+                         "earlier run first")
+    except (TypeError, ValueError):  # a run without a year: nothing to compare
+        pass
     for note in notes:
         warnings.warn(note, InputWarning, stacklevel=2)
     pairs = _match_villages(a.villages, b.villages, b.metric_crs, max_m=match_distance_m)
     cross = _crosswalk(a, b, pairs, crosswalk)
     villages = _village_table(a, b, pairs)
-    # B's commune of every village of A: by the match, else by its place
+    # B's commune of every village of A: by the match, else (gone in B) by its place
     placed = _place_removed(villages, b, cross)
+    villages["commune_code"] = placed.astype("string")
+    villages["commune_name"] = placed.map(
+        b.communes.set_index("commune_code")["commune_name"]).astype("string")
     code_b_of_a = pd.Series(pd.NA, index=a.villages.index, dtype="string")
     has_a = (pairs["ia"] >= 0).to_numpy()
     code_b_of_a.iloc[pairs.loc[has_a, "ia"].to_numpy()] = placed[has_a].to_numpy()
     if (cross["method"] == "table").any():
         links = set(zip(cross["code_a"], cross["code_b"], strict=True))
-        both = villages[villages["commune_code_a"].notna() & villages["commune_code"].notna()]
+        both = villages[villages["matched_by"].notna()
+                        & villages["commune_code_a"].notna() & villages["commune_code"].notna()]
         off = [(x, y) not in links for x, y in
                zip(both["commune_code_a"], both["commune_code"], strict=True)]
         if any(off):
@@ -992,7 +1045,7 @@ def diff_runs(run_a: str | Path, run_b: str | Path, *,
     if unplaced:
         log.warning("%d village(s) of A are in no commune of B; they count in A's province "
                     "figures only", unplaced)
-    communes = _commune_table(a, b, villages, placed, code_b_of_a, cross)
+    communes = _commune_table(a, b, villages, code_b_of_a, cross)
     indicators = _indicator_rows(a, b, communes)
     operators = _operator_table(a, b, villages)
     return RunDiff(run_a=a.path, run_b=b.path, indicators=indicators, villages=villages,
@@ -1002,50 +1055,29 @@ def diff_runs(run_a: str | Path, run_b: str | Path, *,
 
 # --------------------------------------------------------------------------- change map
 
-def _row(label: str, value: str) -> str:
-    return f"<tr><th>{label}</th><td>{value}</td></tr>"
+def _status_codes(values: pd.Series) -> list[int | None]:
+    index = {s: i for i, s in enumerate(_STATUSES)}
+    return [index.get(v) if isinstance(v, str) else None for v in values]
 
 
-def _status_word(status: Any) -> str:
-    words = {"covered": "đã phủ / covered", "partial": "một phần / partly",
-             "lom_song": "lõm sóng / none"}
-    return words.get(status, "—") if isinstance(status, str) else "—"
-
-
-def _share(value: Any) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else _pct(float(value) * 100, 0)
-
-
-def _yes(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return "có / yes" if bool(value) else "không / no"
-
-
-def _village_popup(r: pd.Series, label_a: str, label_b: str) -> str:
-    change = r["change"]
-    badge = (f'<div class="cg-badges"><span class="cg-badge" style="background:'
-             f'{CHANGE_COLORS[change] if change != "removed village" else "#636363"}">'
-             f"{CHANGE_WORDS[change]}</span></div>")
-    ops = {k: "; ".join(str(r[k]).split(";")) if isinstance(r[k], str) and r[k] else None
-           for k in ("operators_a", "operators_b")}
-    rows = [
-        _row("Dân số / Population", _fmt(r["population"])),
-        _row(f"Tình trạng / Status {_esc(label_a)} → {_esc(label_b)}",
-             f"{_status_word(r['status_a'])} → {_status_word(r['status_b'])}"),
-        _row("Tỷ lệ phủ / Covered share", f"{_share(r['mbb_share_a'])} → "
-             f"{_share(r['mbb_share_b'])}"),
-        _row("FTTH", f"{_yes(r['ftth_a'])} → {_yes(r['ftth_b'])}"),
-        _row("Nhà mạng / Operators", f"{_esc(ops['operators_a']) or '—'} → "
-             f"{_esc(ops['operators_b']) or '—'}"),
-    ]
-    if isinstance(r["matched_by"], str) and r["matched_by"] == "location":
-        rows.append(_row("Ghép theo vị trí / Matched by location",
-                         f"{_esc(r['village_id_a'])} ({_fmt(r['distance_m'])} m)"))
-    sub = " · ".join(x for x in (_esc(r["village_id"]), _esc(r["commune_name"])) if x)
-    return (f'<div class="cg-pop"><h4>{_esc(r["village_name"]) or "—"}</h4>'
-            f'<div class="cg-sub">{sub}</div>{badge}<table>{"".join(rows)}</table></div>')
+def _village_data(rows: pd.DataFrame) -> dict:
+    """Return the compact columns of one change layer, every text HTML-escaped."""
+    location = (rows["matched_by"] == "location").fillna(False).to_numpy(bool)
+    ops = {k: [_esc("; ".join(v.split(";"))) if isinstance(v, str) and v else None
+               for v in rows[k]] for k in ("operators_a", "operators_b")}
+    return {
+        "lat": _numbers(rows["lat"], COORD_DECIMALS), "lon": _numbers(rows["lon"],
+                                                                      COORD_DECIMALS),
+        "n": [_esc(v) for v in rows["village_name"]], "id": [_esc(v) for v in rows["village_id"]],
+        "cn": [_esc(v) for v in rows["commune_name"]], "pop": _numbers(rows["population"]),
+        "sa": _status_codes(rows["status_a"]), "sb": _status_codes(rows["status_b"]),
+        "ma": _numbers(rows["mbb_share_a"], 3), "mb": _numbers(rows["mbb_share_b"], 3),
+        "fa": [None if pd.isna(v) else bool(v) for v in rows["ftth_a"]],
+        "fb": [None if pd.isna(v) else bool(v) for v in rows["ftth_b"]],
+        "oa": ops["operators_a"], "ob": ops["operators_b"],
+        "ida": [_esc(v) if loc else None
+                for v, loc in zip(rows["village_id_a"], location, strict=True)],
+        "dm": _numbers(rows["distance_m"])}
 
 
 def _commune_features(d: RunDiff, simplify_m: float) -> tuple[dict, list[int]] | None:
@@ -1077,10 +1109,11 @@ def _commune_features(d: RunDiff, simplify_m: float) -> tuple[dict, list[int]] |
         features.append({"type": "Feature", "geometry": g, "properties": {
             "n": _esc(r["commune_name"] if isinstance(r["commune_name"], str)
                       else geo["commune_code"].iloc[i]),
-            "code": _esc(geo["commune_code"].iloc[i]), "dist": change, "rg": None,
-            "k": int(k[i]), "v": num("villages_b"), "vm": None,
-            "vm_pct": num("villages_mbb_pct_b"), "ftth_pct": num("villages_ftth_pct_b"),
-            "pop": None, "pop_pct": num("population_mbb_pct_b"),
+            "code": _esc(geo["commune_code"].iloc[i]), "dist": change,
+            "rg": _esc(r.get("region")), "k": int(k[i]), "v": num("villages_b"),
+            "vm": num("villages_mbb_b"), "vm_pct": num("villages_mbb_pct_b"),
+            "ftth_pct": num("villages_ftth_pct_b"), "pop": num("population_b"),
+            "pop_pct": num("population_mbb_pct_b"),
             "usp": num("usp_villages_b"), "sites": None, "shared": None,
             "at": [round(at.iloc[i].y, COORD_DECIMALS), round(at.iloc[i].x, COORD_DECIMALS)]}})
     counts = np.bincount(k.astype(int), minlength=4).tolist()
@@ -1132,19 +1165,21 @@ def _change_map(d: RunDiff, *, simplify_m: float) -> folium.Map:
             name="Xã: thay đổi % thôn được phủ sóng / Communes: change in villages "
                  "covered").add_to(m)
     counts = v["change"].value_counts()
+    status_words = ["đã phủ / covered", "một phần / partly", "lõm sóng / none"]
+    status_label = f"Tình trạng / Status {_esc(label_a)} → {_esc(label_b)}"
     # drawn bottom to top: unchanged villages under the changes
     for change in ("unchanged", "removed village", "new village", "gap closed", "new gap",
                    "still lom_song", "newly lost", "newly covered"):
         rows = v[v["change"] == change]
         if not len(rows):
             continue
-        data = {"lat": [round(float(x), COORD_DECIMALS) for x in rows["lat"]],
-                "lon": [round(float(x), COORD_DECIMALS) for x in rows["lon"]],
-                "n": [_esc(n) or "—" for n in rows["village_name"]],
-                "pop": [_village_popup(r, label_a, label_b) for _, r in rows.iterrows()]}
+        data = _village_data(rows)
         removed = change == "removed village"
         _Piece("changes", data=data, name=CHANGE_WORDS[change], options={
-            "key": change, "color": CHANGE_COLORS[change], "radius": CHANGE_RADIUS[change],
+            "key": change, "label": CHANGE_WORDS[change],
+            "badge": "#636363" if removed else CHANGE_COLORS[change],
+            "statuses": status_words, "status_label": status_label,
+            "color": CHANGE_COLORS[change], "radius": CHANGE_RADIUS[change],
             "fill_opacity": 0.6 if removed else 0.95,
             "line_color": "#636363" if removed else "#333333",
             "weight": 1.5 if removed else (0.5 if change == "unchanged" else 1)}).add_to(m)
@@ -1180,7 +1215,8 @@ def _change_map(d: RunDiff, *, simplify_m: float) -> folium.Map:
         f'<div class="cg-kpis">{cells}</div>')
     _Piece("title", data={"html": title_html}, control=False).add_to(m)
     _Piece("scale", control=False).add_to(m)
-    legend = ['<details open><summary>Chú giải / Legend</summary><h5>Thôn / Villages</h5><ul>']
+    legend = ['<details open><summary>Chú giải / Legend</summary>'
+              '<h5>Thôn / Villages</h5><ul class="cg-one">']
     for change in CHANGES:
         n = int(counts.get(change, 0))
         if not n and change in ("new gap", "gap closed", "new village", "removed village"):
@@ -1193,7 +1229,8 @@ def _change_map(d: RunDiff, *, simplify_m: float) -> folium.Map:
     if communes is not None:
         words = ["giảm / fewer", "không đổi / same", "tăng / more",
                  "không có thôn / no villages"]
-        legend.append("<h5>Xã: % thôn được phủ sóng / Communes: villages covered</h5><ul>")
+        legend.append("<h5>Xã: thay đổi % thôn có sóng / Communes: change in villages covered</h5>"
+                      '<ul class="cg-one">')
         for color, word, n in zip(DELTA_COLORS, words, communes[1], strict=True):
             if n or color != COMMUNE_NO_DATA_COLOR:
                 legend.append(f'<li><span class="cg-sw" style="background:{color}"></span>'

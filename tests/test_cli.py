@@ -132,3 +132,25 @@ def test_killing_a_run_while_it_writes_leaves_no_run_directory(province, tmp_pat
     assert res.returncode == 0, res.stderr
     assert (parent / "2025" / "manifest.json").is_file()
     assert [p.name for p in parent.iterdir()] == ["2025"]
+
+
+def test_diff_command(province, tmp_path):
+    toml_a = write_toml(province, tmp_path / "a.toml")
+    text = toml_a.read_text(encoding="utf-8").replace("year = 2025", "year = 2024")
+    toml_a.write_text(text, encoding="utf-8")
+    toml_b = write_toml(province, tmp_path / "b.toml")
+    assert covgap("run", toml_a, "--quiet").returncode == 0
+    assert covgap("run", toml_b, "--quiet").returncode == 0
+    runs = tmp_path / "out" / "toy"
+    res = covgap("diff", runs / "2024", runs / "2025")
+    assert res.returncode == 0, res.stderr
+    assert (runs / "diff-2024-2025" / "diff_villages.csv").is_file()
+    # the same network both years: every village is unchanged or still a gap
+    line = next(x for x in res.stdout.splitlines() if x.startswith("villages: "))
+    counts = dict(part.rsplit(" ", 1) for part in line[len("villages: "):].split(", "))
+    assert set(counts) <= {"unchanged", "still lom_song"}
+    assert sum(map(int, counts.values())) == 6
+    bad = covgap("diff", tmp_path, runs / "2025")
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
+    assert "covgap run directory" in bad.stderr
