@@ -196,8 +196,16 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
         raise typer.BadParameter(f"{only!r} is not one of {', '.join(ONLY)}",
                                  param_hint="--only")
     with _guard():
+        from covgap.config import load_config
+        from covgap.pipeline import RunExistsError
+        cfg = load_config(config)
+        planned = out_dir if out_dir is not None else cfg.run_dir()
+        if planned.exists() and not force:  # say so now, not after a minute of work
+            raise RunExistsError(
+                f"{planned} already exists; covgap never overwrites a run: pass --force to "
+                "replace it, or --out to write elsewhere")
         with _progress(quiet) as progress:
-            result = run_pipeline(config, progress=progress, only=only,
+            result = run_pipeline(cfg, progress=progress, only=only,
                                   reuse_coverage=not recompute)
         target = result.write(out_dir, force=force)
         if not quiet:
@@ -215,8 +223,13 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
                 ("manifest.json", "the run record: version, configuration, input hashes")):
             if (target / name).exists():
                 say(f"  {name:<15} {what}")
+        if result.coverage is not None and result.coverage.parameters.get("reused"):
+            say(f"  (coverage reused from {result.coverage.parameters['reused']}; "
+                "--recompute to compute it again)")
         missing = result.manifest()["stages_not_available"]
-        if missing:
+        if missing and only:
+            say(f"  stages skipped (--only {only}): {', '.join(missing)}")
+        elif missing:
             say(f"  not yet available in covgap {__version__}: {', '.join(missing)}")
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -71,7 +73,7 @@ def save_arrays(coverage: Coverage, path: Path) -> None:
     stem = path.name.rsplit("-", 1)[0]
     for old in path.parent.glob(f"{stem}-*.npz"):
         old.unlink(missing_ok=True)
-    tmp = path.with_suffix(".partial.npz")
+    tmp = path.with_suffix(f".partial-{os.getpid()}.npz")  # concurrent runs never share it
     np.savez_compressed(tmp, **arrays)
     tmp.replace(path)  # a reader never sees half a cache
 
@@ -88,7 +90,7 @@ def load_arrays(coverage: Coverage, path: Path) -> bool:
                     continue
                 field, op, tech = name.split("|")
                 getattr(coverage, field)[op, tech] = data[name]
-    except (OSError, ValueError, KeyError) as exc:  # a damaged cache is recomputed
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # recomputed
         log.warning("ignoring the coverage cache %s: %s", path, exc)
         for name in _FIELDS:
             getattr(coverage, name).clear()

@@ -114,7 +114,7 @@ def plan(inputs: Inputs, coverage: Coverage, analysis: Analysis,
         indptr, indices = candidate_cover(cands, demand, coverage, cfg)
         costs = np.where(cands["kind"] == "share", cc.cost_shared_site, cc.cost_new_site)
         sel = select_sites(indptr, indices, weights, max_sites=cc.max_sites,
-                           costs=costs if cc.budget is not None else None, budget=cc.budget,
+                           costs=costs, budget=cc.budget,
                            preference=(cands["kind"] == "share").to_numpy(float),
                            mode=cc.mode, time_limit_s=cc.time_limit_s)
         selections[name] = sel
