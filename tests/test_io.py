@@ -490,3 +490,16 @@ def test_roads_must_be_lines(province, tmp_path):
     village_frame().to_file(path)
     text = problems_of(province, inputs={"roads": str(path)})
     assert "roads.gpkg feature 1: is a Point, expected a line" in text
+
+
+def test_projected_coordinates_under_a_geographic_crs(province, tmp_path):
+    # a .prj that says WGS84 over VN-2000 UTM metres: one clear line, not one per row
+    villages = village_frame().to_crs(3405).set_crs(4326, allow_override=True)
+    path = tmp_path / "v.gpkg"
+    villages.to_file(path)
+    with pytest.raises(InputError) as info:
+        read(province, inputs={"villages": str(path)})
+    assert info.value.problems == [
+        "v.gpkg: coordinates are not degrees (x up to 539,534) but the file's CRS is "
+        'geographic (WGS 84); give the real CRS in the [inputs] villages table, e.g. '
+        'crs = "EPSG:3405" (VN-2000 UTM 48N) or "VN2000:TM3:105" (a provincial TM-3 zone)']

@@ -285,6 +285,15 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, valid: np.ndarray, spec: LayerInput, na
     x_is_lon = (x >= VN_LON[0]) & (x <= VN_LON[1])
     swapped = valid & x_is_lat & y_is_lon & ~x_is_lon
     n_valid = int(valid.sum())
+    projected = valid & ((np.abs(x) > 360) | (np.abs(y) > 360))
+    if n_valid and projected.sum() > n_valid / 2:
+        # metres under a CRS that says degrees: a wrong or missing-then-guessed .prj
+        problems.add(
+            f"coordinates are not degrees (x up to {np.nanmax(np.abs(x[valid])):,.0f}) but "
+            f"the file's CRS is geographic ({gdf.crs.name}); give the real CRS in the "
+            f"[inputs] {name} table, e.g. crs = \"EPSG:3405\" (VN-2000 UTM 48N) or "
+            "\"VN2000:TM3:105\" (a provincial TM-3 zone)")
+        return None
     if n_valid and swapped.sum() > n_valid / 2:
         xy = gdf.attrs.get("xy_columns")
         if xy:
