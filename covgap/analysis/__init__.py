@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from covgap.analysis.fibre import fibre_reach, village_points
+from covgap.analysis.fibre import fibre_reach, lacks_ftth, village_points
 from covgap.analysis.flags import covered_at, point_diagnostics, reasons
 from covgap.analysis.indicators import (
     INDICATORS,
@@ -150,7 +150,7 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
         inputs.communes.set_index("commune_code")["region"]).astype("string")
     out["region"] = region
     out["difficult"] = villages["difficult"].astype(bool)
-    no_ftth = (out["ftth"] == False).fillna(False).astype(bool)  # noqa: E712 - NA stays NA
+    no_ftth = lacks_ftth(out["ftth"])
     gap = out["lom_song"] | no_ftth
     out["usp_eligible"] = gap & (region.isin(rules.usp_regions).fillna(False).astype(bool)
                                  | out["difficult"])
@@ -265,7 +265,7 @@ def _best_operator(table: pd.DataFrame, operators: list[str]) -> pd.Series:
 def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     """Return the gaps, highest priority first, with the suggested fix."""
     table = gaps.copy()
-    no_ftth = (table["ftth"] == False).fillna(False).astype(bool)  # noqa: E712
+    no_ftth = lacks_ftth(table["ftth"])
     table["gap"] = np.where(table["lom_song"] & no_ftth, "mobile+fibre",
                             np.where(table["lom_song"], "mobile", "fibre"))
     fixes = []

@@ -13,10 +13,23 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-__all__ = ["fibre_reach", "village_points"]
+__all__ = ["fibre_reach", "lacks_ftth", "village_points"]
 
 #: Optional village columns locating the cultural house, WGS84 degrees.
 HOUSE_COLUMNS = ("cultural_house_lon", "cultural_house_lat")
+
+
+def lacks_ftth(ftth: pd.Series) -> pd.Series:
+    """Return True where a village is known to lack FTTH.
+
+    ``ftth`` is NA without a fibre layer: unknown, so not a gap.
+
+    Examples
+    --------
+    >>> lacks_ftth(pd.Series([True, False, pd.NA], dtype="boolean")).tolist()
+    [False, True, False]
+    """
+    return (~ftth.astype("boolean")).fillna(False).astype(bool)
 
 
 def village_points(villages: gpd.GeoDataFrame, metric_crs: CRS) -> gpd.GeoSeries:

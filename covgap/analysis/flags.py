@@ -162,7 +162,7 @@ def reasons(table: pd.DataFrame, *, threshold_share: float, min_dbm: float,
             if isinstance(v.get("nearest_site_id"), str) and not v["mbb_share"] > 0:
                 text.append(f"nearest {tech_label} site {v['nearest_site_id']} "
                             f"({v['nearest_site_operator']}) {_km(v['nearest_site_m'])}")
-        if v["ftth"] is False or (not pd.isna(v["ftth"]) and not v["ftth"]):
+        if not pd.isna(v["ftth"]) and not v["ftth"]:
             if pd.isna(v["fibre_distance_m"]):
                 text.append("no fibre in the data")
             else:

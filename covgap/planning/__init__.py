@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from covgap.analysis import Analysis
-from covgap.analysis.fibre import village_points
+from covgap.analysis.fibre import lacks_ftth, village_points
 from covgap.config import Config, load_config
 from covgap.coverage import Coverage
 from covgap.io import WGS84, Inputs
@@ -153,7 +153,7 @@ def plan(inputs: Inputs, coverage: Coverage, analysis: Analysis,
                                   crs=WGS84)
     roads = None
     if inputs.roads is not None and inputs.fibre is not None:
-        no_ftth = (villages["ftth"] == False).fillna(False).to_numpy(bool)  # noqa: E712
+        no_ftth = lacks_ftth(villages["ftth"]).to_numpy()
         roads = road_distances(points[no_ftth], inputs.fibre, inputs.roads)
     return Plan(candidates=candidates,
                 villages=_village_plan(villages, rank_of_village, cost_per_person, cfg,
@@ -180,7 +180,7 @@ def _village_plan(villages: pd.DataFrame, rank: pd.Series, cost_per_person: pd.S
     cc = cfg.candidates
     out = pd.DataFrame(index=villages.index)
     out["candidate_rank"] = rank
-    no_ftth = (villages["ftth"] == False).fillna(False).to_numpy(bool)  # noqa: E712
+    no_ftth = lacks_ftth(villages["ftth"]).to_numpy()
     ext = villages["fibre_distance_m"].where(no_ftth)
     out["fibre_extension_m"] = ext.round(0)
     out["fibre_extension_basis"] = pd.Series(
