@@ -48,6 +48,10 @@ VILLAGE_COLUMNS = (
 #: Gap order: programme-eligible first, then the worse gap, then the most people.
 _STATUS_ORDER = {"lom_song": 0, "partial": 1, "covered": 2}
 
+#: The gap columns a suggested fix reads.
+_FIX_COLUMNS = ("lom_song", "best_operator", "nearest_site_id", "nearest_site_m", "gap",
+                "fibre_operator", "fibre_distance_m", "fibre_kind", "fibre_id")
+
 
 @dataclass
 class Analysis:
@@ -268,18 +272,21 @@ def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     no_ftth = lacks_ftth(table["ftth"])
     table["gap"] = np.where(table["lom_song"] & no_ftth, "mobile+fibre",
                             np.where(table["lom_song"], "mobile", "fibre"))
-    fixes = []
-    for _, v in table.iterrows():
-        fix = []
+
+    def fix(v: dict) -> str:
+        out = []
         if v["lom_song"] and isinstance(v["best_operator"], str):
             near = (f" (nearest site {v['nearest_site_id']}, {v['nearest_site_m'] / 1000:.1f} km)"
                     if isinstance(v["nearest_site_id"], str) else "")
-            fix.append(f"{v['best_operator']}: new or shared site{near}")
+            out.append(f"{v['best_operator']}: new or shared site{near}")
         if v["gap"] != "mobile" and isinstance(v["fibre_operator"], str):
-            fix.append(f"{v['fibre_operator']}: extend fibre "
+            out.append(f"{v['fibre_operator']}: extend fibre "
                        f"{v['fibre_distance_m'] / 1000:.1f} km from {v['fibre_kind']} "
                        f"{v['fibre_id'] if isinstance(v['fibre_id'], str) else ''}".rstrip())
-        fixes.append("; ".join(fix))
+        return "; ".join(out)
+
+    # one dict per gap of the columns a fix reads (iterrows costs ~50 us a row)
+    fixes = [fix(v) for v in table[list(_FIX_COLUMNS)].to_dict("records")]
     table["fix"] = pd.Series(fixes, index=table.index, dtype="string")
     order = table.assign(
         _usp=~table["usp_eligible"], _status=table["status"].map(_STATUS_ORDER),

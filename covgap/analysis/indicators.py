@@ -18,6 +18,8 @@ keeps the numerator and denominator beside the value so a figure can be checked:
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -99,8 +101,8 @@ def site_locations(sites: gpd.GeoDataFrame, metric_crs: CRS, *, tolerance_m: flo
     per_site["location"] = label
     grouped = per_site.groupby("location", sort=True)
     locations = grouped.agg(x=("x", "mean"), y=("y", "mean"))
-    locations["site_ids"] = grouped["site_id"].agg(lambda s: ";".join(sorted(set(s))))
-    locations["operators"] = grouped["operator"].agg(lambda s: ";".join(sorted(set(s))))
+    locations["site_ids"] = _joined(per_site["location"], per_site["site_id"])
+    locations["operators"] = _joined(per_site["location"], per_site["operator"])
     locations["n_operators"] = grouped["operator"].nunique()
     locations["shared"] = locations["n_operators"] >= 2
     locations = locations.reset_index(drop=True)
@@ -110,29 +112,119 @@ def site_locations(sites: gpd.GeoDataFrame, metric_crs: CRS, *, tolerance_m: flo
                             crs=metric_crs)
 
 
-def _values(group: pd.DataFrame, *, locations: int, shared: int, centres: int,
-            centres_5g: int, ftth_known: bool, population_known: bool
+def _joined(group: pd.Series, values: pd.Series) -> pd.Series:
+    """Return each group's distinct values, sorted and ";"-joined, groups in sorted order.
+
+    The same values and dtype as ``groupby(group)[values].agg(lambda s:
+    ";".join(sorted(set(s))))`` without a Python call per group (tens of thousands of
+    site locations): the sorted distinct pairs are concatenated group by group with
+    ``np.add.reduceat``.
+    """
+    pairs = pd.DataFrame({"g": group.to_numpy(), "v": values.to_numpy(dtype=object)})
+    pairs = pairs.drop_duplicates().sort_values(["g", "v"], kind="stable")
+    g = pairs["g"].to_numpy()
+    joined: list[str] = []
+    if len(g):
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        texts = np.array([f"{v};" for v in pairs["v"]], dtype=object)
+        joined = [t[:-1] for t in np.add.reduceat(texts, starts)]
+    # the aggregation casts its result back to a string dtype it was given
+    dtype = values.dtype if isinstance(values.dtype, pd.StringDtype) else None
+    return pd.Series(joined, index=pd.unique(g), dtype=dtype)
+
+
+def _values(totals: dict, *, locations: int, shared: int, centres: int, centres_5g: int,
+            ftth_known: bool, population_known: bool
             ) -> dict[str, tuple[float, float, float]]:
-    """(value, numerator, denominator) of every indicator for one group of villages."""
-    n = len(group)
-    covered = int(group["mbb_covered"].sum())
+    """(value, numerator, denominator) of every indicator for one group of villages.
+
+    ``totals`` is one group's entry of :func:`_group_totals` (Python numbers: ``percent``
+    must round Python floats, not NumPy ones, for the figures to stay the same).
+    """
+    n = totals["villages"]
+    covered = totals["villages_mbb"]
     out = {"villages_mbb_pct": (percent(covered, n), covered, n)}
     if ftth_known:
-        ftth = int(group["ftth"].fillna(False).astype(bool).sum())
+        ftth = totals["villages_ftth"]
         out["villages_ftth_pct"] = (percent(ftth, n), ftth, n)
     else:
         out["villages_ftth_pct"] = (np.nan, np.nan, n)
     out["bts_sharing_pct"] = (percent(shared, locations), shared, locations)
     if population_known:
-        pop = float(group["population"].sum())
-        people = float((group["population"] * group["mbb_share"]).sum())
+        pop = totals["population"]
+        people = totals["people"]
         out["population_mbb_pct"] = (percent(people, pop), round(people), round(pop))
     else:
         out["population_mbb_pct"] = (np.nan, np.nan, np.nan)
     out["commune_centres_5g_pct"] = (percent(centres_5g, centres), centres_5g, centres)
-    usp = int(group["usp_eligible"].sum())
+    usp = totals["usp_villages"]
     out["usp_villages"] = (float(usp), usp, n)
     return out
+
+
+def _group_totals(villages: pd.DataFrame, keys: pd.Series | np.ndarray
+                  ) -> tuple[pd.Index, list[dict]]:
+    """Village totals of every group of ``keys`` in one pass over the villages.
+
+    Parameters
+    ----------
+    villages : DataFrame
+        The village table (``mbb_covered``, ``mbb_share``, ``ftth``, ``population``,
+        ``usp_eligible``).
+    keys : Series or array
+        The group of each village; NA keys belong to no group.
+
+    Returns
+    -------
+    (Index, list of dict)
+        The distinct keys, and for each ``villages``, ``villages_mbb``,
+        ``villages_ftth``, ``usp_villages`` (int), ``population`` and ``people``
+        (float: population x mbb_share), as Python numbers.
+
+    Counts are bincounts.  The two float sums add each group's values in village
+    order with NumPy's sum, exactly as ``Series.sum`` of the filtered group does, so
+    the figures are bit for bit those of filtering the villages group by group (a
+    grouped sum adds in another order and can differ in the last digit).  That is one
+    NumPy call per group on a contiguous slice: O(villages + groups).
+    """
+    codes, uniques = pd.factorize(keys, sort=False)
+    k = len(uniques)
+    ok = codes >= 0
+    code = codes[ok]
+
+    def count(column: str) -> np.ndarray:
+        flag = villages[column].to_numpy(dtype=bool, na_value=False)
+        return np.bincount(code[flag[ok]], minlength=k)
+
+    size = np.bincount(code, minlength=k)
+    covered, ftth, usp = (count(c) for c in ("mbb_covered", "ftth", "usp_eligible"))
+    pop = villages["population"]
+    people = pop * villages["mbb_share"]
+    order = np.argsort(code, kind="stable")  # keeps village order inside each group
+    bounds = np.concatenate([[0], np.cumsum(size)]).tolist()
+
+    def sums(values: pd.Series) -> list[float]:
+        v = values.to_numpy(dtype="float64", na_value=np.nan)[ok][order]
+        v = np.where(np.isnan(v), 0.0, v)  # Series.sum skips NA by adding zero
+        return [float(v[a:b].sum()) for a, b in itertools.pairwise(bounds)]
+
+    pop_sum, people_sum = sums(pop), sums(people)
+    totals = [{"villages": s, "villages_mbb": c, "villages_ftth": f, "usp_villages": u,
+               "population": p, "people": q}
+              for s, c, f, u, p, q in zip(size.tolist(), covered.tolist(), ftth.tolist(),
+                                          usp.tolist(), pop_sum, people_sum, strict=True)]
+    return pd.Index(uniques), totals
+
+
+#: The totals of a group without villages (what the sums of an empty table give).
+_NO_VILLAGES = {"villages": 0, "villages_mbb": 0, "villages_ftth": 0, "usp_villages": 0,
+                "population": 0.0, "people": 0.0}
+
+
+def _lookup(keys: pd.Index, totals: list[dict], wanted: pd.Series | pd.Index) -> list[dict]:
+    """Return the totals of each wanted key; NA or unknown keys have no villages."""
+    where = keys.get_indexer(pd.Index(wanted)).tolist()
+    return [totals[i] if i >= 0 else _NO_VILLAGES for i in where]
 
 
 def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
@@ -158,6 +250,9 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
         ``commune_code, commune_name, district, region, villages, villages_mbb,
         villages_ftth, population, population_mbb, usp_villages, site_locations,
         shared_locations, centre_5g`` and one column per indicator id.
+
+    The villages are grouped once (:func:`_group_totals`): the cost is O(villages +
+    communes), not one pass over the villages per commune.
     """
     table = communes[["commune_code", "commune_name", "region"]].copy()
     table["district"] = communes["district"] if "district" in communes else pd.NA
@@ -172,23 +267,22 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
         ["site_locations", "shared_locations"]].astype(int)
     ftth_known = villages["ftth"].notna().any()
     pop_known = villages["population"].notna().any()
+    keys, totals = _group_totals(villages, villages["commune_code"])
+    per_commune = _lookup(keys, totals, table["commune_code"])
     rows = []
-    groups = villages.groupby("commune_code", sort=False)
-    for _, c in table.iterrows():
-        group = (groups.get_group(c["commune_code"]) if c["commune_code"] in groups.groups
-                 else villages.iloc[0:0])
-        values = _values(group, locations=c["site_locations"], shared=c["shared_locations"],
-                         centres=1, centres_5g=int(c["centre_5g"]), ftth_known=ftth_known,
+    for t, n_loc, n_shared, c5g in zip(per_commune, table["site_locations"].tolist(),
+                                       table["shared_locations"].tolist(),
+                                       table["centre_5g"].tolist(), strict=True):
+        values = _values(t, locations=n_loc, shared=n_shared, centres=1,
+                         centres_5g=int(c5g), ftth_known=ftth_known,
                          population_known=pop_known)
         rows.append({
-            "villages": len(group),
-            "villages_mbb": int(group["mbb_covered"].sum()),
-            "villages_ftth": int(group["ftth"].fillna(False).astype(bool).sum())
-            if ftth_known else pd.NA,
-            "population": float(group["population"].sum()) if pop_known else np.nan,
-            "population_mbb": round(float((group["population"] * group["mbb_share"]).sum()))
-            if pop_known else np.nan,
-            "usp_villages": int(group["usp_eligible"].sum()),
+            "villages": t["villages"],
+            "villages_mbb": t["villages_mbb"],
+            "villages_ftth": t["villages_ftth"] if ftth_known else pd.NA,
+            "population": t["population"] if pop_known else np.nan,
+            "population_mbb": round(t["people"]) if pop_known else np.nan,
+            "usp_villages": t["usp_villages"],
             **{k: v[0] for k, v in values.items() if k != "usp_villages"},
         })
     extra = pd.DataFrame(rows, index=table.index)
@@ -246,22 +340,40 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                          "value": value, "target": target, "met": met, "numerator": num,
                          "denominator": den, "unit": unit, "source": "map"})
 
-    def totals(part: pd.DataFrame, group: pd.DataFrame) -> dict:
-        return _values(group, locations=int(part["site_locations"].sum()),
-                       shared=int(part["shared_locations"].sum()), centres=len(part),
-                       centres_5g=int(part["centre_5g"].sum()), ftth_known=ftth_known,
+    def totals(group: dict, *, locations: int, shared: int, centres: int,
+               centres_5g: int) -> dict:
+        return _values(group, locations=locations, shared=shared, centres=centres,
+                       centres_5g=centres_5g, ftth_known=ftth_known,
                        population_known=pop_known)
 
-    add("province", province_code, province_name, totals(commune_rows, villages))
+    # every level groups the villages once: O(villages + communes + districts)
+    _, everyone = _group_totals(villages, np.zeros(len(villages), dtype=np.int64))
+    province = everyone[0] if everyone else _NO_VILLAGES
+    add("province", province_code, province_name,
+        totals(province, locations=int(commune_rows["site_locations"].sum()),
+               shared=int(commune_rows["shared_locations"].sum()), centres=len(commune_rows),
+               centres_5g=int(commune_rows["centre_5g"].sum())))
     if commune_rows["district"].notna().any():
         code_to_district = commune_rows.set_index("commune_code")["district"]
         village_district = villages["commune_code"].map(code_to_district)
-        for district, part in commune_rows.groupby("district", sort=True):
+        keys, per_key = _group_totals(villages, village_district)
+        parts = commune_rows.groupby("district", sort=True)
+        sums = parts[["site_locations", "shared_locations", "centre_5g"]].sum()
+        sums["centres"] = parts.size()
+        for district, group, n_loc, n_shared, n_5g, n in zip(
+                sums.index, _lookup(keys, per_key, sums.index), sums["site_locations"],
+                sums["shared_locations"], sums["centre_5g"], sums["centres"], strict=True):
             add("district", str(district), str(district),
-                totals(part, villages[village_district == district]))
-    for _, c in commune_rows.iterrows():
-        group = villages[villages["commune_code"] == c["commune_code"]]
-        add("commune", c["commune_code"], c["commune_name"], totals(c.to_frame().T, group))
+                totals(group, locations=int(n_loc), shared=int(n_shared), centres=int(n),
+                       centres_5g=int(n_5g)))
+    keys, per_key = _group_totals(villages, villages["commune_code"])
+    for code, name, group, n_loc, n_shared, n_5g in zip(
+            commune_rows["commune_code"], commune_rows["commune_name"],
+            _lookup(keys, per_key, commune_rows["commune_code"]),
+            commune_rows["site_locations"], commune_rows["shared_locations"],
+            commune_rows["centre_5g"], strict=True):
+        add("commune", code, name, totals(group, locations=int(n_loc), shared=int(n_shared),
+                                          centres=1, centres_5g=int(n_5g)))
     for ind, value in (reported or {}).items():
         rows.append({"level": "province", "code": province_code, "name": province_name,
                      "indicator": ind, "value": float(value), "target": targets.get(ind),
