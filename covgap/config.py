@@ -39,6 +39,7 @@ __all__ = [
     "TECHNOLOGIES",
     "CandidatesConfig",
     "ChecksConfig",
+    "ComputeConfig",
     "Config",
     "CoverageConfig",
     "InputsConfig",
@@ -335,6 +336,29 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class ComputeConfig:
+    """``[compute]``: where the pathloss and terrain models run, and in what pieces.
+
+    Sites are computed tile by tile (by where they stand) and the tiles' rasters merged
+    in a fixed order, so every scheduler gives the same rasters, bit for bit.
+    """
+
+    scheduler: str = field(default="local", metadata=_doc(
+        "\"local\": in this process; \"dask\": the tiles run on a Dask cluster "
+        "(dask.distributed; pip install 'covgap[dask]')", choices=("local", "dask")))
+    address: str = field(default="", metadata=_doc(
+        "the Dask scheduler's address, e.g. \"tcp://10.0.0.5:8786\"; empty: start a "
+        "cluster of worker processes on this machine"))
+    workers: int = field(default=0, metadata=_doc(
+        "worker processes of the cluster started on this machine (address empty); "
+        "0: one per core", low=0))
+    tile_m: float = field(default=50000.0, metadata=_doc(
+        "side of the square tiles sites are batched by, metres: a tile's sites are "
+        "computed together over the part of the grid they reach (one Dask task each)",
+        low=1000.0))
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole, validated configuration.  Build it with :func:`load_config`."""
 
@@ -346,6 +370,7 @@ class Config:
     targets: TargetsConfig = field(default_factory=TargetsConfig)
     candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     reported: dict[str, float] = field(default_factory=dict, metadata=_doc(
         "operator-reported statistics shown beside the map indicators, marked as supplied: "
         "indicator id = value, e.g. mobile_subscriptions_per_100 = 128.4, "

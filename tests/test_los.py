@@ -375,7 +375,7 @@ def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, metho
             m = s_minor + slope * sign * (u0 + s)
             j, mi = j0 + sign * s, math.floor(m + 0.5)
             cells.append((mi, j) if x_major else (j, mi))
-            zs = L._sample(dem, x_major, j, m)
+            zs = L._sample(dem, 0, 0, dem.shape[0], dem.shape[1], x_major, j, m)
             z[s + 1] = -np.inf if math.isnan(zs) else zs - curv * d[s + 1] ** 2
         for s, (r, c) in enumerate(cells):
             i, j = r - r0, c - c0

@@ -105,10 +105,9 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     grid = analysis_grid(inputs, cfg, include_sites=cc.model != "raster")
     density = None
     if inputs.population is not None:
-        pop = resample_to_grid(inputs.population, grid, resampling=Resampling.sum)
         sites_m = inputs.sites.to_crs(inputs.metric_crs)
-        density = density_at(sites_m.geometry.x.to_numpy(), sites_m.geometry.y.to_numpy(),
-                             pop, grid.transform, grid.cell_size_m)
+        density = density_at(inputs.population, sites_m.geometry.x.to_numpy(),
+                             sites_m.geometry.y.to_numpy(), inputs.metric_crs)
     cells = prepare_cells(inputs.sites, cc, inputs.metric_crs, density_per_km2=density)
     params = {k: v for k, v in asdict(cc).items() if k != "maps"}
     params["maps"] = {k: str(v.path) for k, v in cc.maps.items()}
@@ -138,7 +137,7 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
         else:
             if cc.model == "terrain" and dem is None:  # the cache was unusable
                 dem = resample_to_grid(inputs.dem, grid, resampling=Resampling.bilinear)
-            out = signal_coverage(cells, grid, cc, dem=dem, progress=tick)
+            out = signal_coverage(cells, grid, cc, dem=dem, progress=tick, compute=cfg.compute)
             cov.dem = dem
             cov.signal, cov.server = out["signal"], out["server"]
             cov.clear_signal = out.get("clear_signal", {})

@@ -92,7 +92,8 @@ from numba import njit, prange
 
 from covgap.errors import InputError, check_option
 
-__all__ = ["METHODS", "TerrainWindow", "knife_edge_loss_db", "terrain_window", "visibility"]
+__all__ = ["METHODS", "TerrainWindow", "knife_edge_loss_db", "terrain_window", "visibility",
+           "window_bounds"]
 
 #: Multiple knife-edge methods of :func:`terrain_window`.
 METHODS: tuple[str, ...] = ("deygout", "epstein-peterson")
@@ -143,7 +144,8 @@ class TerrainWindow:
 def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
                    tx_height_m: float, rx_height_m: float = 1.5, frequency_mhz: float,
                    radius_m: float, k_factor: float = 4 / 3,
-                   method: str = "deygout") -> TerrainWindow:
+                   method: str = "deygout", origin: tuple[int, int] = (0, 0),
+                   extent: tuple[int, int] | None = None) -> TerrainWindow:
     """Line of sight and knife-edge diffraction loss from one antenna, cell by cell.
 
     See the module docstring for the method (rays, sampling, Earth curvature, Deygout
@@ -171,6 +173,13 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
         Effective Earth radius factor (4/3 in a standard atmosphere, ITU-R P.453).
     method : {"deygout", "epstein-peterson"}
         Multiple knife-edge method.
+    origin, extent : tuple of int, optional
+        When ``dem`` is a part of a larger DEM (a tile of a partitioned run): the
+        larger DEM's (row, column) of ``dem[0, 0]`` and the larger DEM's (rows,
+        columns).  ``site_row``, ``site_col`` and the window's ``row0``, ``col0`` are
+        then the larger DEM's, and the result is bit for bit the one the whole DEM
+        gives, provided the part holds the site's window and one cell around it
+        (clipped to the larger DEM; :func:`window_bounds`).
 
     Returns
     -------
@@ -200,11 +209,33 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
         problems.append(f"frequency_mhz {frequency_mhz!r} must be a number > 0 (MHz)")
     dem = _check_common(dem, cell_size_m=cell_size_m, site_row=site_row, site_col=site_col,
                         tx_height_m=tx_height_m, rx_height_m=rx_height_m, radius_m=radius_m,
-                        k_factor=k_factor, problems=problems, function="terrain_window")
+                        k_factor=k_factor, problems=problems, function="terrain_window",
+                        origin=origin, extent=extent)
     wavelength_m = SPEED_OF_LIGHT_M_S / (frequency_mhz * 1e6)
     code = _DEYGOUT if method == "deygout" else _EPSTEIN_PETERSON
     return _run(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m,
-                k_factor, wavelength_m, code, los_only=False)
+                k_factor, wavelength_m, code, los_only=False, origin=origin, extent=extent)
+
+
+def window_bounds(site_row: float, site_col: float, radius_m: float, cell_size_m: float,
+                  extent: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Rows and columns ``(r0, r1, c0, c1)`` of the window :func:`terrain_window` computes.
+
+    The square of cells whose centres may lie within ``radius_m`` of the site, always
+    including the site's own cell, clipped to a DEM of ``extent`` (rows, columns).
+    The rays read one cell beyond it: a part of the DEM given to :func:`terrain_window`
+    must hold ``(r0 - 1, r1 + 1, c0 - 1, c1 + 1)`` clipped to the DEM.
+    """
+    rows, cols = extent
+    site_r, site_c = int(site_row), int(site_col)
+    reach = radius_m / cell_size_m
+    # Cells whose centres (i + 0.5) may lie within the radius, clipped to the DEM; the
+    # site's own cell always (a radius under half a cell would miss it).
+    r0 = min(max(0, math.ceil(site_row - 0.5 - reach)), site_r)
+    r1 = max(min(rows, math.floor(site_row - 0.5 + reach) + 1), site_r + 1)
+    c0 = min(max(0, math.ceil(site_col - 0.5 - reach)), site_c)
+    c1 = max(min(cols, math.floor(site_col - 0.5 + reach) + 1), site_c + 1)
+    return r0, r1, c0, c1
 
 
 def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
@@ -286,7 +317,8 @@ def _is_number(value: object) -> bool:
 
 def _check_common(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
                   tx_height_m: float, rx_height_m: float, radius_m: float, k_factor: float,
-                  problems: list[str], function: str) -> np.ndarray:
+                  problems: list[str], function: str, origin: tuple[int, int] = (0, 0),
+                  extent: tuple[int, int] | None = None) -> np.ndarray:
     """Check the arguments both entry points share; return the DEM as float32."""
     arr = np.asarray(dem)
     if arr.ndim != 2 or arr.size == 0 or not np.issubdtype(arr.dtype, np.number):
@@ -305,13 +337,22 @@ def _check_common(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_
             problems.append(f"{name} {value!r} must be a finite number (fractional pixel)")
     site_ok = _is_number(site_row) and _is_number(site_col)
     if site_ok and arr.ndim == 2 and arr.size and np.issubdtype(arr.dtype, np.number):
-        rows, cols = arr.shape
+        rows, cols = extent if extent is not None else arr.shape
+        oy, ox = origin
         if not (0 <= site_row < rows and 0 <= site_col < cols):
             problems.append(
                 f"site (row {site_row:g}, col {site_col:g}) is outside the DEM "
                 f"({rows} rows x {cols} columns); are row and column swapped, or the site "
                 "in another CRS?")
-        elif not np.isfinite(arr[int(site_row), int(site_col)]):
+        elif _is_number(radius_m) and _is_number(cell_size_m) and cell_size_m > 0 and not (
+                _holds(arr.shape, origin, (rows, cols),
+                       window_bounds(site_row, site_col, radius_m, cell_size_m,
+                                     (rows, cols)))):
+            problems.append(
+                f"the DEM part at row {oy}, col {ox} ({arr.shape[0]} x {arr.shape[1]}) does "
+                f"not hold the window of the site at row {site_row:g}, col {site_col:g} "
+                "and one cell around it")
+        elif not np.isfinite(arr[int(site_row) - oy, int(site_col) - ox]):
             problems.append(
                 f"site (row {site_row:g}, col {site_col:g}) stands on a nodata cell of the "
                 "DEM; fill the DEM's gaps or move the site")
@@ -321,20 +362,26 @@ def _check_common(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+def _holds(shape: tuple[int, int], origin: tuple[int, int], extent: tuple[int, int],
+           bounds: tuple[int, int, int, int]) -> bool:
+    """Whether a DEM part holds a window and the one cell around it the rays read."""
+    r0, r1, c0, c1 = bounds
+    oy, ox = origin
+    return (oy <= max(r0 - 1, 0) and ox <= max(c0 - 1, 0)
+            and oy + shape[0] >= min(r1 + 1, extent[0])
+            and ox + shape[1] >= min(c1 + 1, extent[1]))
+
+
 # --- driver ---------------------------------------------------------------------------
 
 def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: float,
          rx_h: float, radius_m: float, k_factor: float, wavelength_m: float, method: int, *,
-         los_only: bool) -> TerrainWindow:
-    rows, cols = dem.shape
+         los_only: bool, origin: tuple[int, int] = (0, 0),
+         extent: tuple[int, int] | None = None) -> TerrainWindow:
+    rows, cols = extent if extent is not None else dem.shape
+    oy, ox = origin
     site_r, site_c = int(site_row), int(site_col)
-    reach = radius_m / cell
-    # Cells whose centres (i + 0.5) may lie within the radius, clipped to the DEM; the
-    # site's own cell always (a radius under half a cell would miss it).
-    r0 = min(max(0, math.ceil(site_row - 0.5 - reach)), site_r)
-    r1 = max(min(rows, math.floor(site_row - 0.5 + reach) + 1), site_r + 1)
-    c0 = min(max(0, math.ceil(site_col - 0.5 - reach)), site_c)
-    c1 = max(min(cols, math.floor(site_col - 0.5 + reach) + 1), site_c + 1)
+    r0, r1, c0, c1 = window_bounds(site_row, site_col, radius_m, cell, (rows, cols))
     h, w = r1 - r0, c1 - c0
 
     dy = (np.arange(r0, r1) + 0.5 - site_row) * cell
@@ -342,7 +389,7 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
     distance = np.hypot(dy[:, None], dx[None, :])
     inside = distance <= radius_m
     inside[site_r - r0, site_c - c0] = True
-    window = dem[r0:r1, c0:c1]
+    window = dem[r0 - oy:r1 - oy, c0 - ox:c1 - ox]
     valid = inside & np.isfinite(window)
     todo = valid.copy()
     todo[site_r - r0, site_c - c0] = False
@@ -361,10 +408,10 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
 
     los = np.zeros((h, w), dtype=np.bool_)
     loss = np.full((h, w), np.nan, dtype=np.float32)
-    z0 = float(dem[site_r, site_c]) + tx_h
+    z0 = float(dem[site_r - oy, site_c - ox]) + tx_h
     curvature = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
-    _solve(dem, cell, sy, sx, z0, rx_h, curvature, wavelength_m, method, los_only, ty, tx,
-           r0, c0, owner_ray, owner_step, los, loss)
+    _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, rx_h, curvature, wavelength_m, method,
+           los_only, ty, tx, r0, c0, owner_ray, owner_step, los, loss)
 
     los[site_r - r0, site_c - c0] = True
     if not los_only:
@@ -454,19 +501,23 @@ def _own_targets(sy, sx, ty, tx, first, r0, c0, owner_ray, owner_step):  # pragm
 
 
 @njit(cache=True)
-def _sample(dem, x_major, j, m):  # pragma: no cover - compiled
-    """Elevation at major index j, minor coordinate m; nodata neighbours are skipped."""
+def _sample(dem, oy, ox, rows, cols, x_major, j, m):  # pragma: no cover - compiled
+    """Elevation at major index j, minor coordinate m; nodata neighbours are skipped.
+
+    Indices are the whole DEM's (``rows`` x ``cols``); ``dem`` is its part from row
+    ``oy``, column ``ox``.
+    """
     k = math.floor(m)
     f = m - k
-    size = dem.shape[0] if x_major else dem.shape[1]
+    size = rows if x_major else cols
     k0 = min(max(k, 0), size - 1)
     k1 = min(max(k + 1, 0), size - 1)
     if x_major:
-        a = dem[k0, j]
-        b = dem[k1, j]
+        a = dem[k0 - oy, j - ox]
+        b = dem[k1 - oy, j - ox]
     else:
-        a = dem[j, k0]
-        b = dem[j, k1]
+        a = dem[j - oy, k0 - ox]
+        b = dem[j - oy, k1 - ox]
     if math.isnan(a):
         return b
     if math.isnan(b):
@@ -648,8 +699,9 @@ def _upper_hull(zc, d, prev, top):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def _solve(dem, cell, sy, sx, z0, rx_h, curvature, wavelength, method, los_only, ty, tx,
-           r0, c0, owner_ray, owner_step, los, loss):  # pragma: no cover - compiled
+def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, rx_h, curvature, wavelength,
+           method, los_only, ty, tx, r0, c0, owner_ray, owner_step, los,
+           loss):  # pragma: no cover - compiled
     """Walk every ray; compute line of sight and loss at the samples it owns."""
     h, w = owner_ray.shape
     for k in prange(ty.size):
@@ -675,7 +727,7 @@ def _solve(dem, cell, sy, sx, z0, rx_h, curvature, wavelength, method, los_only,
             else:
                 rows[i], cols[i] = j, mi
             d[i] = (u0 + s) * step_m
-            z = _sample(dem, x_major, j, m)
+            z = _sample(dem, oy, ox, rows_all, cols_all, x_major, j, m)
             zc[i] = -np.inf if math.isnan(z) else z - curvature * d[i] * d[i]
             rr, cc = rows[i] - r0, cols[i] - c0
             if 0 <= rr < h and 0 <= cc < w and owner_ray[rr, cc] == k \
@@ -697,7 +749,7 @@ def _solve(dem, cell, sy, sx, z0, rx_h, curvature, wavelength, method, los_only,
         for i in range(1, n + 1):
             if owned[i]:
                 rr, cc = rows[i] - r0, cols[i] - c0
-                z_t = dem[rows[i], cols[i]] + rx_h - curvature * d[i] * d[i]
+                z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - curvature * d[i] * d[i]
                 visible = (z_t - z0) / d[i] >= horizon
                 los[rr, cc] = visible
                 if not los_only:

@@ -24,13 +24,15 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-from covgap.config import CoverageConfig
+from covgap.compute import map_ordered
+from covgap.config import ComputeConfig, CoverageConfig
 from covgap.coverage.grid import Grid
 from covgap.coverage.propagation import pathloss_db
 
@@ -106,6 +108,7 @@ def signal_coverage(
     *,
     dem: np.ndarray | None = None,
     progress: Progress | None = None,
+    compute: ComputeConfig | None = None,
 ) -> dict[str, dict]:
     """Compute best-server signal rasters for every operator and technology.
 
@@ -121,7 +124,10 @@ def signal_coverage(
     dem : 2-D array, optional
         Elevations on ``grid`` in metres (NaN nodata).  Given: the terrain model.
     progress : callable, optional
-        ``progress(done, total)`` after each loss group.
+        ``progress(done, total)`` after each loss group (each tile with Dask).
+    compute : ComputeConfig, optional
+        Tile size and scheduler (``[compute]``); default: 50 km tiles in this process.
+        Every scheduler gives the same rasters, bit for bit.
 
     Returns
     -------
@@ -131,8 +137,6 @@ def signal_coverage(
         below the floor) and int32 cell rows (-1: none).
     """
     terrain = dem is not None
-    if terrain:
-        from covgap.coverage.los import terrain_window
     floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
     cells = cells.copy()
     cells["ref_db"] = cells["technology"].map(config.reference_signal_db).astype(float)
@@ -150,64 +154,39 @@ def signal_coverage(
         groups, floor_dbm=floor, max_distance_m=config.max_distance_m,
         rx_height_m=config.rx_height_m, terrain=terrain)
 
-    best: dict[tuple[str, str], np.ndarray] = {}
-    serve: dict[tuple[str, str], np.ndarray] = {}
-    clear: dict[tuple[str, str], np.ndarray] = {}
-    clear_serve: dict[tuple[str, str], np.ndarray] = {}
-    for key in sorted(set(zip(cells["operator"], cells["technology"], strict=True))):
-        best[key] = np.full(grid.shape, -np.inf, dtype="float32")
-        serve[key] = np.full(grid.shape, -1, dtype="int32")
-        if terrain:
-            clear[key] = np.full(grid.shape, -np.inf, dtype="float32")
-            clear_serve[key] = np.full(grid.shape, -1, dtype="int32")
+    groups["row_f"], groups["col_f"] = grid.rowcol(groups["x"].to_numpy(),
+                                                   groups["y"].to_numpy())
+    bounds = np.array([_window(r, c, rad, grid, terrain) for r, c, rad in zip(
+        groups["row_f"], groups["col_f"], groups["radius_m"], strict=True)], dtype=np.int64)
+    groups["r0"], groups["r1"], groups["c0"], groups["c1"] = bounds.T
+    groups = groups[(groups["r1"] > groups["r0"]) & (groups["c1"] > groups["c0"])]
 
-    res = grid.cell_size_m
-    west, north = grid.transform.c, grid.transform.f
-    members = cells.groupby("group").indices
-    eirp_ref = (cells["eirp_dbm"] - cells["ref_db"]).to_numpy(float)
-    azimuth = cells["azimuth_deg"].to_numpy(float)
-    beamwidth = cells["beamwidth_deg"].to_numpy(float)
-    operators = cells["operator"].to_numpy()
-    technologies = cells["technology"].to_numpy()
-    no_terrain = np.empty((0, 0), dtype="float32")
+    keys = sorted(set(zip(cells["operator"], cells["technology"], strict=True)))
+    best = {key: np.full(grid.shape, -np.inf, dtype="float32") for key in keys}
+    serve = {key: np.full(grid.shape, -1, dtype="int32") for key in keys}
+    clear = {key: np.full(grid.shape, -np.inf, dtype="float32") for key in keys} \
+        if terrain else {}
+    clear_serve = {key: np.full(grid.shape, -1, dtype="int32") for key in keys} \
+        if terrain else {}
+
+    cells["eirp_ref"] = cells["eirp_dbm"] - cells["ref_db"]
+    cells["index"] = np.arange(len(cells), dtype="int32")
+    tasks = tile_tasks(groups, cells, grid, config, dem=dem, tile_m=compute.tile_m
+                       if compute is not None else DEFAULT_TILE_M)
     total = len(groups)
-    for done, (gid, g) in enumerate(groups.iterrows(), start=1):
-        radius = float(g["radius_m"])
-        row_f, col_f = grid.rowcol(g["x"], g["y"])
-        row_f, col_f = float(row_f), float(col_f)
-        if terrain:
-            tw = terrain_window(dem, cell_size_m=res, site_row=row_f, site_col=col_f,
-                                tx_height_m=float(g["height_m"]),
-                                rx_height_m=config.rx_height_m,
-                                frequency_mhz=float(g["frequency_mhz"]), radius_m=radius,
-                                k_factor=config.k_factor, method=config.diffraction)
-            r0, c0 = tw.row0, tw.col0
-            h, w = tw.loss_db.shape
-            # diffraction counts only where the terrain blocks the line of sight: on a
-            # clear path the empirical model already holds the ground's effect (see
-            # the Limits of covgap.coverage.los)
-            extra = np.where(tw.los, np.float32(0.0), tw.loss_db).astype("float32")
-        else:
-            span = math.ceil(radius / res) + 1
-            r0 = max(0, math.floor(row_f) - span)
-            c0 = max(0, math.floor(col_f) - span)
-            h = min(grid.height, math.floor(row_f) + span + 1) - r0
-            w = min(grid.width, math.floor(col_f) + span + 1) - c0
-            extra = no_terrain
-        if h <= 0 or w <= 0:
-            continue
-        _, table_loss = _loss_table(g, radius, config.rx_height_m, terrain)
-        idx = members[gid]
-        # co-located cells of several operators share the loss but not the rasters
-        for key in set(zip(operators[idx], technologies[idx], strict=True)):
-            sub = idx[(operators[idx] == key[0]) & (technologies[idx] == key[1])]
-            _accumulate(
-                best[key], serve[key], clear.get(key, best[key]),
-                clear_serve.get(key, serve[key]), terrain, r0, c0, h, w, west, north, res,
-                float(g["x"]), float(g["y"]), radius, _TABLE_STEP_M, table_loss, extra,
-                eirp_ref[sub], azimuth[sub], beamwidth[sub], sub.astype("int32"), floor)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
         if progress:
             progress(done, total)
+
+    local = compute is None or compute.scheduler == "local"
+    results = (run_tile(t, tick=tick) for t in tasks) if local else map_ordered(
+        run_tile, tasks, compute, on_done=lambda t: tick(len(t.groups)))
+    for task, part in zip(tasks, results, strict=True):
+        merge_tile(part, task.bounds, best, serve, clear, clear_serve)
 
     out = {"signal": _finish(best), "server": serve}
     if terrain:
@@ -216,9 +195,185 @@ def signal_coverage(
     return out
 
 
+#: Side of the tiles sites are batched by when no ``[compute]`` says otherwise, metres.
+DEFAULT_TILE_M = 50_000.0
+
+
+def _window(row_f: float, col_f: float, radius: float, grid: Grid, terrain: bool
+            ) -> tuple[int, int, int, int]:
+    """Grid rows and columns (r0, r1, c0, c1) a loss group can reach."""
+    if terrain:
+        from covgap.coverage.los import window_bounds
+        return window_bounds(row_f, col_f, radius, grid.cell_size_m, grid.shape)
+    span = math.ceil(radius / grid.cell_size_m) + 1
+    return (max(0, math.floor(row_f) - span), min(grid.height, math.floor(row_f) + span + 1),
+            max(0, math.floor(col_f) - span), min(grid.width, math.floor(col_f) + span + 1))
+
+
+@dataclass
+class TileTask:
+    """One tile's loss groups and everything needed to compute them, and no more.
+
+    A task is self-contained and picklable (a Dask worker gets it whole): the groups
+    whose sites stand in the tile, their cells, the scalar settings, the grid's
+    geometry and, for the terrain model, the part of the DEM their windows read.
+
+    Attributes
+    ----------
+    bounds : tuple of int
+        Grid (r0, r1, c0, c1) of the part of the rasters the tile's groups reach.
+    groups : DataFrame
+        One row per loss group, in the run's order.
+    cells : DataFrame
+        The groups' cells: ``group``, ``operator``, ``technology``, ``eirp_ref`` (dB),
+        ``azimuth_deg``, ``beamwidth_deg``, ``index`` (row in the run's cells).
+    """
+
+    bounds: tuple[int, int, int, int]
+    groups: pd.DataFrame
+    cells: pd.DataFrame
+    west: float
+    north: float
+    cell_size_m: float
+    shape: tuple[int, int]
+    floor_dbm: float
+    rx_height_m: float
+    k_factor: float
+    diffraction: str
+    dem: np.ndarray | None = None
+    dem_origin: tuple[int, int] = (0, 0)
+
+
+def tile_tasks(groups: pd.DataFrame, cells: pd.DataFrame, grid: Grid,
+               config: CoverageConfig, *, dem: np.ndarray | None, tile_m: float
+               ) -> list[TileTask]:
+    """Batch loss groups by the tile their site stands in, in a fixed order.
+
+    Tiles are squares of ``tile_m`` metres on the grid, taken row by row from the
+    north-west; within a tile the groups keep the run's order.  Merging the tiles'
+    rasters in this order (:func:`merge_tile`) gives exactly what computing every
+    group in one pass over the whole grid gives.
+    """
+    n = max(1, round(tile_m / grid.cell_size_m))
+    tile_r = np.floor(groups["row_f"].to_numpy()).astype(np.int64) // n
+    tile_c = np.floor(groups["col_f"].to_numpy()).astype(np.int64) // n
+    order = np.lexsort((np.arange(len(groups)), tile_c, tile_r))
+    groups = groups.iloc[order]
+    tile = (tile_r[order] * (grid.width // n + 1) + tile_c[order])
+    cols = ["group", "operator", "technology", "eirp_ref", "azimuth_deg", "beamwidth_deg",
+            "index"]
+    cell_tile = cells["group"].map(pd.Series(tile, index=groups.index))
+    by_tile = dict(iter(cells[cols].groupby(cell_tile.to_numpy(), sort=False)))
+    tasks = []
+    for t, part in groups.groupby(tile, sort=False):
+        b = (int(part["r0"].min()), int(part["r1"].max()),
+             int(part["c0"].min()), int(part["c1"].max()))
+        dem_part, origin = None, (0, 0)
+        if dem is not None:  # the rays read one cell around each window
+            r0, c0 = max(b[0] - 1, 0), max(b[2] - 1, 0)
+            dem_part = np.ascontiguousarray(
+                dem[r0:min(b[1] + 1, grid.height), c0:min(b[3] + 1, grid.width)])
+            origin = (r0, c0)
+        members = by_tile[t]
+        tasks.append(TileTask(
+            bounds=b, groups=part, cells=members, west=grid.transform.c,
+            north=grid.transform.f, cell_size_m=grid.cell_size_m, shape=grid.shape,
+            floor_dbm=config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB,
+            rx_height_m=config.rx_height_m, k_factor=config.k_factor,
+            diffraction=config.diffraction, dem=dem_part, dem_origin=origin))
+    return tasks
+
+
+TileResult = dict[tuple[str, str], tuple[np.ndarray, ...]]
+
+
+def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileResult:
+    """Compute one tile's groups over the part of the grid they reach.
+
+    Returns
+    -------
+    dict
+        (operator, technology) -> (best, server) or, with a DEM, (best, server, clear,
+        clear_server), arrays over ``task.bounds`` (-inf / -1 where nothing reaches).
+    """
+    terrain = task.dem is not None
+    if terrain:
+        from covgap.coverage.los import terrain_window
+    b0, b1, d0, d1 = task.bounds
+    shape = (b1 - b0, d1 - d0)
+    out: TileResult = {}
+    for key in sorted(set(zip(task.cells["operator"], task.cells["technology"],
+                              strict=True))):
+        arrays = [np.full(shape, -np.inf, dtype="float32"), np.full(shape, -1, dtype="int32")]
+        if terrain:
+            arrays += [np.full(shape, -np.inf, dtype="float32"),
+                       np.full(shape, -1, dtype="int32")]
+        out[key] = tuple(arrays)
+    members = task.cells.groupby("group", sort=False).indices
+    operators = task.cells["operator"].to_numpy()
+    technologies = task.cells["technology"].to_numpy()
+    eirp_ref = task.cells["eirp_ref"].to_numpy(float)
+    azimuth = task.cells["azimuth_deg"].to_numpy(float)
+    beamwidth = task.cells["beamwidth_deg"].to_numpy(float)
+    index = task.cells["index"].to_numpy("int32")
+    no_terrain = np.empty((0, 0), dtype="float32")
+    for gid, g in task.groups.iterrows():
+        radius = float(g["radius_m"])
+        r0, c0 = int(g["r0"]), int(g["c0"])
+        h, w = int(g["r1"]) - r0, int(g["c1"]) - c0
+        if terrain:
+            tw = terrain_window(task.dem, cell_size_m=task.cell_size_m,
+                                site_row=float(g["row_f"]), site_col=float(g["col_f"]),
+                                tx_height_m=float(g["height_m"]),
+                                rx_height_m=task.rx_height_m,
+                                frequency_mhz=float(g["frequency_mhz"]), radius_m=radius,
+                                k_factor=task.k_factor, method=task.diffraction,
+                                origin=task.dem_origin, extent=task.shape)
+            # diffraction counts only where the terrain blocks the line of sight: on a
+            # clear path the empirical model already holds the ground's effect (see
+            # the Limits of covgap.coverage.los)
+            extra = np.where(tw.los, np.float32(0.0), tw.loss_db).astype("float32")
+        else:
+            extra = no_terrain
+        _, table_loss = _loss_table(g, radius, task.rx_height_m, terrain)
+        idx = members[gid]
+        # co-located cells of several operators share the loss but not the rasters
+        for key in set(zip(operators[idx], technologies[idx], strict=True)):
+            sub = idx[(operators[idx] == key[0]) & (technologies[idx] == key[1])]
+            arrays = out[key]
+            _accumulate(
+                arrays[0], arrays[1], arrays[2] if terrain else arrays[0],
+                arrays[3] if terrain else arrays[1], terrain, b0, d0, r0, c0, h, w,
+                task.west, task.north, task.cell_size_m, float(g["x"]), float(g["y"]),
+                radius, _TABLE_STEP_M, table_loss, extra, eirp_ref[sub], azimuth[sub],
+                beamwidth[sub], index[sub], task.floor_dbm)
+        if tick:
+            tick(1)
+    return out
+
+
+def merge_tile(part: TileResult, bounds: tuple[int, int, int, int],
+               best: dict, serve: dict, clear: dict, clear_serve: dict) -> None:
+    """Merge a tile's rasters into the whole grid's, in place.
+
+    A tile's value replaces the grid's only where it is strictly stronger, as within a
+    tile a later group's does: merging tiles in order equals one pass over all groups.
+    """
+    sl = (slice(bounds[0], bounds[1]), slice(bounds[2], bounds[3]))
+    for key, arrays in part.items():
+        pairs = [(best, serve, arrays[0], arrays[1])]
+        if len(arrays) == 4:
+            pairs.append((clear, clear_serve, arrays[2], arrays[3]))
+        for level, server, t_level, t_server in pairs:
+            whole = level[key][sl]
+            better = t_level > whole
+            whole[better] = t_level[better]
+            server[key][sl][better] = t_server[better]
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def _accumulate(best, server, clear, clear_server, terrain, r0, c0, h, w, west, north, res,
-                sx, sy, radius, step, table, extra, eirp_ref, azimuth, beamwidth, index,
+def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w, west, north,
+                res, sx, sy, radius, step, table, extra, eirp_ref, azimuth, beamwidth, index,
                 floor):  # pragma: no cover - compiled; tested through signal_coverage
     """Add a group's cells to the best-server rasters over one window.
 
@@ -226,7 +381,9 @@ def _accumulate(best, server, clear, clear_server, terrain, r0, c0, h, w, west, 
     linear interpolation in ``table`` (one value every ``step`` metres), the 3GPP
     parabolic pattern of each sector (TR 36.814 Table A.2.1.1-2, A_m = 25 dB), and with
     ``terrain`` the diffraction loss ``extra``; the strongest signal at or above
-    ``floor`` wins, and ``clear`` keeps the winner without terrain.
+    ``floor`` wins, and ``clear`` keeps the winner without terrain.  Rows and columns
+    (``r0``, ``c0``, the window's) are the whole grid's; the rasters hold the grid's part
+    from row ``o0``, column ``p0``.
     """
     n = eirp_ref.shape[0]
     last = table.shape[0] - 1
@@ -270,13 +427,13 @@ def _accumulate(best, server, clear, clear_server, terrain, r0, c0, h, w, west, 
                     phi = (bearing - azimuth[s] + 540.0) % 360.0 - 180.0
                     gain = -min(12.0 * (phi / beamwidth[s]) ** 2, 25.0)
                 level = eirp_ref[s] - loss + gain
-                if terrain and level >= floor and level > clear[r, c]:
-                    clear[r, c] = level
-                    clear_server[r, c] = index[s]
+                if terrain and level >= floor and level > clear[r - o0, c - p0]:
+                    clear[r - o0, c - p0] = level
+                    clear_server[r - o0, c - p0] = index[s]
                 level -= ex
-                if level >= floor and level > best[r, c]:
-                    best[r, c] = level
-                    server[r, c] = index[s]
+                if level >= floor and level > best[r - o0, c - p0]:
+                    best[r - o0, c - p0] = level
+                    server[r - o0, c - p0] = index[s]
 
 
 def _finish(best: dict[tuple[str, str], np.ndarray]) -> dict[tuple[str, str], np.ndarray]:
