@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import rasterio.warp
 import shapely
 from pyproj import CRS
+from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from shapely.geometry import Point, box
 
@@ -231,3 +233,62 @@ def test_a_ridge_hides_the_village_from_the_terrain_model_only(tmp_path, ridge_m
         assert terrain.cells["site_id"].iloc[terrain.clear_server[key][at]] == "A"
     else:
         assert terrain.signal[key][at] == pytest.approx(clear)
+
+
+# ------------------------------------------------------------------ tiles
+
+
+def test_tiles_of_any_size_give_the_same_rasters(tmp_path):
+    """Sites batched in 1 km tiles (many tasks, DEM parts) equal one tile over the grid."""
+    rng = np.random.default_rng(7)
+    dem = (100 + 20 * rng.random((200, 200))).astype("float32")
+    dem[:, 120] = 900.0  # a ridge
+    cells = [cell(f"S{i}", X0 + float(x), Y0 + float(y), operator=op,
+                  azimuth=float(az), beamwidth=65.0)
+             for i, (x, y, op, az) in enumerate(zip(
+                 rng.uniform(500, SIDE - 500, 12), rng.uniform(500, SIDE - 500, 12),
+                 ["Viettel", "VNPT", "MobiFone"] * 4, rng.uniform(0, 360, 12), strict=True))]
+    inputs = world(cells, dem=dem, tmp_path=tmp_path)
+    one = compute_coverage(inputs, load_config({
+        "inputs": {"communes": "c", "villages": "v", "sites": "s"},
+        "coverage": {"resolution_m": 100.0, "model": "terrain", "max_distance_m": 6000.0},
+        "compute": {"tile_m": 1e7}}))
+    many = compute_coverage(inputs, load_config({
+        "inputs": {"communes": "c", "villages": "v", "sites": "s"},
+        "coverage": {"resolution_m": 100.0, "model": "terrain", "max_distance_m": 6000.0},
+        "compute": {"tile_m": 1000.0}}))
+    assert one.keys() == many.keys() and len(one.keys()) == 3
+    for name in ("signal", "server", "clear_signal", "clear_server"):
+        for key, arr in getattr(one, name).items():
+            np.testing.assert_array_equal(getattr(many, name)[key], arr, err_msg=name)
+    assert np.isfinite(one.signal["Viettel", "4G"]).sum() > 1000
+
+
+def test_density_counts_the_people_in_the_2_km_square(tmp_path):
+    """A uniform 500 people/km² raster gives 500 inside, half at its edge, 0 beyond."""
+    from covgap.coverage.cells import density_at
+    path = tmp_path / "pop.tif"
+    # 100 m cells of 5 people = 500 per km², 10 km x 10 km
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=1,
+                       dtype="float32", crs="EPSG:32648", nodata=-1.0,
+                       transform=from_origin(X0, Y0 + 10000, 100, 100)) as dst:
+        dst.write(np.full((100, 100), 5.0, dtype="float32"), 1)
+    layer = read_raster(LayerInput(path=path), kind="population")
+    x = np.array([X0 + 5000, X0 + 5037, X0, X0 - 5000, X0 + 10000])
+    y = np.array([Y0 + 5000, Y0 + 4961, Y0 + 5000, Y0 + 5000, Y0 + 10000])
+    got = density_at(layer, x, y, UTM)
+    np.testing.assert_allclose(got, [500, 500, 250, 0, 125], rtol=1e-9, atol=1e-9)
+    # the same raster in degrees (WGS84) gives the same densities near its centre
+    wgs = tmp_path / "pop_wgs84.tif"
+    with rasterio.open(path) as src:
+        t, w, h = rasterio.warp.calculate_default_transform(src.crs, "EPSG:4326", src.width,
+                                                            src.height, *src.bounds)
+        out = np.zeros((h, w), "float32")
+        rasterio.warp.reproject(rasterio.band(src, 1), out, dst_transform=t,
+                                dst_crs="EPSG:4326", resampling=Resampling.sum)
+    with rasterio.open(wgs, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=t) as dst:
+        dst.write(out, 1)
+    layer = read_raster(LayerInput(path=wgs), kind="population")
+    got = density_at(layer, x[:2], y[:2], UTM)
+    np.testing.assert_allclose(got, [500, 500], rtol=0.02)

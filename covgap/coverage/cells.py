@@ -11,9 +11,12 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS
+import rasterio
+from pyproj import CRS, Transformer
+from rasterio.windows import Window
 
 from covgap.config import CoverageConfig
+from covgap.io.rasters import RasterLayer
 
 __all__ = ["ENVIRONMENTS", "environment_from_density", "prepare_cells"]
 
@@ -22,6 +25,8 @@ ENVIRONMENTS = ("rural", "suburban", "urban")
 #: The population density is taken over a 2 km x 2 km square centred on the site,
 #: about the area a rural macro cell's nearest ring serves.
 DENSITY_BOX_M = 2000.0
+# WGS84's mean metres per degree of latitude; good to 0.5% over Vietnam.
+_METRES_PER_DEGREE = 111_320.0
 
 
 def prepare_cells(sites: gpd.GeoDataFrame, config: CoverageConfig, metric_crs: CRS, *,
@@ -103,38 +108,71 @@ def _environment(cells: gpd.GeoDataFrame, config: CoverageConfig,
     return env.astype(str)
 
 
-def density_at(points_x: np.ndarray, points_y: np.ndarray, population: np.ndarray,
-               transform: object, cell_size_m: float) -> np.ndarray:
+def density_at(population: RasterLayer, x: np.ndarray, y: np.ndarray, crs: CRS
+               ) -> np.ndarray:
     """Return the population density (people per km²) in a 2 km square around each point.
+
+    The square is summed on the population raster's own grid, with the cells it cuts
+    counted by the share of their area inside (people spread evenly over a cell): an
+    integral image read at fractional cell positions by bilinear interpolation.  Only
+    the part of the raster around the points is read, and nothing is resampled.
 
     Parameters
     ----------
-    points_x, points_y : arrays of float
-        Map coordinates of the sites in the grid's CRS, metres.
-    population : 2-D array
-        People per grid cell (NaN = none).
-    transform : affine.Affine
-        The grid's transform.
-    cell_size_m : float
-        The grid's cell size, metres.
+    population : RasterLayer
+        A checked population raster (people per cell), projected or geographic.
+    x, y : arrays of float
+        The points (sites), metres in ``crs``.
+    crs : pyproj.CRS
+        The points' CRS.
 
     Returns
     -------
     numpy.ndarray
-        People per km²; 0 for points off the grid.
+        People per km²; the part of a square off the raster counts as empty.
     """
-    pop = np.nan_to_num(population.astype("float64"), nan=0.0)
-    # summed-area table: any box sum in four look-ups
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if x.size == 0:
+        return np.zeros(0)
+    px, py = Transformer.from_crs(crs, population.crs, always_xy=True).transform(x, y)
+    px, py = np.asarray(px, float), np.asarray(py, float)
+    half = DENSITY_BOX_M / 2
+    if population.crs.is_geographic:  # metres to degrees at each point's latitude
+        hy = np.full(px.shape, half / _METRES_PER_DEGREE)
+        hx = hy / np.cos(np.radians(np.clip(py, -89.0, 89.0)))
+    else:
+        hx = hy = np.full(px.shape, half)
+    inv = ~population.transform
+    corners = [inv * (px + sx * hx, py + sy * hy) for sx in (-1, 1) for sy in (-1, 1)]
+    cols = np.concatenate([c[0] for c in corners])
+    rows = np.concatenate([c[1] for c in corners])
+    r0 = int(np.clip(np.floor(rows.min()), 0, population.height))
+    r1 = int(np.clip(np.ceil(rows.max()), 0, population.height))
+    c0 = int(np.clip(np.floor(cols.min()), 0, population.width))
+    c1 = int(np.clip(np.ceil(cols.max()), 0, population.width))
+    if r1 <= r0 or c1 <= c0:
+        return np.zeros(x.size)
+    with rasterio.open(population.path) as src:
+        pop = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
+    pop = np.clip(pop.filled(0.0).astype("float64"), 0.0, None)
+    pop[~np.isfinite(pop)] = 0.0
     sat = np.zeros((pop.shape[0] + 1, pop.shape[1] + 1))
     sat[1:, 1:] = pop.cumsum(0).cumsum(1)
-    half = max(1, round(DENSITY_BOX_M / 2 / cell_size_m))
-    col, row = ~transform * (np.asarray(points_x), np.asarray(points_y))
-    r = np.floor(row).astype(int)
-    c = np.floor(col).astype(int)
-    r0 = np.clip(r - half, 0, pop.shape[0])
-    r1 = np.clip(r + half + 1, 0, pop.shape[0])
-    c0 = np.clip(c - half, 0, pop.shape[1])
-    c1 = np.clip(c + half + 1, 0, pop.shape[1])
-    total = sat[r1, c1] - sat[r0, c1] - sat[r1, c0] + sat[r0, c0]
-    area_km2 = (2 * half + 1) ** 2 * (cell_size_m / 1000.0) ** 2
-    return total / area_km2
+
+    def below(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """People above row r and left of column c (fractional, window pixels)."""
+        r = np.clip(r - r0, 0, pop.shape[0])
+        c = np.clip(c - c0, 0, pop.shape[1])
+        i = np.minimum(np.floor(r).astype(int), pop.shape[0] - 1)
+        j = np.minimum(np.floor(c).astype(int), pop.shape[1] - 1)
+        fr, fc = r - i, c - j
+        return ((1 - fr) * (1 - fc) * sat[i, j] + (1 - fr) * fc * sat[i, j + 1]
+                + fr * (1 - fc) * sat[i + 1, j] + fr * fc * sat[i + 1, j + 1])
+
+    n = x.size
+    (ca, ra), (cb, rb) = (cols[:n], rows[:n]), (cols[3 * n:], rows[3 * n:])
+    r_lo, r_hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    c_lo, c_hi = np.minimum(ca, cb), np.maximum(ca, cb)
+    total = below(r_hi, c_hi) - below(r_lo, c_hi) - below(r_hi, c_lo) + below(r_lo, c_lo)
+    return np.maximum(total, 0.0) / (DENSITY_BOX_M / 1000.0) ** 2

@@ -105,8 +105,10 @@ def normalize_operator(values: pd.Series, aliases: Mapping[str, str] | None = No
     for spelling, canonical in (aliases or {}).items():
         table[_key(spelling)] = canonical
         table[_key(canonical)] = canonical
-    keys = values.astype("string").map(lambda v: _key(v) if isinstance(v, str) else "")
-    return keys.map(table).astype("string")
+    text = values.astype("string")
+    # one look-up per distinct spelling: a national site list repeats a handful of names
+    canonical = {v: table.get(_key(v)) for v in text.dropna().unique()}
+    return text.map(canonical).astype("string")
 
 
 def normalize_technology(values: pd.Series) -> pd.Series:
