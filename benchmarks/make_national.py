@@ -8,12 +8,12 @@ Vietnam after the 2025 administrative reform:
   a 576 km x 578 km block of lon 103.3-108.7, lat 13.4-18.6 (about 333,000 km²,
   Vietnam's land area); mountains in the west, a plain in the east;
 - about 3,300 communes (a Voronoi tessellation per province of seeds drawn where
-  people live), region I/II/III from their mean elevation;
+  people live), region I/II/III from their elevation, and a ``province`` column;
 - about 100,000 village points with about 100 million people;
-- about 40,000 site locations (36,000 sites, 12% shared by a second operator) of
-  4 operators with about 128,000 cells: three 4G
-  sectors per site, three 5G sectors on the densest 6% of sites, 12% of locations
-  shared by two operators; sites follow the people, so mountain villages are gaps;
+- about 40,000 site locations of 4 operators (36,000 sites, 12% of them shared by a
+  second operator) with about 128,000 cells: three 4G sectors per site, three 5G
+  sectors on the densest 6% of sites; sites follow the people, so mountain villages
+  are gaps;
 - about 30,000 fibre nodes of the four operators near villages;
 - a coarse DEM (0.0025°, about 280 m) and a population grid (0.01°) holding exactly the
   villages' people.
@@ -141,11 +141,12 @@ def generate(out: Path, *, seed: int, scale: float) -> None:
     communes = gpd.GeoDataFrame(geometry=geoms, crs="EPSG:4326")
     communes["commune_code"] = [f"{k + 1:05d}" for k in range(len(communes))]
     communes["commune_name"] = names(rng, "Xã", len(communes))
-    communes["district"] = provinces["province"].to_numpy()[prov_of]
+    communes["province"] = provinces["province"].to_numpy()[prov_of]
     c = communes.geometry.representative_point()
     mean_elev = elevation(c.x.to_numpy(), c.y.to_numpy(), seed)
     communes["region"] = np.where(mean_elev > 700, "III", np.where(mean_elev > 250, "II", "I"))
-    communes = communes[["commune_code", "commune_name", "region", "district", "geometry"]]
+    # no district: the 2025 reform left provinces and communes
+    communes = communes[["commune_code", "commune_name", "region", "province", "geometry"]]
 
     # villages: points where people live, each in the commune that contains it
     vx, vy = weighted_points(rng, n_villages, seed, alpha=600.0)

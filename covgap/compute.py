@@ -73,6 +73,20 @@ def dask_client(compute: ComputeConfig) -> Iterator[Any]:
         yield client
 
 
+def _in_worker(fn: Callable[[T], R], task: T) -> R:
+    """Run ``fn(task)`` on a Dask worker, its numba kernels on the worker's threads only.
+
+    Without this every worker process would start a numba thread per core, and a
+    machine with several workers would run more threads than it has cores.
+    """
+    import numba
+    from distributed import get_worker
+
+    threads = get_worker().state.nthreads
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    return fn(task)
+
+
 def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], compute: ComputeConfig, *,
                 on_done: Callable[[T], None] | None = None) -> Iterator[R]:
     """Yield ``fn(task)`` for each task, in order, computed on the Dask cluster.
@@ -89,7 +103,7 @@ def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], compute: ComputeConfig
         pending: deque = deque()
         queue = iter(tasks)
         for task in queue:
-            pending.append((task, client.submit(fn, task, pure=False)))
+            pending.append((task, client.submit(_in_worker, fn, task, pure=False)))
             if len(pending) >= ahead:
                 break
         while pending:
@@ -98,7 +112,7 @@ def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], compute: ComputeConfig
             future.release()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append((nxt, client.submit(fn, nxt, pure=False)))
+                pending.append((nxt, client.submit(_in_worker, fn, nxt, pure=False)))
             if on_done:
                 on_done(task)
             yield result

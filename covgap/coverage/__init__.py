@@ -138,6 +138,8 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
             if cc.model == "terrain" and dem is None:  # the cache was unusable
                 dem = resample_to_grid(inputs.dem, grid, resampling=Resampling.bilinear)
             out = signal_coverage(cells, grid, cc, dem=dem, progress=tick, compute=cfg.compute)
+            params["tiles"] = out["tiles"]
+            params["scheduler"] = cfg.compute.scheduler
             cov.dem = dem
             cov.signal, cov.server = out["signal"], out["server"]
             cov.clear_signal = out.get("clear_signal", {})

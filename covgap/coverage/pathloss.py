@@ -134,7 +134,7 @@ def signal_coverage(
     dict
         ``signal`` and ``server`` (and, with a DEM, ``clear_signal`` and
         ``clear_server``): dicts keyed by (operator, technology) of float32 dBm (NaN:
-        below the floor) and int32 cell rows (-1: none).
+        below the floor) and int32 cell rows (-1: none); ``tiles``: how many tiles.
     """
     terrain = dem is not None
     floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
@@ -188,7 +188,7 @@ def signal_coverage(
     for task, part in zip(tasks, results, strict=True):
         merge_tile(part, task.bounds, best, serve, clear, clear_serve)
 
-    out = {"signal": _finish(best), "server": serve}
+    out = {"signal": _finish(best), "server": serve, "tiles": len(tasks)}
     if terrain:
         out["clear_signal"] = _finish(clear)
         out["clear_server"] = clear_serve
@@ -388,9 +388,11 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
     n = eirp_ref.shape[0]
     last = table.shape[0] - 1
     sectors = False
+    eirp_max = -np.inf
     for s in range(n):
         if not math.isnan(azimuth[s]):
             sectors = True
+        eirp_max = max(eirp_max, eirp_ref[s])
     r2 = radius * radius
     for i in prange(h):  # rows are independent: each writes its own row of the rasters
         r = r0 + i
@@ -418,6 +420,17 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
                 loss = table[last]
             else:
                 loss = table[k] + (table[k + 1] - table[k]) * (pos - k)
+            # no sector can beat its strongest cell on boresight (the pattern only takes
+            # away): skip the pattern where that bound cannot win.  The comparisons are
+            # those below, so the rasters are exactly the same without the skip.
+            upper = eirp_max - loss
+            if upper < floor:
+                continue
+            if terrain:
+                if upper <= clear[r - o0, c - p0] and upper - ex <= best[r - o0, c - p0]:
+                    continue
+            elif upper <= best[r - o0, c - p0]:
+                continue
             bearing = 0.0
             if sectors:
                 bearing = math.degrees(math.atan2(dx, dy))

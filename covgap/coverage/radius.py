@@ -11,6 +11,9 @@ valleys behind ridges come out covered here and not in the terrain model.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -107,9 +110,15 @@ def radius_coverage(cells: gpd.GeoDataFrame, config: CoverageConfig
     out = cells.copy()
     out["radius_m"] = radius
     out = out.set_geometry(gpd.GeoSeries(shapes, index=cells.index, crs=cells.crs))
-    groups = out.groupby(["operator", "technology"], sort=True).geometry
-    areas = groups.apply(lambda g: shapely.union_all(g.to_numpy()))
+    parts = {key: g.to_numpy() for key, g in
+             out.groupby(["operator", "technology"], sort=True).geometry}
+    # GEOS releases the GIL: the operators' unions run side by side, largest first
+    order = sorted(parts, key=lambda k: -len(parts[k]))
+    with ThreadPoolExecutor(max_workers=min(len(order), os.cpu_count() or 1) or 1) as pool:
+        unions = dict(zip(order, pool.map(shapely.union_all, (parts[k] for k in order)),
+                          strict=True))
+    keys = list(parts)  # sorted by operator, technology
     areas = gpd.GeoDataFrame(
-        {"operator": [k[0] for k in areas.index], "technology": [k[1] for k in areas.index]},
-        geometry=list(areas.to_numpy()), crs=cells.crs)
+        {"operator": [k[0] for k in keys], "technology": [k[1] for k in keys]},
+        geometry=[unions[k] for k in keys], crs=cells.crs)
     return out, areas

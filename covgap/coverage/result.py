@@ -147,7 +147,7 @@ class Coverage:
         profile = {"driver": "GTiff", "width": self.grid.width, "height": self.grid.height,
                    "count": 1, "crs": self.grid.rasterio_crs, "transform": self.grid.transform,
                    "compress": "deflate", "tiled": True, "blockxsize": 256,
-                   "blockysize": 256}
+                   "blockysize": 256, "num_threads": "ALL_CPUS"}  # parallel deflate
         for op, tech in self.keys():
             path = directory / raster_name(op, tech)
             if (op, tech) in self.signal:
