@@ -207,6 +207,9 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
         covered_at(_commune_centres(inputs.communes, metric), coverage,
                    [(op, "5G") for op in operators]), index=inputs.communes.index)
     commune_rows = commune_table(out, communes_m, locations, centre_5g)
+    for col in [c for c in inputs.communes.columns
+                if c not in commune_rows.columns and c != "geometry"]:
+        commune_rows[col] = inputs.communes[col].to_numpy()  # e.g. province: to the outputs
     targets = {k: getattr(cfg.targets, k) for k in INDICATORS}
     indicators = indicator_table(out, commune_rows, province_code=cfg.run.name,
                                  province_name=cfg.display_name, targets=targets,
