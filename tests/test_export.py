@@ -221,3 +221,74 @@ def test_plots_of_a_small_province_show_every_commune(province, tmp_path):
     assert len(paths) == 3
     image = __import__("matplotlib.image").image.imread(paths[1])
     assert image.ndim == 3 and np.ptp(image) > 0  # not a blank canvas
+
+
+# ---------------------------------------------------------------- Excel tables, streamed
+
+
+class _WithTables:
+    """A run seen with some of its tables replaced."""
+
+    def __init__(self, result, **tables):
+        self._result, self._tables = result, tables
+
+    def __getattr__(self, name):
+        return self._tables[name] if name in self._tables else getattr(self._result, name)
+
+
+def test_report_tables_keep_each_rows_value_type_and_format(sample_result, tmp_path):
+    import pandas as pd
+
+    gaps = pd.DataFrame({
+        "priority": [1, 2, 3, 4, 5, 6],
+        "village_id": ["V1", "V2", "V3", "V4", "V5", "V6"],
+        "village_name": ["=1+1", "#N/A", "\x01=x", "Thôn Đông", "-3", None],
+        "population": [1200.0, np.nan, 3.0, np.inf, 5.5, 1e6],
+        "mbb_share": [0.5, 0.25, None, 1.0, 0.0, 0.75],
+        "ftth": pd.array([True, False, None, True, False, True], dtype="boolean"),
+    })
+    path = write_report(_WithTables(sample_result, gaps=gaps), tmp_path / "report.xlsx")
+    ws = load_workbook(path)[SHEETS["gaps"]]
+    assert [c.value for c in ws[2]] == list(gaps.columns)
+    assert ws.max_row == 2 + len(gaps)
+    assert ws.freeze_panes == "D3"
+    assert ws.auto_filter.ref == "A2:F8"
+    assert ws.row_dimensions[1].height == 30
+    assert all(ws.column_dimensions[col].width >= 8 for col in "ABCDEF")
+    assert all(c.font.b for row in ws.iter_rows(max_row=2) for c in row)
+
+    rows = list(ws.iter_rows(min_row=3))
+    # every row its own number (one styled cell carries a column's values row by row)
+    assert [r[0].value for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert all(r[0].number_format == "#,##0" for r in rows)
+    assert [r[3].value for r in rows] == [1200, None, 3, None, 5.5, 1e6]  # NaN, inf: blank
+    assert [r[3].number_format for r in rows if r[3].value is not None] == ["#,##0"] * 4
+    assert [r[4].value for r in rows] == [0.5, 0.25, None, 1.0, 0.0, 0.75]
+    assert [r[4].number_format for r in rows if r[4].value is not None] == ["0.0%"] * 5
+    assert [r[5].value for r in rows] == [True, False, None, True, False, True]
+    assert {r[5].data_type for r in rows if r[5].value is not None} == {"b"}
+
+    names = [r[2] for r in rows]
+    # "\x01=x" loses the character XML cannot hold: "=x" must still not be a formula
+    assert [c.value for c in names] == ["=1+1", "#N/A", "=x", "Thôn Đông", "-3", None]
+    assert all(c.data_type == "s" for c in names[:5])  # text, not a formula or an error
+    assert [bool(c.quotePrefix) for c in names[:5]] == [True, False, True, False, True]
+    assert all(c.number_format == "General" for c in names)
+
+
+def test_report_communes_sheet_holds_the_commune_table(sample_result, tmp_path):
+    import pandas as pd
+
+    ws = load_workbook(write_report(sample_result, tmp_path / "report.xlsx"))[
+        SHEETS["communes"]]
+    table = sample_result.communes.drop(columns="geometry")
+    assert [c.value for c in ws[2]] == list(table.columns)
+    for j, name in enumerate(table.columns, start=1):
+        cells = [row[0].value for row in ws.iter_rows(min_row=3, min_col=j, max_col=j)]
+        expected = [None if pd.isna(v) else v for v in table[name].tolist()]
+        assert [c is None for c in cells] == [v is None for v in expected], name
+        known = [(c, v) for c, v in zip(cells, expected, strict=True) if v is not None]
+        if table[name].dtype.kind == "f":
+            assert [c for c, _ in known] == pytest.approx([v for _, v in known], rel=1e-15)
+        else:
+            assert [c for c, _ in known] == [v for _, v in known], name
