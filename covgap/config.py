@@ -333,6 +333,11 @@ class OutputConfig:
     headers: str = field(default="en", metadata=_doc(
         "CSV column headers: \"en\" (covgap's names, as SPEC.md lists them) or \"vi\" "
         "(Vietnamese, for operators' and departments' staff)", choices=("en", "vi")))
+    map_max_villages: int = field(default=20000, metadata=_doc(
+        "above this many villages, when the communes have a `province` column, "
+        "`map.html` is a national overview (communes, gap villages, candidate sites, a "
+        "link per province) and each province gets its full map in "
+        "`maps/<province>.html`; 0 = always one map", low=0))
 
 
 @dataclass(frozen=True)

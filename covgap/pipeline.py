@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,11 +32,11 @@ from covgap.analysis import Analysis, analyse
 from covgap.config import Config, load_config
 from covgap.coverage import Coverage, compute_coverage
 from covgap.coverage.cache import cache_path, coverage_key
-from covgap.errors import CovgapError
+from covgap.errors import CovgapError, CovgapWarning
 from covgap.export.csv import write_csv
 from covgap.export.excel import write_report
 from covgap.export.gpkg import write_geopackage
-from covgap.export.map import write_map
+from covgap.export.map import file_part, write_maps
 from covgap.export.plots import write_plots
 from covgap.io import Inputs, read_inputs
 from covgap.planning import Plan, plan
@@ -194,7 +195,7 @@ class Result:
                 write_geopackage(self, folder / "results.gpkg")
                 write_report(self, folder / "report.xlsx")
                 write_plots(self, folder / "plots")
-                write_map(self, folder / "map.html")
+                self._write_maps(folder)
                 self.timings["exports"] = time.perf_counter() - t0
                 if "exports" not in self.stages_run:
                     self.stages_run.append("exports")
@@ -206,6 +207,17 @@ class Result:
         write_atomic(target, write, force=force)
         return target
 
+
+    def _write_maps(self, folder: Path) -> None:
+        """Write ``map.html`` (and ``maps/`` for a large run); keep its warnings for the record."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            write_maps(self, folder, max_villages=self.config.output.map_max_villages)
+        for w in caught:
+            text = str(w.message)
+            if issubclass(w.category, CovgapWarning) and text not in self.inputs.warnings:
+                self.inputs.warnings.append(text)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     def _write_tables(self, folder: Path) -> None:
         a = self.analysis
@@ -229,8 +241,8 @@ class Result:
 
 
 def _file_part(text: str) -> str:
-    """Text safe inside a file name."""
-    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-") or "operator"
+    """Text safe inside a file name (:func:`covgap.export.map.file_part`)."""
+    return file_part(text, default="operator")
 
 
 def write_atomic(target: Path, write: Callable[[Path], object], *,

@@ -18,11 +18,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
+import shapely
 from rasterio.io import MemoryFile
 
 import covgap
+from covgap.errors import CovgapWarning
 from covgap.export import map as cgmap
 from covgap.export.map import build_map, write_map
 
@@ -380,3 +383,214 @@ def test_map_in_browser_shows_hostile_names_as_text(browser, evil_result, tmp_pa
         assert page.errors == []
     finally:
         page.close()
+
+
+# --------------------------------------------------------------------------- per province
+
+EVIL_PROVINCE = "<script>alert(3)</script> ../../Hà Nội {{7*7}}"
+SOUTH, NORTH = "Tỉnh Thanh Hóa", EVIL_PROVINCE  # C1, C2 | C3, C4 (conftest's layout)
+SOUTH_SLUG, NORTH_SLUG = "tinh-thanh-hoa", "script-alert-3-script-ha-noi-7-7"
+
+
+def _embedded(text: str, function: str) -> list[dict]:
+    """The data of every ``covgap.<function>`` piece in a page."""
+    return [json.loads(m) for m in re.findall(
+        rf'<script type="application/json" id="covgap_{function}_\w+_data">(.*?)</script>',
+        text, flags=re.S)]
+
+
+def _village_ids(text: str) -> set[str]:
+    (data,) = _embedded(text, "villages")
+    return set(data["id"])
+
+
+@pytest.fixture
+def two_provinces(province):
+    """The toy province as two provinces, the northern one named to break out of HTML."""
+    communes = gpd.read_file(province.communes)
+    communes["province"] = [SOUTH, SOUTH, NORTH, NORTH]
+    communes.to_file(province.communes, layer="communes")
+    return province
+
+
+@pytest.fixture
+def split_run(two_provinces, tmp_path):
+    result = covgap.run(two_provinces.config(output={"map_max_villages": 1}))
+    return result, result.write(tmp_path / "run")
+
+
+def test_large_run_writes_a_map_per_province(split_run):
+    result, run_dir = split_run
+    names = sorted(p.name for p in (run_dir / "maps").iterdir())
+    assert names == sorted([f"{SOUTH_SLUG}.html", f"{NORTH_SLUG}.html"])
+    villages = result.villages
+    south = set(villages.loc[villages["commune_code"].isin(["15001", "15002"]), "village_id"])
+    north = set(villages["village_id"]) - south
+    assert south == {"V001", "V002", "V003"}
+    for slug, name, mine in [(SOUTH_SLUG, SOUTH, south), (NORTH_SLUG, NORTH, north)]:
+        text = (run_dir / "maps" / f"{slug}.html").read_text(encoding="utf-8")
+        assert _village_ids(text) == mine
+        (communes,) = _embedded(text, "communes")
+        assert len(communes["features"]) == 2
+        (title,) = _embedded(text, "title")
+        assert f"<h1>{cgmap._esc(name)} · 2025" in title["html"]
+        assert '<a href="../map.html">' in title["html"]  # back to the overview
+
+
+def test_overview_links_every_province_and_shows_only_gaps(split_run):
+    result, run_dir = split_run
+    text = (run_dir / "map.html").read_text(encoding="utf-8")
+    (legend,) = _embedded(text, "legend")
+    assert f'<a href="maps/{SOUTH_SLUG}.html">{cgmap._esc(SOUTH)}</a>' in legend["html"]
+    assert f'<a href="maps/{NORTH_SLUG}.html">{cgmap._esc(NORTH)}</a>' in legend["html"]
+    villages = result.villages
+    gaps = set(villages.loc[villages["status"] != "covered", "village_id"])
+    assert gaps and gaps != set(villages["village_id"])
+    assert _village_ids(text) == gaps
+    (communes,) = _embedded(text, "communes")
+    assert len(communes["features"]) == 4
+    # the province is named in each commune's popup and found by the search
+    assert {f["properties"]["dist"] for f in communes["features"]} == {
+        cgmap._esc(SOUTH), cgmap._esc(NORTH)}
+    for piece in ("covgap.sites(", "covgap.fibre(", "covgap.areas(", "covgap.image("):
+        assert piece not in text
+    # the plan is ranked over the whole run: all of it is on the overview
+    (candidates,) = _embedded(text, "candidates")
+    assert candidates["rank"] == result.candidates["rank"].tolist()
+
+
+def test_province_names_are_escaped_and_slugged(split_run):
+    _, run_dir = split_run
+    for path in [run_dir / "map.html", *(run_dir / "maps").iterdir()]:
+        assert re.fullmatch(r"[a-z0-9-]+\.html", path.name)
+        text = path.read_text(encoding="utf-8")
+        # the HTML pieces put into the page as they are hold the name escaped
+        pieces = [text] + [d["html"] for f in ("title", "legend") for d in _embedded(text, f)]
+        for piece in pieces:
+            assert "<script>alert(3)" not in piece
+            assert "{{7*7}}" not in piece
+    for path in (run_dir / "map.html", run_dir / "maps" / f"{NORTH_SLUG}.html"):
+        assert cgmap._esc(EVIL_PROVINCE) in path.read_text(encoding="utf-8")  # <title>
+    assert not list(run_dir.parent.glob("*.html"))  # nothing written beside the run
+
+
+def test_province_maps_draw_only_their_surroundings(split_run):
+    """Sites and coverage polygons stop PROVINCE_MARGIN_M beyond the province's communes."""
+    _, run_dir = split_run
+    text = (run_dir / "maps" / f"{SOUTH_SLUG}.html").read_text(encoding="utf-8")
+    margin_deg = cgmap.PROVINCE_MARGIN_M / 110_000 + 0.001  # a degree of latitude ~ 110 km
+    top = 20.0 + margin_deg
+    sites = _embedded(text, "sites")
+    assert sites and all(lat <= top for s in sites for lat in s["lat"])
+    # TH-0003 stands at 20.06 N, beyond the margin: its 5 km disc is cut at the box
+    assert "TH-0003" not in text
+    areas = _embedded(text, "areas")
+    assert areas
+    lats = [xy[1] for a in areas for f in a["features"]
+            for xy in shapely.get_coordinates(shapely.geometry.shape(f["geometry"]))]
+    assert max(lats) <= top
+    assert max(lats) > 20.0  # the margin is drawn too
+
+
+def test_small_runs_keep_one_map(province, tmp_path):
+    result = covgap.run(province.config())
+    run_dir = result.write(tmp_path / "run")
+    assert (run_dir / "map.html").exists()
+    assert not (run_dir / "maps").exists()
+
+
+def test_split_can_be_turned_off(two_provinces, tmp_path):
+    result = covgap.run(two_provinces.config(output={"map_max_villages": 0}))
+    run_dir = result.write(tmp_path / "run")
+    assert not (run_dir / "maps").exists()
+    assert len(_village_ids((run_dir / "map.html").read_text(encoding="utf-8"))) == 6
+
+
+def test_large_run_without_provinces_warns_once(province, tmp_path):
+    result = covgap.run(province.config(output={"map_max_villages": 1}))
+    with pytest.warns(CovgapWarning, match=r"6 villages, more than \[output\] "
+                      r"map_max_villages = 1.*'province' column"):
+        run_dir = result.write(tmp_path / "run")
+    assert not (run_dir / "maps").exists()
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert sum("map_max_villages" in w for w in manifest["warnings"]) == 1
+    with pytest.warns(CovgapWarning):
+        result.write(tmp_path / "run", force=True)
+    assert sum("map_max_villages" in w for w in result.warnings) == 1
+
+
+def test_map_max_villages_is_checked(province):
+    with pytest.raises(covgap.InputError, match=r"map_max_villages: -1 is outside 0\.\.inf"):
+        covgap.run(province.config(output={"map_max_villages": -1}))
+
+
+def test_file_names_of_provinces():
+    assert cgmap.file_part("Tỉnh Đắk Lắk", default="x") == "Tinh-Dak-Lak"
+    assert cgmap.file_part("../../etc/passwd", default="x") == "etc-passwd"
+    assert cgmap.file_part("…/", default="x") == "x"
+    assert cgmap._province_slugs(["Hà Nội", "Ha Noi", "HÀ NỘI", "CON", "..", "x" * 99]) == [
+        "ha-noi", "ha-noi-2", "ha-noi-3", "con-1", "province", "x" * 60]
+
+
+def test_province_views_clip_the_rasters(sample_result):
+    """The raster models' coverage is a window of the grid around the province."""
+    communes = sample_result.communes
+    province = pd.Series(np.where(np.arange(len(communes)) < len(communes) // 2, "A", "B"),
+                         index=communes.index)
+    views, links = cgmap._province_views(sample_result, province)
+    assert [link.name for link in links] == ["A", "B"]
+    grid = sample_result.coverage.grid
+    key = next(iter(sample_result.coverage.signal))
+    for view, link in zip(views, links, strict=True):
+        sub = view.coverage.grid
+        assert sub.width * sub.height < grid.width * grid.height
+        # the window lines up with the grid: the same cells, the same values
+        col, row = ~grid.transform * (sub.transform.c, sub.transform.f)
+        assert col == round(col) and row == round(row)
+        r0, c0 = round(row), round(col)
+        np.testing.assert_array_equal(
+            view.coverage.signal[key],
+            sample_result.coverage.signal[key][r0:r0 + sub.height, c0:c0 + sub.width])
+        assert len(view.analysis.villages) == link.villages
+        text = cgmap._build(view).get_root().render()
+        assert text.count("covgap.image(") == len(SAMPLE_LAYERS) - 10  # every overlay
+    assert sum(link.villages for link in links) == len(sample_result.villages)
+
+
+def test_split_maps_in_browser(browser, split_run):
+    _, run_dir = split_run
+    page = Page(browser, run_dir / "map.html")
+    try:
+        assert "Thôn lõm sóng, phủ một phần / Villages with gaps" in page.layer_labels()
+        assert not any(label.startswith("Trạm BTS") for label in page.layer_labels())
+        assert page.js("document.querySelectorAll('.cg-legend a[href^=\"maps/\"]').length") == 2
+        assert page.js("document.querySelectorAll('.cg-legend script').length") == 0
+        # the link opens the province's map, which links back
+        page.page.click(f'.cg-legend a[href="maps/{NORTH_SLUG}.html"]')
+        page.page.wait_for_function("window.covgap && window.covgap.ready", timeout=15000)
+        assert page.page.url.endswith(f"/maps/{NORTH_SLUG}.html")
+        assert EVIL_PROVINCE in page.page.locator(".cg-title h1").inner_text()
+        assert page.js("covgap.state.villages.markers.length") == 3
+        assert page.js("covgap.state.sites.length") > 0
+        page.page.click('.cg-title a[href="../map.html"]')
+        page.page.wait_for_function("window.covgap && window.covgap.ready", timeout=15000)
+        assert page.page.url.endswith("/run/map.html")
+        assert page.errors == []
+        assert page.requests == []
+        assert page.dialogs == []
+    finally:
+        page.close()
+
+
+def test_site_tables_list_technologies_and_sharing(province):
+    """Viettel's TH-0001 and VNPT's TH-0002 share a mast (conftest); TH-0004 stands alone."""
+    result = covgap.run(province.config())
+    tables = cgmap._site_payloads(result.sites, result.analysis.locations)
+    assert sorted(tables) == ["MobiFone", "VNPT", "Viettel"]
+    viettel = tables["Viettel"]
+    assert viettel["id"] == ["TH-0001", "TH-0004"]
+    assert viettel["tech"] == ["4G", "2G"]
+    assert viettel["cells"] == [3, 1]
+    assert viettel["sw"] == ["VNPT", None]
+    assert tables["VNPT"]["sw"] == ["Viettel"]
+    assert tables["MobiFone"]["sw"] == [None]

@@ -32,6 +32,7 @@ curly braces are escaped too, because folium passes rendered pieces through Jinj
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import html
 import json
@@ -39,11 +40,15 @@ import logging
 import math
 import re
 import struct
+import time
+import unicodedata
+import warnings
 import zlib
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import folium
 import geopandas as gpd
@@ -51,6 +56,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 import shapely
+from affine import Affine
 from branca.element import Element
 from folium.map import Layer
 from pyproj import CRS, Transformer
@@ -58,12 +64,16 @@ from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
 from rasterio.warp import calculate_default_transform, reproject
 
+from covgap.analysis.indicators import INDICATORS, indicator_table
 from covgap.config import TECHNOLOGIES
+from covgap.errors import CovgapWarning
+from covgap.io.text import normalize_nfc
+from covgap.io.vector import find_column
 
 if TYPE_CHECKING:
     from covgap.pipeline import Result
 
-__all__ = ["build_map", "write_map"]
+__all__ = ["build_map", "file_part", "write_map", "write_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +114,19 @@ CLUSTER_SITES_ABOVE = 300
 LABEL_MIN_ZOOM = 12
 #: Coordinates in the page are rounded to 5 decimals (about 1 m).
 COORD_DECIMALS = 5
+
+#: A province's map also draws the sites, fibre and coverage this far beyond its
+#: communes, metres: border villages are served from across the border (5 km is the
+#: radius model's 4G service radius, ``[coverage] radius_m``).
+PROVINCE_MARGIN_M = 5000.0
+#: Folder of the province maps in a run directory.
+PROVINCE_DIR = "maps"
+#: Name shown for communes whose ``province`` cell is empty.
+NO_PROVINCE = "Chưa rõ tỉnh / No province"
+#: File names Windows reserves whatever their extension (``con.html`` cannot be opened).
+_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                             *(f"lpt{i}" for i in range(10))})
+_MAX_SLUG = 60
 
 _BACKGROUND = "#f2f2ef"
 _ASSET_FILES_CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
@@ -155,10 +178,22 @@ def build_map(result: Result, *, tiles: bool = True, coverage_overlays: bool = T
     >>> build_map(result)  # doctest: +SKIP
     <folium.folium.Map object at ...>
     """
-    analysis = getattr(result, "analysis", None)
-    if analysis is None:
-        raise ValueError("build_map needs a run with its village analysis (covgap.run "
-                         "computes it); this result has only the inputs")
+    return _build(result, tiles=tiles, coverage_overlays=coverage_overlays,
+                  max_overlay_px=max_overlay_px, simplify_m=simplify_m)
+
+
+def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: bool = True,
+           max_overlay_px: int = 2048, simplify_m: float = 50.0,
+           links: Sequence[_Link] | None = None,
+           back: tuple[str, str] | None = None) -> folium.Map:
+    """Build a map (:func:`build_map`); with ``links`` the national overview.
+
+    The overview draws the communes, only the villages with a gap (partly covered or
+    lõm sóng) and the candidate sites, no sites, fibre or coverage, and lists ``links``
+    to the province maps in the legend.  ``back`` is (href, name) of the overview, linked from
+    the title of a province map.
+    """
+    analysis = _analysis(result)
     cfg = result.config
     metric = result.inputs.metric_crs
     villages = analysis.villages
@@ -201,12 +236,21 @@ def build_map(result: Result, *, tiles: bool = True, coverage_overlays: bool = T
         "line_color": "#4d4d4d"},
         name="Xã theo % thôn được phủ sóng / Communes by villages covered").add_to(m)
 
-    village_data, basis_words = _village_payload(villages, communes, cfg)
+    overview = links is not None
+    shown = villages
+    village_layer = "Thôn / Villages"
+    if overview:
+        shown = villages[_column(villages, "status").fillna("lom_song").ne("covered")
+                         .to_numpy()]
+        village_layer = "Thôn lõm sóng, phủ một phần / Villages with gaps"
+    village_data, basis_words = _village_payload(shown, communes, cfg)
     _Piece("villages", data=village_data, options={
         "colors": list(STATUS_COLORS), "usp_color": USP_COLOR, "line_color": "#333333",
-        "radius": [3.5, 4.5, 5.5], "basis": basis_words}, name="Thôn / Villages").add_to(m)
+        "radius": [3.5, 4.5, 5.5], "basis": basis_words}, name=village_layer).add_to(m)
 
     n_candidates = 0
+    if overview:  # the province maps have them; the ranked plan is national and small
+        sites, fibre, coverage_overlays = sites.iloc[:0], None, False
     if candidates is not None and len(candidates):
         cand_data = _candidate_payload(candidates)
         n_candidates = len(cand_data["rank"])
@@ -236,13 +280,21 @@ def build_map(result: Result, *, tiles: bool = True, coverage_overlays: bool = T
                                       simplify_m=simplify_m)
 
     title_html = _title_html(result, villages, techs)
+    if overview:
+        title_html += ('<div class="cg-rule">Bản đồ tổng quan: mở bản đồ đầy đủ của từng tỉnh '
+                       'trong chú giải <span class="cg-muted">/ Overview: each province\'s '
+                       "full map is linked in the legend</span></div>")
+    if back is not None:
+        href, name = back
+        title_html += (f'<div class="cg-rule"><a href="{html.escape(href, quote=True)}">'
+                       f"← Bản đồ tổng quan / Overview: {_esc(name)}</a></div>")
     _Piece("title", data={"html": title_html}, control=False).add_to(m)
     _Piece("scale", control=False).add_to(m)  # bottom left, under the legend
     legend_html = _legend_html(
         commune_counts=commune_counts, villages=villages, site_tables=site_tables,
         colors=colors, fibre_ops=_present_fibre_ops(fibre, operators), fibre_kinds=fibre_kinds,
         coverage_kind=coverage_kind, min_dbm=coverage.min_rsrp_dbm if coverage else None,
-        n_candidates=n_candidates)
+        n_candidates=n_candidates, links=links)
     _Piece("legend", data={"html": legend_html}, control=False).add_to(m)
     _Piece("search", control=False, options={
         "placeholder": "Tìm thôn, xã / Find a village or commune", "limit": 12}).add_to(m)
@@ -278,8 +330,346 @@ def write_map(result: Result, path: str | Path, **options: Any) -> Path:
     >>> write_map(covgap.run("data/sample.toml"), "map.html")  # doctest: +SKIP
     PosixPath('map.html')
     """
-    path = Path(path)
-    m = build_map(result, **options)
+    return _write(build_map(result, **options), Path(path))
+
+
+def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
+               **options: Any) -> list[Path]:
+    """Write ``map.html`` into a run directory, split by province when the run is large.
+
+    Up to ``max_villages`` villages (or with ``max_villages=0``) this is
+    :func:`write_map`.  Above it, when the communes have a ``province`` column,
+    ``map.html`` becomes a national overview -- the communes by villages covered, the
+    villages with a gap (partly covered or lõm sóng), the ranked candidate sites and a
+    link to every province's map -- and ``maps/<province>.html`` holds each province's
+    full map: its communes, villages and candidate sites, the sites and fibre within
+    :data:`PROVINCE_MARGIN_M` of them, the coverage clipped to the same box, and its own
+    indicators.  Without a ``province`` column the single map is written and a
+    :class:`~covgap.errors.CovgapWarning` says it is large.
+
+    Parameters
+    ----------
+    result : Result
+        A run (:func:`covgap.run`).
+    folder : str or Path
+        The run directory; ``maps/`` is created in it when the map is split.
+    max_villages : int
+        ``[output] map_max_villages``: split above this many villages; 0 never splits.
+    **options
+        Passed to :func:`build_map` (``tiles``, ``coverage_overlays``,
+        ``max_overlay_px``, ``simplify_m``).
+
+    Returns
+    -------
+    list of Path
+        ``map.html`` first, then the province maps in the order of their names.
+
+    Raises
+    ------
+    ValueError
+        When the result has no village analysis.
+
+    Examples
+    --------
+    >>> write_maps(covgap.run("national.toml"), "out/vn/2025")  # doctest: +SKIP
+    [PosixPath('out/vn/2025/map.html'), PosixPath('out/vn/2025/maps/an-giang.html'), ...]
+    """
+    folder = Path(folder)
+    analysis = _analysis(result)
+    n = len(analysis.villages)
+    if not max_villages or n <= max_villages:
+        return [write_map(result, folder / "map.html", **options)]
+    province = _commune_provinces(result)
+    if province is None:
+        warnings.warn(
+            f"map.html shows {n:,} villages, more than [output] map_max_villages = "
+            f"{max_villages:,}: it is large and slow to open. Give the communes a "
+            "'province' column to write a national overview and one map per province "
+            f"(maps/<province>.html), or raise map_max_villages", CovgapWarning,
+            stacklevel=2)
+        return [write_map(result, folder / "map.html", **options)]
+    t0 = time.perf_counter()
+    views, links = _province_views(result, province)
+    national = result.config.display_name
+    overview = _View(
+        config=result.config, inputs=result.inputs, coverage=result.coverage,
+        candidates=getattr(result, "candidates", None),
+        indicators=getattr(result, "indicators", None),
+        analysis=SimpleNamespace(villages=analysis.villages,
+                                 communes=_with_province(analysis.communes, province),
+                                 locations=None))
+    paths = [_write(_build(overview, links=links, **options), folder / "map.html")]
+    (folder / PROVINCE_DIR).mkdir(parents=True, exist_ok=True)
+    for view, link in zip(views, links, strict=True):
+        m = _build(view, back=("../map.html", national), **options)
+        paths.append(_write(m, folder / link.href))
+    log.info("map split into an overview and %d province maps in %.1f s", len(links),
+             time.perf_counter() - t0)
+    return paths
+
+
+def file_part(text: str, *, default: str) -> str:
+    """Return text safe inside a file name: ASCII letters, digits and hyphens.
+
+    Vietnamese diacritics are dropped (đ becomes d); every other run of characters
+    becomes one hyphen, so no path separator, dot or markup survives.
+
+    Parameters
+    ----------
+    text : str
+    default : str
+        Returned when nothing is left.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> file_part("Tỉnh Thanh Hóa", default="province")
+    'Tinh-Thanh-Hoa'
+    >>> file_part("../<script>", default="province")
+    'script'
+    >>> file_part("…", default="province")
+    'province'
+    """
+    bare = unicodedata.normalize("NFKD", str(text).replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in bare if not unicodedata.combining(c))
+    return re.sub(r"[^0-9A-Za-z]+", "-", bare).strip("-") or default
+
+
+class _Link(NamedTuple):
+    """A province map, as the overview lists it."""
+
+    name: str
+    href: str  # relative to the run directory
+    villages: int
+    lom_song: int
+
+
+@dataclasses.dataclass
+class _View:
+    """The attributes of a :class:`~covgap.pipeline.Result` that :func:`build_map` reads."""
+
+    config: Any
+    inputs: Any
+    analysis: Any
+    coverage: Any
+    candidates: Any
+    indicators: Any
+
+
+def _analysis(result: Any) -> Any:
+    analysis = getattr(result, "analysis", None)
+    if analysis is None:
+        raise ValueError("build_map needs a run with its village analysis (covgap.run "
+                         "computes it); this result has only the inputs")
+    return analysis
+
+
+def _commune_provinces(result: Any) -> pd.Series | None:
+    """Return the province of each commune of the analysis (NFC text), or None.
+
+    The analysis keeps only covgap's commune columns, so the column is looked up in the
+    input communes (by commune code) when the analysis has none.
+    """
+    communes = result.analysis.communes
+    column = find_column(communes, "province")
+    if column is not None:
+        values = communes[column]
+    else:
+        source = getattr(getattr(result, "inputs", None), "communes", None)
+        column = None if source is None else find_column(source, "province")
+        if column is None:
+            return None
+        by_code = pd.Series(source[column].to_numpy(),
+                            index=source["commune_code"].astype(str).to_numpy())
+        by_code = by_code[~by_code.index.duplicated()]
+        values = communes["commune_code"].astype(str).map(by_code)
+    values = normalize_nfc(values.astype(object).where(values.notna(), None))
+    values = values.map(lambda v: None if _missing(v) or str(v) == "" else str(v))
+    if values.isna().all():
+        return None
+    return values.fillna(NO_PROVINCE).rename("province")
+
+
+def _with_province(communes: gpd.GeoDataFrame, province: pd.Series) -> gpd.GeoDataFrame:
+    """Communes whose popup and search line names the province after the district."""
+    district = _column(communes, "district")
+    has = district.notna() & district.astype(str).ne("")
+    text = province.where(~has, district.astype(str) + " · " + province)
+    return communes.assign(district=text.to_numpy())
+
+
+def _province_slugs(names: Sequence[str]) -> list[str]:
+    """Distinct lower-case file names (without ``.html``) for the province names."""
+    out: list[str] = []
+    for name in names:
+        base = file_part(name, default="province").lower()[:_MAX_SLUG].strip("-")
+        if base in _RESERVED_NAMES:
+            base = f"{base}-1"
+        slug, k = base, 1
+        while slug in out:
+            k += 1
+            slug = f"{base}-{k}"
+        out.append(slug)
+    return out
+
+
+def _province_views(result: Any, province: pd.Series) -> tuple[list[_View], list[_Link]]:
+    """One view of the run per province, in the order of their names, and their links."""
+    cfg = result.config
+    metric = result.inputs.metric_crs
+    analysis = result.analysis
+    communes, villages = analysis.communes, analysis.villages
+    names = sorted(set(province), key=lambda v: (v == NO_PROVINCE, _sort_key(v)))
+    slugs = _province_slugs(names)
+
+    # where everything is, in the metric CRS, once
+    box = communes.geometry.to_crs(metric).bounds.groupby(province.to_numpy()).agg(
+        {"minx": "min", "miny": "min", "maxx": "max", "maxy": "max"})
+    box[["minx", "miny"]] -= PROVINCE_MARGIN_M
+    box[["maxx", "maxy"]] += PROVINCE_MARGIN_M
+    village_prov = villages["commune_code"].astype(str).map(
+        pd.Series(province.to_numpy(), index=communes["commune_code"].astype(str)))
+    if village_prov.isna().any():
+        log.warning("%d villages without a known commune are on no province map",
+                    int(village_prov.isna().sum()))
+    sites = result.inputs.sites
+    site_xy = _xy(sites, metric)
+    locations = getattr(analysis, "locations", None)
+    loc_xy = _xy(locations, metric) if locations is not None else None
+    fibre = result.inputs.fibre
+    fibre_m = None
+    if fibre is not None and len(fibre):
+        fibre_m = fibre.geometry.to_crs(metric).to_numpy()
+        fibre_tree = shapely.STRtree(fibre_m)
+    candidates = getattr(result, "candidates", None)
+    cand_prov = None
+    if candidates is not None and len(candidates):
+        cand_prov = _candidate_provinces(candidates, communes, province, metric)
+    targets = {k: getattr(cfg.targets, k, None) for k in INDICATORS}
+    has_indicators = getattr(result, "indicators", None) is not None
+
+    views, links = [], []
+    for name, slug in zip(names, slugs, strict=True):
+        b = tuple(float(v) for v in box.loc[name, ["minx", "miny", "maxx", "maxy"]])
+        mine = (province == name).to_numpy()
+        communes_p = communes[mine]
+        villages_p = villages[(village_prov == name).to_numpy()]
+        fibre_p = None
+        if fibre_m is not None:
+            idx = fibre_tree.query(shapely.box(*b), predicate="intersects")
+            idx.sort()
+            clipped = shapely.intersection(fibre_m[idx], shapely.box(*b))
+            # a route that only touches the box leaves a point: not a route any more
+            keep = ~shapely.is_empty(clipped) & (
+                shapely.get_dimensions(clipped) == shapely.get_dimensions(fibre_m[idx]))
+            fibre_p = gpd.GeoDataFrame(
+                fibre.iloc[idx[keep]].drop(columns=fibre.geometry.name),
+                geometry=gpd.GeoSeries(clipped[keep], crs=metric,
+                                       index=fibre.index[idx[keep]]).to_crs(fibre.crs))
+        indicators = None
+        if has_indicators:
+            indicators = indicator_table(villages_p, communes_p, province_code=slug,
+                                         province_name=name, targets=targets)
+        views.append(_View(
+            config=dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, title=name)),
+            inputs=SimpleNamespace(metric_crs=metric, sites=sites[_inside(site_xy, b)],
+                                   fibre=fibre_p),
+            analysis=SimpleNamespace(
+                villages=villages_p, communes=communes_p,
+                locations=None if locations is None else locations[_inside(loc_xy, b)]),
+            coverage=_clip_coverage(result.coverage, b, metric),
+            candidates=None if cand_prov is None else candidates[cand_prov == name],
+            indicators=indicators))
+        status = _column(villages_p, "status").fillna("lom_song")
+        links.append(_Link(name=name, href=f"{PROVINCE_DIR}/{slug}.html",
+                           villages=len(villages_p),
+                           lom_song=int(status.eq("lom_song").sum())))
+    return views, links
+
+
+def _sort_key(name: str) -> tuple[str, str]:
+    """Alphabetical order as Vietnamese readers expect it, ignoring "Tỉnh"/"Thành phố"."""
+    bare = file_part(name, default="").casefold()
+    short = re.sub(r"^(tinh|thanh-pho|tp)-", "", bare)
+    return (short, name)
+
+
+def _xy(frame: gpd.GeoDataFrame, metric: CRS) -> np.ndarray:
+    """(n, 2) metric coordinates of a point layer (NaN for missing points)."""
+    pts = frame.geometry.to_crs(metric).to_numpy()
+    return np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
+
+
+def _inside(xy: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    minx, miny, maxx, maxy = box
+    return ((xy[:, 0] >= minx) & (xy[:, 0] <= maxx) & (xy[:, 1] >= miny)
+            & (xy[:, 1] <= maxy))
+
+
+def _candidate_provinces(candidates: pd.DataFrame, communes: gpd.GeoDataFrame,
+                         province: pd.Series, metric: CRS) -> np.ndarray:
+    """Return the province of each candidate site: its commune's, or the nearest commune's."""
+    if isinstance(candidates, gpd.GeoDataFrame):
+        pts = candidates.geometry.to_crs(metric)
+    else:
+        pts = gpd.GeoSeries(gpd.points_from_xy(candidates["lon"], candidates["lat"]),
+                            crs="EPSG:4326").to_crs(metric)
+    polys = communes.geometry.to_crs(metric).to_numpy()
+    tree = shapely.STRtree(polys)
+    _, nearest = tree.query_nearest(pts.to_numpy(), all_matches=False)
+    return province.to_numpy()[nearest]
+
+
+def _clip_coverage(coverage: Any, box: tuple[float, float, float, float],
+                   metric: CRS) -> Any:
+    """Return the coverage inside a box of the metric CRS (None when nothing is left).
+
+    Rasters are cut to a window of the grid (views of the arrays, no copy); coverage
+    polygons are cut at the box.
+    """
+    if coverage is None:
+        return None
+    areas = coverage.areas
+    if areas is not None and len(areas):
+        b = box if CRS(areas.crs) == metric else _reproject_box(box, metric, areas.crs)
+        cut = shapely.intersection(areas.geometry.to_numpy(), shapely.box(*b))
+        keep = ~shapely.is_empty(cut)
+        areas = gpd.GeoDataFrame(areas[keep].drop(columns=areas.geometry.name),
+                                 geometry=gpd.GeoSeries(cut[keep], crs=areas.crs,
+                                                        index=areas.index[keep]))
+    grid = coverage.grid
+    if grid is None:
+        return dataclasses.replace(coverage, areas=areas)
+    minx, miny, maxx, maxy = box if grid.crs == metric else _reproject_box(
+        box, metric, grid.crs)
+    t = grid.transform
+    c0 = max(0, math.floor((minx - t.c) / t.a))
+    c1 = min(grid.width, math.ceil((maxx - t.c) / t.a))
+    r0 = max(0, math.floor((t.f - maxy) / -t.e))
+    r1 = min(grid.height, math.ceil((t.f - miny) / -t.e))
+    if c1 <= c0 or r1 <= r0:
+        return None
+    window = (slice(r0, r1), slice(c0, c1))
+    # the grid is north-up: the window's origin is its top-left cell
+    origin = Affine(t.a, 0.0, t.c + c0 * t.a, 0.0, t.e, t.f + r0 * t.e)
+    sub = dataclasses.replace(grid, transform=origin, width=c1 - c0, height=r1 - r0)
+    return dataclasses.replace(
+        coverage, grid=sub, areas=areas,
+        signal={k: v[window] for k, v in coverage.signal.items()},
+        binary={k: v[window] for k, v in coverage.binary.items()},
+        server={}, clear_signal={}, clear_server={}, dem=None)
+
+
+def _reproject_box(box: tuple[float, float, float, float], src: Any,
+                   dst: Any) -> tuple[float, float, float, float]:
+    to = Transformer.from_crs(src, dst, always_xy=True)
+    return tuple(float(v) for v in to.transform_bounds(*box, densify_pts=21))
+
+
+def _write(m: folium.Map, path: Path) -> Path:
     text = m.get_root().render()
     path.write_text(text, encoding="utf-8")
     log.info("map written to %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
@@ -553,13 +943,20 @@ def _site_payloads(sites: gpd.GeoDataFrame,
         "site_id": sites["site_id"].astype(str), "operator": sites["operator"].astype(str),
         "technology": _column(sites, "technology").astype("string").fillna(""),
         "lon": sites.geometry.x, "lat": sites.geometry.y})
-    order = {t: i for i, t in enumerate(TECHNOLOGIES)}
     grouped = cells.groupby(["operator", "site_id"], sort=True)
     table = grouped.agg(lon=("lon", "first"), lat=("lat", "first"),
-                        cells=("technology", "size"),
-                        tech=("technology", lambda s: ", ".join(
-                            sorted(set(s) - {""}, key=lambda t: (order.get(t, 99), t)))))
-    table = table.reset_index()
+                        cells=("technology", "size")).reset_index()
+    # each site's technologies in TECHNOLOGIES order (others after, alphabetically)
+    order = {t: i for i, t in enumerate(TECHNOLOGIES)}
+    techs = cells.loc[cells["technology"] != "", ["operator", "site_id", "technology"]]
+    techs = techs.drop_duplicates().assign(rank=lambda f: f["technology"].map(order).fillna(99))
+    techs = techs.sort_values(["operator", "site_id", "rank", "technology"])
+    first, joined = _join_runs(techs[["operator", "site_id"]].to_numpy(), techs["technology"],
+                               ", ")
+    by_site = pd.Series(joined, index=pd.MultiIndex.from_frame(
+        techs[["operator", "site_id"]].iloc[first]), dtype=object)
+    table["tech"] = by_site.reindex(pd.MultiIndex.from_frame(
+        table[["operator", "site_id"]])).fillna("").to_numpy()
     table["shared_with"] = None
     if locations is not None and len(locations) and "site_ids" in locations:
         loc = pd.DataFrame({"location": np.arange(len(locations)),
@@ -567,11 +964,14 @@ def _site_payloads(sites: gpd.GeoDataFrame,
         loc = loc.explode("site_id")
         site_loc = dict(zip(loc["site_id"], loc["location"], strict=True))
         table["location"] = table["site_id"].map(site_loc)
-        ops_at = table.groupby("location")["operator"].agg(lambda s: sorted(set(s)))
-        table["shared_with"] = [
-            "; ".join(o for o in ops_at.get(loc_i, []) if o != op) or None
-            if not _missing(loc_i) else None
-            for op, loc_i in zip(table["operator"], table["location"], strict=True)]
+        # the other operators at each site's location, sorted
+        mine = table[["location", "operator"]].dropna(subset=["location"])
+        pairs = mine.reset_index().merge(mine.drop_duplicates(), on="location",
+                                         suffixes=("", "_other"))
+        pairs = pairs[pairs["operator"] != pairs["operator_other"]].sort_values(
+            ["index", "operator_other"])
+        first, joined = _join_runs(pairs[["index"]].to_numpy(), pairs["operator_other"], "; ")
+        table.loc[pairs["index"].to_numpy()[first], "shared_with"] = joined
     out = {}
     for op, rows in table.groupby("operator", sort=True):
         out[str(op)] = {
@@ -580,6 +980,19 @@ def _site_payloads(sites: gpd.GeoDataFrame,
             "id": _texts(rows["site_id"]), "tech": _texts(rows["tech"].replace("", None)),
             "cells": _numbers(rows["cells"]), "sw": _texts(rows["shared_with"])}
     return out
+
+
+def _join_runs(keys: np.ndarray, values: pd.Series, sep: str) -> tuple[np.ndarray, list[str]]:
+    """Join the values of each run of equal keys (rows sorted by key) with ``sep``.
+
+    Returns the first row of each run and its text, without a Python call per run (tens
+    of thousands of sites): the texts are concatenated with ``np.add.reduceat``.
+    """
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64), []
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)])
+    texts = np.array([f"{v}{sep}" for v in values], dtype=object)
+    return starts, [t[:-len(sep)] for t in np.add.reduceat(texts, starts)]
 
 
 def _fibre_payloads(fibre: gpd.GeoDataFrame, metric: CRS, simplify_m: float,
@@ -659,8 +1072,10 @@ def _add_coverage(m: folium.Map, coverage: Any, techs: list[str], *, max_px: int
                        "operators", union))
         for op, tech in keys:
             rows = areas[(areas["operator"] == op) & (areas["technology"] == tech)]
+            geoms = rows.geometry.to_numpy()
+            # the models give one union per operator and technology: no second union
             layers.append((f"Vùng phủ {_esc(op)} {tech} / {_esc(op)} {tech} coverage",
-                           shapely.union_all(rows.geometry.to_numpy())))
+                           geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)))
         for name, geom in layers:
             simplified = _simplify(gpd.GeoSeries([geom], crs=areas.crs), areas.crs,
                                    simplify_m / 2)
@@ -702,8 +1117,9 @@ def _signal_edges(min_dbm: float) -> list[float]:
 
 def _signal_classes(signal: np.ndarray, min_dbm: float) -> np.ndarray:
     """Class 1.. of a dBm raster (0: below the threshold or no signal)."""
-    edges = _signal_edges(min_dbm)
-    classes = np.digitize(np.nan_to_num(signal, nan=-np.inf), edges).astype(np.uint8)
+    classes = np.zeros(np.shape(signal), dtype=np.uint8)
+    for edge in _signal_edges(min_dbm):  # the number of edges reached; NaN reaches none
+        classes += np.asarray(signal) >= edge
     return classes
 
 
@@ -839,7 +1255,7 @@ def _sw(cls: str, style: str) -> str:
 def _legend_html(*, commune_counts: list[int], villages: pd.DataFrame,
                  site_tables: dict[str, dict], colors: dict[str, str], fibre_ops: list[str],
                  fibre_kinds: list[str], coverage_kind: str | None, min_dbm: float | None,
-                 n_candidates: int) -> str:
+                 n_candidates: int, links: Sequence[_Link] | None = None) -> str:
     out = ['<details open><summary>Chú giải / Legend</summary>']
     # communes
     edges = [0.0, *COMMUNE_CLASS_EDGES_PCT]
@@ -866,6 +1282,16 @@ def _legend_html(*, commune_counts: list[int], villages: pd.DataFrame,
     n_usp = int(_column(villages, "usp_eligible", False).fillna(False).astype(bool).sum())
     out.append(f"<li>{_sw('cg-ring', f'border-color:{USP_COLOR}')}Diện công ích / USP "
                f'eligible <span class="cg-count">({_fmt(n_usp)})</span></li></ul>')
+    if links is not None:
+        out.append('<ul class="cg-one"><li class="cg-muted">chỉ vẽ thôn chưa được phủ sóng '
+                   "/ only villages with a gap are drawn</li></ul>"
+                   "<h5>Bản đồ từng tỉnh / Province maps "
+                   '<span class="cg-count">(số thôn lõm sóng / no-signal villages)</span>'
+                   "</h5><ul>")
+        for link in links:
+            out.append(f'<li><a href="{html.escape(link.href, quote=True)}">{_esc(link.name)}'
+                       f'</a> <span class="cg-count">({_fmt(link.lom_song)})</span></li>')
+        out.append("</ul>")
     if n_candidates:
         out.append("<h5>Điểm đề xuất / Candidate sites</h5><ul>"
                    '<li><span class="cg-cand cg-cand-new cg-inline"><span>1</span></span> '
