@@ -34,6 +34,7 @@ from numba import njit, prange
 from covgap.compute import map_ordered
 from covgap.config import ComputeConfig, CoverageConfig
 from covgap.coverage.grid import Grid
+from covgap.coverage.los import terrain_window, window_bounds
 from covgap.coverage.propagation import pathloss_db
 
 __all__ = ["SIGNAL_FLOOR_BELOW_THRESHOLD_DB", "service_distance_m", "signal_coverage"]
@@ -203,7 +204,6 @@ def _window(row_f: float, col_f: float, radius: float, grid: Grid, terrain: bool
             ) -> tuple[int, int, int, int]:
     """Grid rows and columns (r0, r1, c0, c1) a loss group can reach."""
     if terrain:
-        from covgap.coverage.los import window_bounds
         return window_bounds(row_f, col_f, radius, grid.cell_size_m, grid.shape)
     span = math.ceil(radius / grid.cell_size_m) + 1
     return (max(0, math.floor(row_f) - span), min(grid.height, math.floor(row_f) + span + 1),
@@ -297,8 +297,6 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
         clear_server), arrays over ``task.bounds`` (-inf / -1 where nothing reaches).
     """
     terrain = task.dem is not None
-    if terrain:
-        from covgap.coverage.los import terrain_window
     b0, b1, d0, d1 = task.bounds
     shape = (b1 - b0, d1 - d0)
     out: TileResult = {}
@@ -487,8 +485,6 @@ def signal_at_points(
         Per site, the points within its reach and their signal, dBm.
     """
     terrain = dem is not None
-    if terrain:
-        from covgap.coverage.los import terrain_window
     floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
     sites = sites.copy()
     sites["ref_db"] = sites["technology"].map(config.reference_signal_db).astype(float)
