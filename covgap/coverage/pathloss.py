@@ -172,8 +172,8 @@ def signal_coverage(
 
     cells["eirp_ref"] = cells["eirp_dbm"] - cells["ref_db"]
     cells["index"] = np.arange(len(cells), dtype="int32")
-    tasks = tile_tasks(groups, cells, grid, config, dem=dem, tile_m=compute.tile_m
-                       if compute is not None else DEFAULT_TILE_M)
+    compute = compute or ComputeConfig()  # [compute]'s defaults: 50 km tiles, here
+    tasks = tile_tasks(groups, cells, grid, config, dem=dem, tile_m=compute.tile_m)
     total = len(groups)
     done = 0
 
@@ -183,7 +183,7 @@ def signal_coverage(
         if progress:
             progress(done, total)
 
-    local = compute is None or compute.scheduler == "local"
+    local = compute.scheduler == "local"
     results = (run_tile(t, tick=tick) for t in tasks) if local else map_ordered(
         run_tile, tasks, compute, on_done=lambda t: tick(len(t.groups)))
     for task, part in zip(tasks, results, strict=True):
@@ -194,10 +194,6 @@ def signal_coverage(
         out["clear_signal"] = _finish(clear)
         out["clear_server"] = clear_serve
     return out
-
-
-#: Side of the tiles sites are batched by when no ``[compute]`` says otherwise, metres.
-DEFAULT_TILE_M = 50_000.0
 
 
 def _window(row_f: float, col_f: float, radius: float, grid: Grid, terrain: bool
