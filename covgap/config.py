@@ -273,6 +273,11 @@ class TargetsConfig:
         "population covered by mobile broadband, %; default: no target"))
     commune_centres_5g_pct: float | None = field(default=None, metadata=_doc(
         "commune centres with 5G, % (100% by 2030); default: no target"))
+    households_mbb_pct: float | None = field(default=None, metadata=_doc(
+        "households in villages covered by mobile broadband, %; default: no target"))
+    households_ftth_pct: float | None = field(default=None, metadata=_doc(
+        "households in villages with FTTH reach, % (seed 001: 80%; seed 003: 100% able to "
+        "get fibre on request); default: no target"))
     usp_villages: float | None = field(default=None, metadata=_doc(
         "universal-service eligible villages, count (lower is better); default: no target"))
 

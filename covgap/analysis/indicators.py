@@ -12,6 +12,10 @@ keeps the numerator and denominator beside the value so a figure can be checked:
 - ``population_mbb_pct``: people covered (each village's population x its covered
   share) / all people x 100.
 - ``commune_centres_5g_pct``: communes whose centre has 5G / all communes x 100.
+- ``households_mbb_pct``, ``households_ftth_pct``: households in villages covered by
+  mobile broadband (with FTTH reach) / all households x 100 (seed 001: fibre reaching
+  80% of households; seed 003: every household able to get fibre on request).  Empty
+  when the villages carry no ``households``.
 - ``usp_villages``: villages eligible for the universal-service programme (a count;
   lower is better).
 """
@@ -19,6 +23,10 @@ keeps the numerator and denominator beside the value so a figure can be checked:
 from __future__ import annotations
 
 import itertools
+import math
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -29,8 +37,12 @@ from pyproj import CRS
 __all__ = [
     "INDICATORS",
     "commune_table",
+    "exact_percent",
     "indicator_table",
+    "meets",
     "percent",
+    "round_half_up",
+    "shown_percent",
     "site_locations",
 ]
 
@@ -41,12 +53,78 @@ INDICATORS: dict[str, tuple[str, bool]] = {
     "bts_sharing_pct": ("%", True),
     "population_mbb_pct": ("%", True),
     "commune_centres_5g_pct": ("%", True),
+    "households_mbb_pct": ("%", True),
+    "households_ftth_pct": ("%", True),
     "usp_villages": ("count", False),
 }
 
 
+def round_half_up(value: float | int | Fraction, digits: int = 1) -> float:
+    """Round as Excel and people do: halves away from zero, on the decimal value.
+
+    ``round()`` rounds halves to even and works on the binary float, so
+    ``round(12.25, 1)`` gives 12.2 where Excel's ``ROUND(12.25, 1)`` and a person write
+    12.3.  Integers and :class:`fractions.Fraction` are rounded exactly; a float is
+    taken at its shortest decimal form (``repr``), as Excel shows it.
+
+    Parameters
+    ----------
+    value : float, int or Fraction
+        NaN stays NaN.
+    digits : int
+        Decimal places kept.
+
+    Examples
+    --------
+    >>> round_half_up(12.25)
+    12.3
+    >>> round_half_up(Fraction(49 * 100, 400))
+    12.3
+    >>> round_half_up(98.5, 0)
+    99.0
+    >>> round_half_up(-2.5, 0)
+    -3.0
+    >>> round_half_up(100 * 1520 / 1543)
+    98.5
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return value
+        value = Fraction(Decimal(repr(value)))
+    scaled = Fraction(value) * 10**digits
+    whole = math.floor(abs(scaled) + Fraction(1, 2))
+    return math.copysign(whole, scaled) / 10**digits if whole else 0.0
+
+
+def _fraction(value: float | int) -> Fraction:
+    """Exact value of a count or a float sum (the float's binary value, not its repr)."""
+    return Fraction(value) if not isinstance(value, Fraction) else value
+
+
+def exact_percent(numerator: float, denominator: float) -> Fraction | None:
+    """``numerator / denominator x 100`` as an exact fraction; None for an empty base.
+
+    Examples
+    --------
+    >>> exact_percent(2499, 2500)
+    Fraction(2499, 25)
+    >>> exact_percent(1, 0) is None
+    True
+    """
+    if (not denominator or _isnan(denominator) or _isnan(numerator)):
+        return None
+    return _fraction(numerator) * 100 / _fraction(denominator)
+
+
+def _isnan(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def percent(numerator: float, denominator: float) -> float:
     """Return ``numerator / denominator x 100`` to one decimal, NaN for an empty base.
+
+    Computed exactly and rounded half up (:func:`round_half_up`), as Excel and the
+    ministry's worked examples do.
 
     Examples
     --------
@@ -54,10 +132,70 @@ def percent(numerator: float, denominator: float) -> float:
     98.5
     >>> percent(120, 1000)
     12.0
+    >>> percent(49, 400)
+    12.3
     """
-    if not denominator or np.isnan(denominator) or np.isnan(numerator):
+    exact = exact_percent(numerator, denominator)
+    return float("nan") if exact is None else round_half_up(exact, 1)
+
+
+def meets(value: Fraction | float | None, target: float | None, *, higher: bool = True
+          ) -> bool | None:
+    """Whether an exact value meets its target; None without a value or a target.
+
+    The comparison is on the exact value (a :class:`Fraction` from the numerator and
+    denominator), never on the displayed one: 2,499 of 2,500 villages (99.96%) does not
+    meet a 100% target although it would print as 100.0.
+
+    Examples
+    --------
+    >>> meets(exact_percent(2499, 2500), 100)
+    False
+    >>> meets(exact_percent(2500, 2500), 100)
+    True
+    >>> meets(exact_percent(1499, 10000), 15)
+    False
+    >>> meets(Fraction(113), 120, higher=False)
+    True
+    """
+    if value is None or _isnan(target) or _isnan(value):
+        return None
+    exact = value if isinstance(value, Fraction) else Fraction(Decimal(repr(float(value))))
+    goal = Fraction(Decimal(repr(float(target))))
+    return exact >= goal if higher else exact <= goal
+
+
+def shown_percent(value: Fraction | None, target: float | None, *, higher: bool = True,
+                  digits: int = 1, max_digits: int = 6) -> float:
+    """Return the value to print: ``digits`` decimals, more where fewer would fake the target.
+
+    A value that does not meet its target never prints as meeting it: 2,499 of 2,500
+    shows 99.96, not 100.0 (and 1,499 of 10,000 against 15% shows 14.99, not 15.0).
+
+    Examples
+    --------
+    >>> shown_percent(exact_percent(2499, 2500), 100)
+    99.96
+    >>> shown_percent(exact_percent(1499, 10000), 15)
+    14.99
+    >>> shown_percent(exact_percent(1520, 1543), 100)
+    98.5
+    >>> shown_percent(exact_percent(1, 3), None)
+    33.3
+    """
+    if value is None:
         return float("nan")
-    return round(100.0 * numerator / denominator, 1)
+    shown = round_half_up(value, digits)
+    if meets(value, target, higher=higher) is not False:
+        return shown
+    for d in range(digits, max_digits + 1):
+        shown = round_half_up(value, d)
+        if meets(shown, target, higher=higher) is False:
+            return shown
+    # closer to the target than max_digits decimals can say: cut toward "not met"
+    step = Fraction(1, 10**max_digits)
+    cut = (math.floor(value / step) if higher else math.ceil(value / step)) * step
+    return float(cut)
 
 
 def site_locations(sites: gpd.GeoDataFrame, metric_crs: CRS, *, tolerance_m: float
@@ -133,33 +271,52 @@ def _joined(group: pd.Series, values: pd.Series) -> pd.Series:
     return pd.Series(joined, index=pd.unique(g), dtype=dtype)
 
 
-def _values(totals: dict, *, locations: int, shared: int, centres: int, centres_5g: int,
-            ftth_known: bool, population_known: bool
-            ) -> dict[str, tuple[float, float, float]]:
-    """(value, numerator, denominator) of every indicator for one group of villages.
+#: (exact value or None, numerator, denominator) of one indicator for one group: the
+#: value as an exact fraction (percent) or count, so "met" never depends on rounding.
+Figure = tuple[Fraction | None, float, float]
 
-    ``totals`` is one group's entry of :func:`_group_totals` (Python numbers: ``percent``
-    must round Python floats, not NumPy ones, for the figures to stay the same).
+
+def _values(totals: dict, *, locations: int, shared: int, centres: int, centres_5g: int,
+            ftth_known: bool, population_known: bool, households_known: bool = False
+            ) -> dict[str, Figure]:
+    """Exact value, numerator and denominator of every indicator for one group of villages.
+
+    ``totals`` is one group's entry of :func:`_group_totals` (Python numbers).
     """
     n = totals["villages"]
     covered = totals["villages_mbb"]
-    out = {"villages_mbb_pct": (percent(covered, n), covered, n)}
+    out: dict[str, Figure] = {"villages_mbb_pct": (exact_percent(covered, n), covered, n)}
     if ftth_known:
         ftth = totals["villages_ftth"]
-        out["villages_ftth_pct"] = (percent(ftth, n), ftth, n)
+        out["villages_ftth_pct"] = (exact_percent(ftth, n), ftth, n)
     else:
-        out["villages_ftth_pct"] = (np.nan, np.nan, n)
-    out["bts_sharing_pct"] = (percent(shared, locations), shared, locations)
+        out["villages_ftth_pct"] = (None, np.nan, n)
+    out["bts_sharing_pct"] = (exact_percent(shared, locations), shared, locations)
     if population_known:
         pop = totals["population"]
         people = totals["people"]
-        out["population_mbb_pct"] = (percent(people, pop), round(people), round(pop))
+        out["population_mbb_pct"] = (exact_percent(people, pop), round(people), round(pop))
     else:
-        out["population_mbb_pct"] = (np.nan, np.nan, np.nan)
-    out["commune_centres_5g_pct"] = (percent(centres_5g, centres), centres_5g, centres)
+        out["population_mbb_pct"] = (None, np.nan, np.nan)
+    out["commune_centres_5g_pct"] = (exact_percent(centres_5g, centres), centres_5g, centres)
+    hh = totals["households"]
+    for ind, flag, known in (("households_mbb_pct", "households_mbb", households_known),
+                             ("households_ftth_pct", "households_ftth",
+                              households_known and ftth_known)):
+        num = totals[flag]
+        out[ind] = ((exact_percent(num, hh), round(num), round(hh)) if known
+                    else (None, np.nan, np.nan))
     usp = totals["usp_villages"]
-    out["usp_villages"] = (float(usp), usp, n)
+    out["usp_villages"] = (Fraction(usp), usp, n)
     return out
+
+
+def _shown(indicator: str, exact: Fraction | None, target: float | None) -> float:
+    """Return the value printed for an indicator: percent to one decimal, counts as is."""
+    unit, higher = INDICATORS[indicator]
+    if unit != "%":
+        return float("nan") if exact is None else float(exact)
+    return shown_percent(exact, target, higher=higher)
 
 
 def _group_totals(villages: pd.DataFrame, keys: pd.Series | np.ndarray
@@ -209,16 +366,29 @@ def _group_totals(villages: pd.DataFrame, keys: pd.Series | np.ndarray
         return [float(v[a:b].sum()) for a, b in itertools.pairwise(bounds)]
 
     pop_sum, people_sum = sums(pop), sums(people)
+    hh = (villages["households"] if "households" in villages
+          else pd.Series(np.nan, index=villages.index))
+    hh_sum = sums(hh)
+    hh_mbb = sums(hh.where(villages["mbb_covered"].fillna(False).astype(bool), 0.0))
+    hh_ftth = sums(hh.where(villages["ftth"].fillna(False).astype(bool), 0.0))
     totals = [{"villages": s, "villages_mbb": c, "villages_ftth": f, "usp_villages": u,
-               "population": p, "people": q}
-              for s, c, f, u, p, q in zip(size.tolist(), covered.tolist(), ftth.tolist(),
-                                          usp.tolist(), pop_sum, people_sum, strict=True)]
+               "population": p, "people": q, "households": h, "households_mbb": hm,
+               "households_ftth": hf}
+              for s, c, f, u, p, q, h, hm, hf in zip(
+                  size.tolist(), covered.tolist(), ftth.tolist(), usp.tolist(), pop_sum,
+                  people_sum, hh_sum, hh_mbb, hh_ftth, strict=True)]
     return pd.Index(uniques), totals
 
 
 #: The totals of a group without villages (what the sums of an empty table give).
 _NO_VILLAGES = {"villages": 0, "villages_mbb": 0, "villages_ftth": 0, "usp_villages": 0,
-                "population": 0.0, "people": 0.0}
+                "population": 0.0, "people": 0.0, "households": 0.0, "households_mbb": 0.0,
+                "households_ftth": 0.0}
+
+
+def _households_known(villages: pd.DataFrame) -> bool:
+    """Whether the villages carry household counts (the households indicators' base)."""
+    return "households" in villages and bool(villages["households"].notna().any())
 
 
 def _lookup(keys: pd.Index, totals: list[dict], wanted: pd.Series | pd.Index) -> list[dict]:
@@ -267,6 +437,7 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
         ["site_locations", "shared_locations"]].astype(int)
     ftth_known = villages["ftth"].notna().any()
     pop_known = villages["population"].notna().any()
+    hh_known = _households_known(villages)
     keys, totals = _group_totals(villages, villages["commune_code"])
     per_commune = _lookup(keys, totals, table["commune_code"])
     rows = []
@@ -275,7 +446,7 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
                                        table["centre_5g"].tolist(), strict=True):
         values = _values(t, locations=n_loc, shared=n_shared, centres=1,
                          centres_5g=int(c5g), ftth_known=ftth_known,
-                         population_known=pop_known)
+                         population_known=pop_known, households_known=hh_known)
         rows.append({
             "villages": t["villages"],
             "villages_mbb": t["villages_mbb"],
@@ -283,7 +454,7 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
             "population": t["population"] if pop_known else np.nan,
             "population_mbb": round(t["people"]) if pop_known else np.nan,
             "usp_villages": t["usp_villages"],
-            **{k: v[0] for k, v in values.items() if k != "usp_villages"},
+            **{k: _shown(k, v[0], None) for k, v in values.items() if k != "usp_villages"},
         })
     extra = pd.DataFrame(rows, index=table.index)
     return pd.concat([table, extra], axis=1)
@@ -302,7 +473,9 @@ def _locate(points: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> np.ndarray:
 
 def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                     province_code: str, province_name: str, targets: dict[str, float | None],
-                    reported: dict[str, float] | None = None) -> pd.DataFrame:
+                    reported: dict[str, float] | None = None,
+                    commune_targets: dict[str, dict[str, float]] | None = None
+                    ) -> pd.DataFrame:
     """Return the indicators of the province, districts and communes against targets.
 
     Parameters
@@ -316,35 +489,45 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
     targets : dict
         Indicator id -> target (None: no target).
     reported : dict, optional
-        Operator-reported statistics, added as province rows with source "supplied".
+        Operator-reported statistics, added as province rows with source "supplied";
+        held against ``targets`` like the others (higher is better).
+    commune_targets : dict, optional
+        commune_code -> {indicator id: target}.  Commune rows get a target only from
+        here: the province's targets are the province's (a commune with one tower does
+        not "fail" a 15% sharing target).
 
     Returns
     -------
     DataFrame
         ``level, code, name, indicator, value, target, met, numerator, denominator,
-        unit, source``.  ``met`` is value >= target (<= for ``usp_villages``), NA
-        without a target or a value.
+        unit, source``.  ``met`` compares the exact numerator / denominator with the
+        target (>=; <= for ``usp_villages``), never the rounded value (:func:`meets`);
+        NA without a target or a value.  ``value`` is rounded half up to one decimal,
+        with more decimals where one would print a missed target as met
+        (:func:`shown_percent`).
     """
     ftth_known = villages["ftth"].notna().any()
     pop_known = villages["population"].notna().any()
+    hh_known = _households_known(villages)
     rows: list[dict] = []
 
-    def add(level: str, code: str, name: str, values: dict) -> None:
-        for ind, (value, num, den) in values.items():
+    def add(level: str, code: str, name: str, values: dict,
+            goals: dict[str, float | None]) -> None:
+        for ind, (exact, num, den) in values.items():
             unit, higher = INDICATORS[ind]
-            target = targets.get(ind)
-            met = pd.NA
-            if target is not None and not np.isnan(value):
-                met = bool(value >= target) if higher else bool(value <= target)
+            target = goals.get(ind)
+            met = meets(exact, target, higher=higher)
+            value = _shown(ind, exact, target)
             rows.append({"level": level, "code": code, "name": name, "indicator": ind,
-                         "value": value, "target": target, "met": met, "numerator": num,
+                         "value": value, "target": target,
+                         "met": pd.NA if met is None else met, "numerator": num,
                          "denominator": den, "unit": unit, "source": "map"})
 
     def totals(group: dict, *, locations: int, shared: int, centres: int,
                centres_5g: int) -> dict:
         return _values(group, locations=locations, shared=shared, centres=centres,
                        centres_5g=centres_5g, ftth_known=ftth_known,
-                       population_known=pop_known)
+                       population_known=pop_known, households_known=hh_known)
 
     # every level groups the villages once: O(villages + communes + districts)
     _, everyone = _group_totals(villages, np.zeros(len(villages), dtype=np.int64))
@@ -352,7 +535,7 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
     add("province", province_code, province_name,
         totals(province, locations=int(commune_rows["site_locations"].sum()),
                shared=int(commune_rows["shared_locations"].sum()), centres=len(commune_rows),
-               centres_5g=int(commune_rows["centre_5g"].sum())))
+               centres_5g=int(commune_rows["centre_5g"].sum())), targets)
     if commune_rows["district"].notna().any():
         code_to_district = commune_rows.set_index("commune_code")["district"]
         village_district = villages["commune_code"].map(code_to_district)
@@ -365,7 +548,7 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                 sums["shared_locations"], sums["centre_5g"], sums["centres"], strict=True):
             add("district", str(district), str(district),
                 totals(group, locations=int(n_loc), shared=int(n_shared), centres=int(n),
-                       centres_5g=int(n_5g)))
+                       centres_5g=int(n_5g)), targets)
     keys, per_key = _group_totals(villages, villages["commune_code"])
     for code, name, group, n_loc, n_shared, n_5g in zip(
             commune_rows["commune_code"], commune_rows["commune_name"],
@@ -373,12 +556,14 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
             commune_rows["site_locations"], commune_rows["shared_locations"],
             commune_rows["centre_5g"], strict=True):
         add("commune", code, name, totals(group, locations=int(n_loc), shared=int(n_shared),
-                                          centres=1, centres_5g=int(n_5g)))
+                                          centres=1, centres_5g=int(n_5g)),
+            (commune_targets or {}).get(str(code), {}))
     for ind, value in (reported or {}).items():
+        met = meets(float(value), targets.get(ind))
         rows.append({"level": "province", "code": province_code, "name": province_name,
                      "indicator": ind, "value": float(value), "target": targets.get(ind),
-                     "met": pd.NA, "numerator": np.nan, "denominator": np.nan,
-                     "unit": "", "source": "supplied"})
+                     "met": pd.NA if met is None else met, "numerator": np.nan,
+                     "denominator": np.nan, "unit": "", "source": "supplied"})
     table = pd.DataFrame(rows)
     table["met"] = table["met"].astype("boolean")
     return table
