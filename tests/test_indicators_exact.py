@@ -130,3 +130,69 @@ def test_shown_never_fakes_the_target(num, den):
         shown = shown_percent(exact, target)
         if not meets(exact, target):
             assert shown < target
+
+
+# ---- sharing: locations by the register's id, else by proximity
+
+def _sites(rows, *, ids=None):
+    import geopandas as gpd
+    from shapely.geometry import Point
+    # rows: (site_id, operator, x metres east, y metres north) around a point in UTM 48N
+    frame = gpd.GeoDataFrame(
+        {"site_id": [r[0] for r in rows], "operator": [r[1] for r in rows]},
+        geometry=[Point(500000 + r[2], 2200000 + r[3]) for r in rows], crs="EPSG:32648")
+    if ids is not None:
+        frame["location_id"] = pd.array(ids, dtype="string")
+    return frame.to_crs("EPSG:4326")
+
+
+def _shared(frame, tolerance_m=30.0):
+    from pyproj import CRS
+
+    from covgap.analysis.indicators import site_locations
+    loc = site_locations(frame, CRS("EPSG:32648"), tolerance_m=tolerance_m)
+    return len(loc), int(loc["shared"].sum()), loc
+
+
+def test_one_tower_recorded_60_m_apart_by_two_operators_is_shared():
+    # the register says both cells are tower T1, although recorded 60 m apart (> 30 m)
+    n, shared, loc = _shared(_sites([("A", "Viettel", 0, 0), ("B", "VNPT", 60, 0)],
+                                    ids=["T1", "T1"]))
+    assert (n, shared) == (1, 1)
+    assert loc["grouped_by"].tolist() == ["register"]
+    # without ids, 60 m apart is two locations
+    assert _shared(_sites([("A", "Viettel", 0, 0), ("B", "VNPT", 60, 0)]))[:2] == (2, 0)
+
+
+def test_two_towers_20_m_apart_with_different_ids_are_not_shared():
+    # 20 m < 30 m would make one location by proximity; the register says two towers
+    assert _shared(_sites([("A", "Viettel", 0, 0), ("B", "VNPT", 20, 0)],
+                          ids=["T1", "T2"]))[:2] == (2, 0)
+    assert _shared(_sites([("A", "Viettel", 0, 0), ("B", "VNPT", 20, 0)]))[:2] == (1, 1)
+
+
+def test_site_without_id_joins_the_nearest_tower_with_one():
+    # C has no id; it is 10 m from T1 and 25 m from T2: it joins T1
+    n, shared, loc = _shared(_sites(
+        [("A", "Viettel", 0, 0), ("B", "VNPT", 35, 0), ("C", "MobiFone", 10, 0)],
+        ids=["T1", "T2", None]))
+    assert (n, shared) == (2, 1)
+    assert sorted(loc["site_ids"]) == ["A;C", "B"]
+
+
+def test_sharing_distance_zero_means_identical_coordinates():
+    rows = [("A", "Viettel", 0, 0), ("B", "VNPT", 0, 0), ("C", "MobiFone", 1, 0)]
+    # A and B stand on identical coordinates: one shared location; C, 1 m away, is not
+    assert _shared(_sites(rows), tolerance_m=0)[:2] == (2, 1)
+
+
+def test_location_id_on_sites_far_apart_is_refused(province):
+    import covgap
+    from tests.conftest import site_frame
+    sites = site_frame()
+    # TH-0001 (Viettel) and TH-0003 (MobiFone) are about 9.8 km apart; one tower id
+    sites["location_id"] = np.where(sites["site_id"].isin(["TH-0001", "TH-0003"]), "T9", "")
+    sites.to_csv(province.sites, index=False)
+    with pytest.raises(covgap.InputError, match=r"location_id T9 is given to sites [\d,]+ m "
+                       r"apart; one tower stands in one place \(tolerance 500 m\)"):
+        covgap.read_inputs(province.config())

@@ -7,8 +7,9 @@ keeps the numerator and denominator beside the value so a figure can be checked:
   (1,520 of 1,543 -> 98.5%).
 - ``villages_ftth_pct``: villages with FTTH / all villages x 100 (2,400 of 2,500 -> 96%).
 - ``bts_sharing_pct``: site locations used by two or more operators / all site
-  locations x 100 (120 of 1,000 -> 12%); sites of different operators within
-  ``[rules] site_sharing_m`` are one location.
+  locations x 100 (120 of 1,000 -> 12%).  A location is a tower: the sites layer's
+  ``location_id`` (or ``tower_id``) where the register gives one, else sites within
+  ``[rules] site_sharing_m`` of each other (0: identical coordinates).
 - ``population_mbb_pct``: people covered (each village's population x its covered
   share) / all people x 100.
 - ``commune_centres_5g_pct``: communes whose centre has 5G / all communes x 100.
@@ -41,6 +42,7 @@ __all__ = [
     "indicator_table",
     "meets",
     "percent",
+    "register_location_ids",
     "round_half_up",
     "shown_percent",
     "site_locations",
@@ -198,56 +200,113 @@ def shown_percent(value: Fraction | None, target: float | None, *, higher: bool 
     return float(cut)
 
 
+#: Columns of the sites layer that name a tower or location in the operator's register.
+LOCATION_ID_COLUMNS: tuple[str, ...] = ("location_id", "tower_id")
+
+
+def register_location_ids(sites: pd.DataFrame) -> pd.Series | None:
+    """Return the register's tower or location id of each cell (NA where not given), or None."""
+    for col in LOCATION_ID_COLUMNS:
+        if col in sites:
+            ids = sites[col].astype("string").str.strip()
+            return ids.mask(ids == "")
+    return None
+
+
 def site_locations(sites: gpd.GeoDataFrame, metric_crs: CRS, *, tolerance_m: float
                    ) -> gpd.GeoDataFrame:
-    """Group sites into locations: sites within ``tolerance_m`` of each other are one.
+    """Group sites into locations (towers): by the register's id, else by proximity.
 
     Parameters
     ----------
     sites : GeoDataFrame
-        Checked sites, one row per cell, any CRS.
+        Checked sites, one row per cell, any CRS.  An optional ``location_id`` (or
+        ``tower_id``) column names the tower in the operators' register: sites with the
+        same id are one location wherever they were recorded, and two different ids are
+        two locations however close.
     metric_crs : pyproj.CRS
     tolerance_m : float
-        Sites closer than this (chains included: A-B and B-C make one location) count
-        as one location, metres.
+        Sites without an id that are within this distance (chains included: A-B and B-C
+        make one location) are one location, metres; 0 means identical coordinates.  A
+        site without an id joins the nearest site with an id within the distance.
 
     Returns
     -------
     GeoDataFrame
         One row per location in ``metric_crs`` (the centroid of its sites):
         ``location_id``, ``site_ids`` and ``operators`` (";"-separated),
-        ``n_operators`` and ``shared`` (used by two or more operators).
+        ``n_operators``, ``shared`` (used by two or more operators), ``grouped_by``
+        ("register" where an id made the location, else "proximity") and
+        ``register_id``.
     """
     per_site = sites.to_crs(metric_crs)
     per_site = per_site.assign(x=per_site.geometry.x, y=per_site.geometry.y)
+    ids = register_location_ids(sites)
+    per_site["_rid"] = ids.to_numpy() if ids is not None else pd.NA
     per_site = per_site.groupby(["site_id", "operator"], as_index=False, sort=True).agg(
-        x=("x", "mean"), y=("y", "mean"))
-    pts = shapely.points(per_site["x"].to_numpy(), per_site["y"].to_numpy())
-    label = np.arange(len(pts))
-    if len(pts) and tolerance_m > 0:
-        tree = shapely.STRtree(pts)
-        a, b = tree.query(pts, predicate="dwithin", distance=tolerance_m)
-        # connected components by label propagation: each pass takes the smallest label
-        # of a neighbour; a chain of n sites settles in n passes, real ones in a few
-        while True:
-            new = label.copy()
-            np.minimum.at(new, a, label[b])
-            new = new[new]  # pointer jumping halves the passes
-            if np.array_equal(new, label):
-                break
-            label = new
+        x=("x", "mean"), y=("y", "mean"), _rid=("_rid", "first"))
+    label = _location_labels(per_site, tolerance_m)
     per_site["location"] = label
     grouped = per_site.groupby("location", sort=True)
-    locations = grouped.agg(x=("x", "mean"), y=("y", "mean"))
+    locations = grouped.agg(x=("x", "mean"), y=("y", "mean"), register_id=("_rid", "first"))
     locations["site_ids"] = _joined(per_site["location"], per_site["site_id"])
     locations["operators"] = _joined(per_site["location"], per_site["operator"])
     locations["n_operators"] = grouped["operator"].nunique()
     locations["shared"] = locations["n_operators"] >= 2
+    locations["grouped_by"] = np.where(locations["register_id"].notna(), "register",
+                                       "proximity")
     locations = locations.reset_index(drop=True)
     locations.insert(0, "location_id", [f"L{i + 1:05d}" for i in range(len(locations))])
-    return gpd.GeoDataFrame(locations.drop(columns=["x", "y"]),
+    cols = ["location_id", "site_ids", "operators", "n_operators", "shared"]
+    if ids is not None:
+        cols += ["grouped_by", "register_id"]
+    return gpd.GeoDataFrame(locations[cols],
                             geometry=gpd.points_from_xy(locations["x"], locations["y"]),
                             crs=metric_crs)
+
+
+def _location_labels(per_site: pd.DataFrame, tolerance_m: float) -> np.ndarray:
+    """Component label of each site: same register id, or near sites without one.
+
+    Components are numbered in the order of their first site, so without register ids
+    the locations keep the order (and ``L00001``... numbers) of the proximity grouping.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(per_site)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    rid = per_site["_rid"].astype("string")
+    has_id = rid.notna().to_numpy()
+    pts = shapely.points(per_site["x"].to_numpy(), per_site["y"].to_numpy())
+    tree = shapely.STRtree(pts)
+    if tolerance_m > 0:
+        a, b = tree.query(pts, predicate="dwithin", distance=tolerance_m)
+    else:  # identical coordinates
+        a, b = tree.query(pts, predicate="intersects")
+    # proximity links only sites without an id; one with an id takes in a site without
+    # one that has it as its nearest site with an id
+    free = ~has_id[a] & ~has_id[b]
+    src, dst = [a[free]], [b[free]]
+    mixed = ~has_id[a] & has_id[b]
+    if mixed.any():
+        ma, mb = a[mixed], b[mixed]
+        d = shapely.distance(pts[ma], pts[mb])
+        order = np.lexsort((mb, d, ma))
+        first = np.r_[True, ma[order][1:] != ma[order][:-1]]
+        src.append(ma[order][first])
+        dst.append(mb[order][first])
+    if has_id.any():  # one register id, one location
+        codes, _ = pd.factorize(rid[has_id])
+        idx = np.flatnonzero(has_id)
+        head = pd.Series(idx).groupby(codes).transform("first").to_numpy()
+        src.append(idx)
+        dst.append(head)
+    i, j = np.concatenate(src), np.concatenate(dst)
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return label
 
 
 def _joined(group: pd.Series, values: pd.Series) -> pd.Series:

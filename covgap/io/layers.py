@@ -573,6 +573,7 @@ def _check_sites(gdf: gpd.GeoDataFrame, problems: Problems,
         f"{gdf.at[i, 'azimuth_deg']:g})"))
     if metric_crs is not None:
         _check_site_locations(gdf, problems, metric_crs)
+        _check_location_ids(gdf, problems, metric_crs)
     if communes is not None and not communes.empty and metric_crs is not None:
         located = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
         dist = pd.Series(np.nan, index=gdf.index)
@@ -604,6 +605,34 @@ def _check_site_locations(gdf: gpd.GeoDataFrame, problems: Problems, metric_crs:
     problems.rows(gdf, mask, lambda i: (
         f"the cells of site {gdf.at[i, 'site_id']} are {spread[i]:,.0f} m apart; a site is "
         f"one location (tolerance {SITE_SPREAD_M:g} m): give each location its own site_id"))
+
+
+#: Sites sharing one register ``location_id`` (``tower_id``) farther apart than this are
+#: reported: one tower cannot stand in two places.
+LOCATION_ID_SPREAD_M = 500.0
+
+
+def _check_location_ids(gdf: gpd.GeoDataFrame, problems: Problems, metric_crs: CRS) -> None:
+    col = next((c for c in ("location_id", "tower_id") if c in gdf), None)
+    if col is None:
+        return
+    ids = gdf[col].astype("string").str.strip()
+    located = ~(gdf.geometry.isna() | gdf.geometry.is_empty) & ids.notna() & (ids != "")
+    if not located.any():
+        return
+    pts = gdf.geometry[located].to_crs(metric_crs)
+    xy = pd.DataFrame({"id": ids[located].to_numpy(), "x": pts.x.to_numpy(),
+                       "y": pts.y.to_numpy()}, index=pts.index)
+    g = xy.groupby("id")
+    spread = np.hypot(g["x"].transform("max") - g["x"].transform("min"),
+                      g["y"].transform("max") - g["y"].transform("min"))
+    first_bad = (spread > LOCATION_ID_SPREAD_M) & ~xy["id"].duplicated(keep="first")
+    mask = pd.Series(False, index=gdf.index)
+    mask[first_bad[first_bad].index] = True
+    problems.rows(gdf, mask, lambda i: (
+        f"{col} {ids[i]} is given to sites {spread[i]:,.0f} m apart; one tower stands in "
+        f"one place (tolerance {LOCATION_ID_SPREAD_M:g} m): correct the coordinates or the "
+        f"{col}"))
 
 
 def _normalise_operator_column(gdf: gpd.GeoDataFrame, aliases: Mapping[str, str] | None,
