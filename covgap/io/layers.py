@@ -9,6 +9,7 @@ the file, the row or feature and its id.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 import warnings
@@ -721,6 +722,99 @@ def _check_fibre(gdf: gpd.GeoDataFrame, problems: Problems,
 
 
 # --------------------------------------------------------------------------- roads
+
+
+# --------------------------------------------------------------------------- places
+
+#: Kinds of place covgap's indicators know (seed 001: 5G at commune and town centres,
+#: economic and industrial zones, hospitals, universities, tourist sites, transport
+#: hubs).  Other kinds are kept as given.
+PLACE_KINDS: tuple[str, ...] = (
+    "commune_centre", "town_centre", "economic_zone", "industrial_zone", "health",
+    "school", "university", "tourist_site", "transport_hub")
+
+
+def read_places(spec: LayerInput, *, communes: gpd.GeoDataFrame | None = None,
+                columns: Mapping[str, str] | None = None,
+                problems: Problems | None = None) -> gpd.GeoDataFrame | None:
+    """Read places: commune centres (UBND), town centres, zones, hospitals, schools, ...
+
+    Parameters
+    ----------
+    spec : LayerInput
+        Points with ``place_id``, ``name``, ``kind`` (:data:`PLACE_KINDS`, others kept
+        as given) and optional ``commune_code``.
+    communes : GeoDataFrame, optional
+        The communes (EPSG:4326): every place must lie in one; a missing
+        ``commune_code`` is filled from it.
+    columns : mapping, optional
+        covgap column -> file column (``[inputs.columns.places]``).
+    problems : Problems, optional
+        Collect problems here instead of raising.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326 points, ``kind`` in lower case.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the layer (when ``problems`` is not given): missing
+        columns, empty or duplicate ids, a kind that looks like a typo of a known one
+        ("did you mean..."), a place outside every commune.
+    """
+    own = problems is None
+    problems = _problems_for(spec, "place_id") if problems is None else problems
+    gdf = read_vector(spec, name="places", columns=columns, problems=problems)
+    if gdf is not None:
+        gdf = _check_places(gdf, problems, communes)
+    if own:
+        problems.raise_if_any()
+    return gdf.reset_index(drop=True) if gdf is not None else gdf
+
+
+def _check_places(gdf: gpd.GeoDataFrame, problems: Problems,
+                  communes: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    if gdf.empty:
+        problems.add("has no features: leave [inputs] places out when there is no place "
+                     "layer")
+        return None
+    gdf = _canonical(gdf, ("place_id", "name", "kind", "commune_code"))
+    if not _require(gdf, ("place_id", "name", "kind"), "places", problems):
+        return None
+    _check_geometry(gdf, ("Point",), "a point", problems)
+    gdf["place_id"] = _text(gdf["place_id"])
+    _check_ids(gdf, "place_id", problems)
+    _check_names(gdf, "name", problems)
+    kind = _text(gdf["kind"]).str.strip().str.casefold().str.replace(r"[\s-]+", "_",
+                                                                       regex=True)
+    gdf["kind"] = kind
+    problems.rows(gdf, _empty_or_missing(kind), f"kind is empty; known kinds: "
+                  f"{', '.join(PLACE_KINDS)}")
+    unknown = kind.notna() & ~kind.isin(PLACE_KINDS)
+    close = {k: difflib.get_close_matches(k, PLACE_KINDS, n=1, cutoff=0.8)
+             for k in kind[unknown].dropna().unique()}
+    typo = unknown & kind.map(lambda k: bool(close.get(k))).fillna(False).astype(bool)
+    problems.rows(gdf, typo, lambda i: (
+        f"kind {kind[i]!r} is not known; did you mean {close[kind[i]][0]!r}? (known kinds: "
+        f"{', '.join(PLACE_KINDS)}; other kinds are kept as given)"))
+    if "commune_code" in gdf:
+        gdf["commune_code"] = _code(gdf["commune_code"])
+    if communes is None or communes.empty:
+        if "commune_code" not in gdf:
+            gdf["commune_code"] = pd.Series(pd.NA, index=gdf.index, dtype="string")
+        return gdf
+    container = _containing_commune(gdf.geometry, communes)
+    located = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+    problems.rows(gdf, located & container.isna(), lambda i: (
+        f"place {gdf.at[i, 'name']!r} ({gdf.at[i, 'kind']}) lies outside every commune; "
+        "wrong coordinates or CRS?"))
+    if "commune_code" not in gdf:
+        gdf["commune_code"] = container
+    else:
+        gdf["commune_code"] = gdf["commune_code"].fillna(container)
+    return gdf
 
 
 def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
