@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import html
-import json
 import logging
 import math
 import re
@@ -44,21 +42,17 @@ import time
 import unicodedata
 import warnings
 import zlib
-from collections.abc import Iterable, Sequence
-from importlib import resources
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import folium
 import geopandas as gpd
-import jinja2
 import numpy as np
 import pandas as pd
 import shapely
 from affine import Affine
-from branca.element import Element
-from folium.map import Layer
 from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
@@ -67,6 +61,20 @@ from rasterio.warp import calculate_default_transform, reproject
 from covgap.analysis.indicators import INDICATORS, indicator_table
 from covgap.config import TECHNOLOGIES
 from covgap.errors import CovgapWarning
+
+# the frame's helpers keep their module-private names here, as map.py has always called them
+from covgap.export.leaflet import COORD_DECIMALS, finish_map, offline_map
+from covgap.export.leaflet import Piece as _Piece
+from covgap.export.leaflet import bools as _bools
+from covgap.export.leaflet import esc as _esc
+from covgap.export.leaflet import fmt as _fmt
+from covgap.export.leaflet import missing as _missing
+from covgap.export.leaflet import numbers as _numbers
+from covgap.export.leaflet import pct as _pct
+from covgap.export.leaflet import rounded_geojson as _rounded_geojson
+from covgap.export.leaflet import simplify as _simplify
+from covgap.export.leaflet import texts as _texts
+from covgap.export.leaflet import write_html as _write
 from covgap.io.text import normalize_nfc
 from covgap.io.vector import find_column
 
@@ -110,11 +118,6 @@ EXTRA_COLORS: tuple[str, ...] = ("#7570b3", "#e7298a", "#666666", "#a6761d", "#1
 
 #: Sites are clustered when the province has more site locations than this.
 CLUSTER_SITES_ABOVE = 300
-#: Commune names appear from this zoom level on (about 1:150,000).
-LABEL_MIN_ZOOM = 12
-#: Coordinates in the page are rounded to 5 decimals (about 1 m).
-COORD_DECIMALS = 5
-
 #: A province's map also draws the sites, fibre and coverage this far beyond its
 #: communes, metres: border villages are served from across the border (5 km is the
 #: radius model's 4G service radius, ``[coverage] radius_m``).
@@ -127,13 +130,6 @@ NO_PROVINCE = "Chưa rõ tỉnh / No province"
 _RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                              *(f"lpt{i}" for i in range(10))})
 _MAX_SLUG = 60
-
-_BACKGROUND = "#f2f2ef"
-_ASSET_FILES_CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
-                    "covgap-map.css")
-_ASSET_FILES_JS = ("leaflet/leaflet.js", "leaflet.markercluster/leaflet.markercluster.js",
-                   "leaflet.featuregroup.subgroup/leaflet.featuregroup.subgroup.js",
-                   "covgap-map.js")
 
 
 # --------------------------------------------------------------------------- public API
@@ -209,26 +205,9 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
         operators = sorted(set(operators) | set(fibre["operator"].dropna().astype(str)))
     colors = _operator_colors(operators)
 
-    west, south, east, north = (float(v) for v in communes.total_bounds)
-    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10,
-                   tiles=None, prefer_canvas=True, control_scale=False, font_size="13px",
-                   zoomSnap=0.25, zoomDelta=0.5)
-    # folium's own CDN links are replaced by the inlined assets
-    m.default_js = []
-    m.default_css = []
-    figure = m.get_root()
-    figure.title = _esc(f"{cfg.display_name} {cfg.run.year} — lõm sóng và cáp quang / "
-                        "mobile and fibre gaps (covgap)")
-    figure.header.add_child(_Raw(_inline_assets()), name="covgap_assets")
-
-    _Piece("setup", control=False, show=False, options={
-        "background": _BACKGROUND, "label_min_zoom": LABEL_MIN_ZOOM, "min_zoom": 5,
-        "max_zoom": 18,
-        "attribution": "covgap · Leaflet"}).add_to(m)
-    _Piece("blank", name="Nền trống / Plain background", overlay=False).add_to(m)
-    if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (cần internet / online only)",
-                         overlay=False, show=False).add_to(m)
+    bounds = tuple(float(v) for v in communes.total_bounds)
+    m = offline_map(bounds, title=f"{cfg.display_name} {cfg.run.year} — lõm sóng và cáp "
+                    "quang / mobile and fibre gaps (covgap)", tiles=tiles)
 
     commune_data, commune_counts = _commune_payload(communes, metric, simplify_m)
     _Piece("communes", data=commune_data, options={
@@ -298,10 +277,7 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
     _Piece("legend", data={"html": legend_html}, control=False).add_to(m)
     _Piece("search", control=False, options={
         "placeholder": "Tìm thôn, xã / Find a village or commune", "limit": 12}).add_to(m)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    _Piece("finish", control=False,
-           options={"bounds": [[south, west], [north, east]]}).add_to(m)
-    return m
+    return finish_map(m, bounds)
 
 
 def write_map(result: Result, path: str | Path, **options: Any) -> Path:
@@ -669,147 +645,12 @@ def _reproject_box(box: tuple[float, float, float, float], src: Any,
     return tuple(float(v) for v in to.transform_bounds(*box, densify_pts=21))
 
 
-def _write(m: folium.Map, path: Path) -> Path:
-    text = m.get_root().render()
-    path.write_text(text, encoding="utf-8")
-    log.info("map written to %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
-    return path
-
-
-# --------------------------------------------------------------------------- elements
-
-class _Raw(Element):
-    """Text put into the page as is (no Jinja pass: the data may contain braces)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        """Return the text unchanged."""
-        return self.text
-
-
-class _Piece(Layer):
-    """A layer or control built in the page by a function of ``covgap-map.js``.
-
-    The data travel as JSON in a ``<script type="application/json">`` element (parsed
-    once with ``JSON.parse``); the options, built from covgap's constants and escaped
-    names, go into the call.
-    """
-
-    _template = jinja2.Template(
-        "{% macro script(this, kwargs) %}"
-        "var {{ this.get_name() }} = covgap.{{ this.function }}("
-        "{{ this._parent.get_name() }}, {{ this.data_js }}, {{ this.options_js }});\n"
-        "{% endmacro %}")
-
-    def __init__(self, function: str, *, data: Any = None, options: dict | None = None,
-                 name: str | None = None, overlay: bool = True, control: bool = True,
-                 show: bool = True) -> None:
-        super().__init__(name=name, overlay=overlay, control=control, show=show)
-        self._name = f"covgap_{function}"
-        self.function = function
-        self.payload = None if data is None else _json(data)
-        self.options_js = _json(options or {})
-
-    @property
-    def data_js(self) -> str:
-        """JavaScript that returns the data."""
-        if self.payload is None:
-            return "null"
-        return f'covgap.data("{self.get_name()}_data")'
-
-    def render(self, **kwargs: Any) -> None:
-        """Put the data into the page, then the call."""
-        if self.payload is not None:
-            self.get_root().html.add_child(
-                _Raw(f'<script type="application/json" id="{self.get_name()}_data">'
-                     f"{self.payload}</script>"), name=f"{self.get_name()}_data")
-        super().render(**kwargs)
-
-
-@functools.lru_cache(maxsize=1)
-def _inline_assets() -> str:
-    """Return the ``<style>`` and ``<script>`` elements of the vendored assets."""
-    root = resources.files("covgap.export").joinpath("assets")
-
-    def image(match: re.Match) -> str:
-        data = root.joinpath("leaflet", "images", match.group(2)).read_bytes()
-        return f'url("data:image/png;base64,{base64.b64encode(data).decode("ascii")}")'
-
-    css = []
-    for name in _ASSET_FILES_CSS:
-        text = root.joinpath(name).read_text(encoding="utf-8")
-        css.append(re.sub(r"url\((['\"]?)images/([\w.-]+\.png)\1\)", image, text))
-    js = []
-    for name in _ASSET_FILES_JS:
-        text = root.joinpath(name).read_text(encoding="utf-8")
-        # the source maps are not shipped; a browser would try to fetch them
-        js.append(re.sub(r"^//# sourceMappingURL=.*$", "", text, flags=re.MULTILINE))
-    parts = [f"<style>\n{t}\n</style>" for t in css] + [f"<script>\n{t}\n</script>" for t in js]
-    for part in parts:
-        inner = part[part.index(">") + 1: part.rindex("<")]
-        if "</script" in inner.lower() or "</style" in inner.lower():
-            raise RuntimeError("a vendored asset would close its own element early")
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- text
-
-def _esc(value: Any) -> str | None:
-    """HTML-escape a value from the data (None for missing); braces become entities."""
-    if _missing(value):
-        return None
-    return (html.escape(str(value), quote=True)
-            .replace("{", "&#123;").replace("}", "&#125;"))
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _json(obj: Any) -> str:
-    """Compact JSON safe inside a ``<script>`` element."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029",
-                                                                            "\\u2029")
-
-
-def _texts(values: Iterable[Any]) -> list[str | None]:
-    return [_esc(v) for v in values]
-
-
-def _numbers(values: Any, digits: int = 0) -> list[float | int | None]:
-    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    rounded = np.round(arr, digits)
-    if digits == 0:
-        return [None if math.isnan(v) else int(v) for v in rounded.tolist()]
-    return [None if math.isnan(v) else v for v in rounded.tolist()]
-
-
-def _bools(values: Any) -> list[bool | None]:
-    return [None if _missing(v) else bool(v) for v in pd.Series(values).astype(object)]
-
+# --------------------------------------------------------------------------- columns
 
 def _column(frame: pd.DataFrame, name: str, default: Any = None) -> pd.Series:
     if name in frame:
         return frame[name]
     return pd.Series(default, index=frame.index, dtype=object)
-
-
-def _fmt(value: float | None, digits: int = 0) -> str:
-    """Format a number the Vietnamese way: 1.234,5 (the map's readers are Vietnamese)."""
-    if value is None or _missing(value):
-        return "—"
-    text = f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text.replace("-", "−")
-
-
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None or _missing(value) else _fmt(value, digits) + "%"
 
 
 # --------------------------------------------------------------------------- payloads
@@ -826,31 +667,6 @@ def _commune_class(pct: np.ndarray) -> np.ndarray:
     pct = np.asarray(pct, dtype=float)
     cls = np.digitize(np.nan_to_num(pct, nan=0.0), COMMUNE_CLASS_EDGES_PCT)
     return np.where(np.isnan(pct), len(COMMUNE_COLORS), cls)
-
-
-def _rounded_geojson(geoms: np.ndarray) -> list[dict | None]:
-    """GeoJSON geometries with coordinates rounded to COORD_DECIMALS."""
-    rounded = shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
-    return [None if g is None or g.is_empty else shapely.geometry.mapping(g)
-            for g in rounded]
-
-
-def _simplify(geoms: gpd.GeoSeries, metric: CRS, tolerance_m: float, *,
-              coverage: bool = False) -> np.ndarray:
-    """Simplify in the metric CRS and return WGS84 geometries; communes keep shared edges."""
-    if tolerance_m <= 0:
-        return geoms.to_crs("EPSG:4326").to_numpy()
-    arr = geoms.to_crs(metric).to_numpy()
-    out = None
-    if coverage:
-        try:
-            # shared boundaries stay shared: no slivers between neighbouring communes
-            out = shapely.coverage_simplify(arr, tolerance_m)
-        except (shapely.errors.GEOSException, AttributeError, TypeError, ValueError):
-            out = None
-    if out is None:
-        out = shapely.simplify(arr, tolerance_m, preserve_topology=True)
-    return gpd.GeoSeries(out, crs=metric, index=geoms.index).to_crs("EPSG:4326").to_numpy()
 
 
 def _commune_payload(communes: gpd.GeoDataFrame, metric: CRS,
