@@ -1,6 +1,6 @@
 """The interactive map: one self-contained HTML file a planner can open anywhere.
 
-:func:`build_map` turns a run's :class:`~covgap.pipeline.Result` into a
+:func:`build_map` turns a run's :class:`~covgap.result.Result` into a
 :class:`folium.Map` (shown inline in a notebook) and :func:`write_map` writes it as one
 HTML file that works without internet: Leaflet, its marker-cluster plugin and covgap's
 own script and styles are inlined from ``covgap/export/assets/`` (see the README there
@@ -41,7 +41,6 @@ import math
 import re
 import struct
 import time
-import unicodedata
 import warnings
 import zlib
 from collections.abc import Iterable, Sequence
@@ -67,11 +66,12 @@ from rasterio.warp import calculate_default_transform, reproject
 from covgap.analysis.indicators import INDICATORS, indicator_table
 from covgap.config import TECHNOLOGIES
 from covgap.errors import CovgapWarning
+from covgap.export.names import file_part
 from covgap.io.text import normalize_nfc
 from covgap.io.vector import find_column
 
 if TYPE_CHECKING:
-    from covgap.pipeline import Result
+    from covgap.result import Result
 
 __all__ = ["build_map", "file_part", "write_map", "write_maps"]
 
@@ -406,36 +406,6 @@ def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
     log.info("map split into an overview and %d province maps in %.1f s", len(links),
              time.perf_counter() - t0)
     return paths
-
-
-def file_part(text: str, *, default: str) -> str:
-    """Return text safe inside a file name: ASCII letters, digits and hyphens.
-
-    Vietnamese diacritics are dropped (đ becomes d); every other run of characters
-    becomes one hyphen, so no path separator, dot or markup survives.
-
-    Parameters
-    ----------
-    text : str
-    default : str
-        Returned when nothing is left.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> file_part("Tỉnh Thanh Hóa", default="province")
-    'Tinh-Thanh-Hoa'
-    >>> file_part("../<script>", default="province")
-    'script'
-    >>> file_part("…", default="province")
-    'province'
-    """
-    bare = unicodedata.normalize("NFKD", str(text).replace("đ", "d").replace("Đ", "D"))
-    bare = "".join(c for c in bare if not unicodedata.combining(c))
-    return re.sub(r"[^0-9A-Za-z]+", "-", bare).strip("-") or default
 
 
 class _Link(NamedTuple):
