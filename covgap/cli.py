@@ -197,7 +197,7 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
                                  param_hint="--only")
     with _guard():
         from covgap.config import load_config
-        from covgap.pipeline import RunExistsError
+        from covgap.result import RunExistsError
         cfg = load_config(config)
         planned = out_dir if out_dir is not None else cfg.run_dir()
         if planned.exists() and not force:  # say so now, not after a minute of work

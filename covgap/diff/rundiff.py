@@ -35,8 +35,8 @@ from covgap.diff.tables import (
 )
 from covgap.errors import InputWarning
 from covgap.export.csv import write_csv
-from covgap.export.map import file_part
-from covgap.pipeline import write_atomic
+from covgap.export.names import operator_part
+from covgap.export.rundir import write_atomic
 
 __all__ = ["RunDiff", "diff_runs"]
 
@@ -114,7 +114,7 @@ class RunDiff:
         """``<parent of run B>/diff-<year A>-<year B>``: beside the run directories."""
         a = self._a.label if self._a else self.run_a.name
         b = self._b.label if self._b else self.run_b.name
-        a, b = file_part(a, default="operator"), file_part(b, default="operator")
+        a, b = operator_part(a), operator_part(b)
         return self.run_b.parent / f"diff-{a}-{b}"
 
     def record(self) -> dict[str, Any]:

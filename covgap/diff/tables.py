@@ -18,7 +18,7 @@ import pandas as pd
 
 from covgap.analysis.indicators import INDICATORS, percent
 from covgap.diff.runs import Run
-from covgap.export.map import file_part
+from covgap.export.names import operator_part
 
 __all__ = ["CHANGES", "VILLAGE_INDICATORS", "commune_table", "indicator_rows",
            "operator_table", "place_removed", "village_table"]
@@ -280,7 +280,8 @@ def operator_table(a: Run, b: Run, villages: pd.DataFrame) -> pd.DataFrame:
     """Return per operator the villages it newly covers or lost, and its gap lists.
 
     An operator covers a village when its name is in the village's ``operators`` list;
-    its gap list is ``gaps_<operator>.csv`` (the name as :func:`file_part` writes it).
+    its gap list is ``gaps_<operator>.csv`` (the name as
+    :func:`~covgap.export.names.operator_part` writes it).
 
     Returns
     -------
@@ -290,15 +291,15 @@ def operator_table(a: Run, b: Run, villages: pd.DataFrame) -> pd.DataFrame:
     ops_a, ops_b = _operators(villages["operators_a"]), _operators(villages["operators_b"])
     both = villages["matched_by"].notna().to_numpy(bool)
     names = set().union(*ops_a, *ops_b) if len(villages) else set()
-    known = {file_part(n, default="operator"): n for n in names}
+    known = {operator_part(n): n for n in names}
     for part in set(a.gap_files) | set(b.gap_files):
         names.add(known.get(part, part))
     rows = []
     for op in sorted(names):
         in_a = ops_a.map(lambda s, op=op: op in s).to_numpy(bool)
         in_b = ops_b.map(lambda s, op=op: op in s).to_numpy(bool)
-        gaps_a = a.gap_files.get(file_part(op, default="operator"), 0)
-        gaps_b = b.gap_files.get(file_part(op, default="operator"), 0)
+        gaps_a = a.gap_files.get(operator_part(op), 0)
+        gaps_b = b.gap_files.get(operator_part(op), 0)
         rows.append({"operator": op, "villages_covered_a": int(in_a.sum()),
                      "villages_covered_b": int(in_b.sum()),
                      "newly_covers": int((both & ~in_a & in_b).sum()),

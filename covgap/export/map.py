@@ -1,6 +1,6 @@
 """The interactive map: one self-contained HTML file a planner can open anywhere.
 
-:func:`build_map` turns a run's :class:`~covgap.pipeline.Result` into a
+:func:`build_map` turns a run's :class:`~covgap.result.Result` into a
 :class:`folium.Map` (shown inline in a notebook) and :func:`write_map` writes it as one
 HTML file that works without internet: Leaflet, its marker-cluster plugin and covgap's
 own script and styles are inlined from ``covgap/export/assets/`` (see the README there
@@ -35,16 +35,13 @@ import base64
 import dataclasses
 import html
 import logging
-import math
 import re
 import struct
 import time
-import unicodedata
 import warnings
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import folium
@@ -52,14 +49,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
 from rasterio.warp import calculate_default_transform, reproject
 
-from covgap.analysis.indicators import INDICATORS, indicator_table
-from covgap.config import TECHNOLOGIES
+from covgap.analysis.indicators import INDICATORS
+from covgap.analysis.provinces import NO_PROVINCE, commune_provinces, split_by_province
+from covgap.analysis.rules import rule_text
+from covgap.config import TECHNOLOGIES, Config
 from covgap.errors import CovgapWarning
 
 # the frame's helpers keep their module-private names here, as map.py has always called them
@@ -75,11 +73,12 @@ from covgap.export.leaflet import rounded_geojson as _rounded_geojson
 from covgap.export.leaflet import simplify as _simplify
 from covgap.export.leaflet import texts as _texts
 from covgap.export.leaflet import write_html as _write
-from covgap.io.text import normalize_nfc
-from covgap.io.vector import find_column
+from covgap.export.names import file_part
 
 if TYPE_CHECKING:
-    from covgap.pipeline import Result
+    from covgap.analysis import Analysis
+    from covgap.coverage import Coverage
+    from covgap.result import Result
 
 __all__ = ["build_map", "file_part", "write_map", "write_maps"]
 
@@ -124,8 +123,6 @@ CLUSTER_SITES_ABOVE = 300
 PROVINCE_MARGIN_M = 5000.0
 #: Folder of the province maps in a run directory.
 PROVINCE_DIR = "maps"
-#: Name shown for communes whose ``province`` cell is empty.
-NO_PROVINCE = "Chưa rõ tỉnh / No province"
 #: File names Windows reserves whatever their extension (``con.html`` cannot be opened).
 _RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                              *(f"lpt{i}" for i in range(10))})
@@ -174,11 +171,11 @@ def build_map(result: Result, *, tiles: bool = True, coverage_overlays: bool = T
     >>> build_map(result)  # doctest: +SKIP
     <folium.folium.Map object at ...>
     """
-    return _build(result, tiles=tiles, coverage_overlays=coverage_overlays,
+    return _build(_Layers.of(result), tiles=tiles, coverage_overlays=coverage_overlays,
                   max_overlay_px=max_overlay_px, simplify_m=simplify_m)
 
 
-def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: bool = True,
+def _build(layers: _Layers, *, tiles: bool = True, coverage_overlays: bool = True,
            max_overlay_px: int = 2048, simplify_m: float = 50.0,
            links: Sequence[_Link] | None = None,
            back: tuple[str, str] | None = None) -> folium.Map:
@@ -189,15 +186,14 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
     to the province maps in the legend.  ``back`` is (href, name) of the overview, linked from
     the title of a province map.
     """
-    analysis = _analysis(result)
-    cfg = result.config
-    metric = result.inputs.metric_crs
-    villages = analysis.villages
-    communes = analysis.communes
-    sites = result.inputs.sites
-    fibre = result.inputs.fibre
-    coverage = result.coverage
-    candidates = getattr(result, "candidates", None)
+    cfg = layers.config
+    metric = layers.metric_crs
+    villages = layers.villages
+    communes = layers.communes
+    sites = layers.sites
+    fibre = layers.fibre
+    coverage = layers.coverage
+    candidates = layers.candidates
     techs = [t for t in TECHNOLOGIES if t in cfg.coverage.technologies]
 
     operators = sorted(set(sites["operator"].dropna().astype(str)))
@@ -236,7 +232,7 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
         _Piece("candidates", data=cand_data,
                name="Điểm đề xuất theo thứ hạng / Candidate sites, ranked").add_to(m)
 
-    site_tables = _site_payloads(sites, getattr(analysis, "locations", None))
+    site_tables = _site_payloads(sites, layers.locations)
     cluster = sum(len(t["id"]) for t in site_tables.values()) > CLUSTER_SITES_ABOVE
     for op, table in site_tables.items():
         _Piece("sites", data=table, options={
@@ -258,7 +254,7 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
         coverage_kind = _add_coverage(m, coverage, techs, max_px=max_overlay_px,
                                       simplify_m=simplify_m)
 
-    title_html = _title_html(result, villages, techs)
+    title_html = _title_html(layers, villages, techs)
     if overview:
         title_html += ('<div class="cg-rule">Bản đồ tổng quan: mở bản đồ đầy đủ của từng tỉnh '
                        'trong chú giải <span class="cg-muted">/ Overview: each province\'s '
@@ -355,7 +351,7 @@ def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
     n = len(analysis.villages)
     if not max_villages or n <= max_villages:
         return [write_map(result, folder / "map.html", **options)]
-    province = _commune_provinces(result)
+    province = commune_provinces(analysis.communes, result.inputs.communes)
     if province is None:
         warnings.warn(
             f"map.html shows {n:,} villages, more than [output] map_max_villages = "
@@ -367,13 +363,9 @@ def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
     t0 = time.perf_counter()
     views, links = _province_views(result, province)
     national = result.config.display_name
-    overview = _View(
-        config=result.config, inputs=result.inputs, coverage=result.coverage,
-        candidates=getattr(result, "candidates", None),
-        indicators=getattr(result, "indicators", None),
-        analysis=SimpleNamespace(villages=analysis.villages,
-                                 communes=_with_province(analysis.communes, province),
-                                 locations=None))
+    overview = dataclasses.replace(
+        _Layers.of(result), locations=None,
+        communes=_with_province(analysis.communes, province))
     paths = [_write(_build(overview, links=links, **options), folder / "map.html")]
     (folder / PROVINCE_DIR).mkdir(parents=True, exist_ok=True)
     for view, link in zip(views, links, strict=True):
@@ -382,36 +374,6 @@ def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
     log.info("map split into an overview and %d province maps in %.1f s", len(links),
              time.perf_counter() - t0)
     return paths
-
-
-def file_part(text: str, *, default: str) -> str:
-    """Return text safe inside a file name: ASCII letters, digits and hyphens.
-
-    Vietnamese diacritics are dropped (đ becomes d); every other run of characters
-    becomes one hyphen, so no path separator, dot or markup survives.
-
-    Parameters
-    ----------
-    text : str
-    default : str
-        Returned when nothing is left.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> file_part("Tỉnh Thanh Hóa", default="province")
-    'Tinh-Thanh-Hoa'
-    >>> file_part("../<script>", default="province")
-    'script'
-    >>> file_part("…", default="province")
-    'province'
-    """
-    bare = unicodedata.normalize("NFKD", str(text).replace("đ", "d").replace("Đ", "D"))
-    bare = "".join(c for c in bare if not unicodedata.combining(c))
-    return re.sub(r"[^0-9A-Za-z]+", "-", bare).strip("-") or default
 
 
 class _Link(NamedTuple):
@@ -423,50 +385,37 @@ class _Link(NamedTuple):
     lom_song: int
 
 
-@dataclasses.dataclass
-class _View:
-    """The attributes of a :class:`~covgap.pipeline.Result` that :func:`build_map` reads."""
+@dataclasses.dataclass(frozen=True)
+class _Layers:
+    """What one map draws: a whole run, one province of it, or the national overview."""
 
-    config: Any
-    inputs: Any
-    analysis: Any
-    coverage: Any
-    candidates: Any
-    indicators: Any
+    config: Config
+    metric_crs: CRS
+    villages: gpd.GeoDataFrame
+    communes: gpd.GeoDataFrame
+    locations: gpd.GeoDataFrame | None
+    sites: gpd.GeoDataFrame
+    fibre: gpd.GeoDataFrame | None
+    coverage: Coverage | None
+    candidates: pd.DataFrame | None
+    indicators: pd.DataFrame | None
+
+    @classmethod
+    def of(cls, result: Result) -> _Layers:
+        """Return the layers of a whole run (with its village analysis)."""
+        analysis = _analysis(result)
+        return cls(config=result.config, metric_crs=result.inputs.metric_crs,
+                   villages=analysis.villages, communes=analysis.communes,
+                   locations=analysis.locations, sites=result.inputs.sites,
+                   fibre=result.inputs.fibre, coverage=result.coverage,
+                   candidates=result.candidates, indicators=result.indicators)
 
 
-def _analysis(result: Any) -> Any:
-    analysis = getattr(result, "analysis", None)
-    if analysis is None:
+def _analysis(result: Result) -> Analysis:
+    if result.analysis is None:
         raise ValueError("build_map needs a run with its village analysis (covgap.run "
                          "computes it); this result has only the inputs")
-    return analysis
-
-
-def _commune_provinces(result: Any) -> pd.Series | None:
-    """Return the province of each commune of the analysis (NFC text), or None.
-
-    The analysis keeps only covgap's commune columns, so the column is looked up in the
-    input communes (by commune code) when the analysis has none.
-    """
-    communes = result.analysis.communes
-    column = find_column(communes, "province")
-    if column is not None:
-        values = communes[column]
-    else:
-        source = getattr(getattr(result, "inputs", None), "communes", None)
-        column = None if source is None else find_column(source, "province")
-        if column is None:
-            return None
-        by_code = pd.Series(source[column].to_numpy(),
-                            index=source["commune_code"].astype(str).to_numpy())
-        by_code = by_code[~by_code.index.duplicated()]
-        values = communes["commune_code"].astype(str).map(by_code)
-    values = normalize_nfc(values.astype(object).where(values.notna(), None))
-    values = values.map(lambda v: None if _missing(v) or str(v) == "" else str(v))
-    if values.isna().all():
-        return None
-    return values.fillna(NO_PROVINCE).rename("province")
+    return result.analysis
 
 
 def _with_province(communes: gpd.GeoDataFrame, province: pd.Series) -> gpd.GeoDataFrame:
@@ -492,76 +441,30 @@ def _province_slugs(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _province_views(result: Any, province: pd.Series) -> tuple[list[_View], list[_Link]]:
-    """One view of the run per province, in the order of their names, and their links."""
+def _province_views(result: Result, province: pd.Series) -> tuple[list[_Layers], list[_Link]]:
+    """One map's layers per province, in the order of their names, and their links.
+
+    What each province holds is computed by :func:`covgap.analysis.provinces.split_by_province`;
+    here it only gets its title and its file name.
+    """
     cfg = result.config
-    metric = result.inputs.metric_crs
-    analysis = result.analysis
-    communes, villages = analysis.communes, analysis.villages
     names = sorted(set(province), key=lambda v: (v == NO_PROVINCE, _sort_key(v)))
     slugs = _province_slugs(names)
-
-    # where everything is, in the metric CRS, once
-    box = communes.geometry.to_crs(metric).bounds.groupby(province.to_numpy()).agg(
-        {"minx": "min", "miny": "min", "maxx": "max", "maxy": "max"})
-    box[["minx", "miny"]] -= PROVINCE_MARGIN_M
-    box[["maxx", "maxy"]] += PROVINCE_MARGIN_M
-    village_prov = villages["commune_code"].astype(str).map(
-        pd.Series(province.to_numpy(), index=communes["commune_code"].astype(str)))
-    if village_prov.isna().any():
-        log.warning("%d villages without a known commune are on no province map",
-                    int(village_prov.isna().sum()))
-    sites = result.inputs.sites
-    site_xy = _xy(sites, metric)
-    locations = getattr(analysis, "locations", None)
-    loc_xy = _xy(locations, metric) if locations is not None else None
-    fibre = result.inputs.fibre
-    fibre_m = None
-    if fibre is not None and len(fibre):
-        fibre_m = fibre.geometry.to_crs(metric).to_numpy()
-        fibre_tree = shapely.STRtree(fibre_m)
-    candidates = getattr(result, "candidates", None)
-    cand_prov = None
-    if candidates is not None and len(candidates):
-        cand_prov = _candidate_provinces(candidates, communes, province, metric)
-    targets = {k: getattr(cfg.targets, k, None) for k in INDICATORS}
-    has_indicators = getattr(result, "indicators", None) is not None
-
+    split = split_by_province(
+        province, names, inputs=result.inputs, analysis=_analysis(result),
+        coverage=result.coverage, candidates=result.candidates, margin_m=PROVINCE_MARGIN_M,
+        targets={k: getattr(cfg.targets, k, None) for k in INDICATORS}, codes=slugs)
     views, links = [], []
-    for name, slug in zip(names, slugs, strict=True):
-        b = tuple(float(v) for v in box.loc[name, ["minx", "miny", "maxx", "maxy"]])
-        mine = (province == name).to_numpy()
-        communes_p = communes[mine]
-        villages_p = villages[(village_prov == name).to_numpy()]
-        fibre_p = None
-        if fibre_m is not None:
-            idx = fibre_tree.query(shapely.box(*b), predicate="intersects")
-            idx.sort()
-            clipped = shapely.intersection(fibre_m[idx], shapely.box(*b))
-            # a route that only touches the box leaves a point: not a route any more
-            keep = ~shapely.is_empty(clipped) & (
-                shapely.get_dimensions(clipped) == shapely.get_dimensions(fibre_m[idx]))
-            fibre_p = gpd.GeoDataFrame(
-                fibre.iloc[idx[keep]].drop(columns=fibre.geometry.name),
-                geometry=gpd.GeoSeries(clipped[keep], crs=metric,
-                                       index=fibre.index[idx[keep]]).to_crs(fibre.crs))
-        indicators = None
-        if has_indicators:
-            indicators = indicator_table(villages_p, communes_p, province_code=slug,
-                                         province_name=name, targets=targets)
-        views.append(_View(
-            config=dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, title=name)),
-            inputs=SimpleNamespace(metric_crs=metric, sites=sites[_inside(site_xy, b)],
-                                   fibre=fibre_p),
-            analysis=SimpleNamespace(
-                villages=villages_p, communes=communes_p,
-                locations=None if locations is None else locations[_inside(loc_xy, b)]),
-            coverage=_clip_coverage(result.coverage, b, metric),
-            candidates=None if cand_prov is None else candidates[cand_prov == name],
-            indicators=indicators))
-        status = _column(villages_p, "status").fillna("lom_song")
-        links.append(_Link(name=name, href=f"{PROVINCE_DIR}/{slug}.html",
-                           villages=len(villages_p),
+    for part, slug in zip(split, slugs, strict=True):
+        views.append(_Layers(
+            config=dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, title=part.name)),
+            metric_crs=result.inputs.metric_crs, villages=part.villages,
+            communes=part.communes, locations=part.locations, sites=part.sites,
+            fibre=part.fibre, coverage=part.coverage, candidates=part.candidates,
+            indicators=part.indicators))
+        status = _column(part.villages, "status").fillna("lom_song")
+        links.append(_Link(name=part.name, href=f"{PROVINCE_DIR}/{slug}.html",
+                           villages=len(part.villages),
                            lom_song=int(status.eq("lom_song").sum())))
     return views, links
 
@@ -571,78 +474,6 @@ def _sort_key(name: str) -> tuple[str, str]:
     bare = file_part(name, default="").casefold()
     short = re.sub(r"^(tinh|thanh-pho|tp)-", "", bare)
     return (short, name)
-
-
-def _xy(frame: gpd.GeoDataFrame, metric: CRS) -> np.ndarray:
-    """(n, 2) metric coordinates of a point layer (NaN for missing points)."""
-    pts = frame.geometry.to_crs(metric).to_numpy()
-    return np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
-
-
-def _inside(xy: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    minx, miny, maxx, maxy = box
-    return ((xy[:, 0] >= minx) & (xy[:, 0] <= maxx) & (xy[:, 1] >= miny)
-            & (xy[:, 1] <= maxy))
-
-
-def _candidate_provinces(candidates: pd.DataFrame, communes: gpd.GeoDataFrame,
-                         province: pd.Series, metric: CRS) -> np.ndarray:
-    """Return the province of each candidate site: its commune's, or the nearest commune's."""
-    if isinstance(candidates, gpd.GeoDataFrame):
-        pts = candidates.geometry.to_crs(metric)
-    else:
-        pts = gpd.GeoSeries(gpd.points_from_xy(candidates["lon"], candidates["lat"]),
-                            crs="EPSG:4326").to_crs(metric)
-    polys = communes.geometry.to_crs(metric).to_numpy()
-    tree = shapely.STRtree(polys)
-    _, nearest = tree.query_nearest(pts.to_numpy(), all_matches=False)
-    return province.to_numpy()[nearest]
-
-
-def _clip_coverage(coverage: Any, box: tuple[float, float, float, float],
-                   metric: CRS) -> Any:
-    """Return the coverage inside a box of the metric CRS (None when nothing is left).
-
-    Rasters are cut to a window of the grid (views of the arrays, no copy); coverage
-    polygons are cut at the box.
-    """
-    if coverage is None:
-        return None
-    areas = coverage.areas
-    if areas is not None and len(areas):
-        b = box if CRS(areas.crs) == metric else _reproject_box(box, metric, areas.crs)
-        cut = shapely.intersection(areas.geometry.to_numpy(), shapely.box(*b))
-        keep = ~shapely.is_empty(cut)
-        areas = gpd.GeoDataFrame(areas[keep].drop(columns=areas.geometry.name),
-                                 geometry=gpd.GeoSeries(cut[keep], crs=areas.crs,
-                                                        index=areas.index[keep]))
-    grid = coverage.grid
-    if grid is None:
-        return dataclasses.replace(coverage, areas=areas)
-    minx, miny, maxx, maxy = box if grid.crs == metric else _reproject_box(
-        box, metric, grid.crs)
-    t = grid.transform
-    c0 = max(0, math.floor((minx - t.c) / t.a))
-    c1 = min(grid.width, math.ceil((maxx - t.c) / t.a))
-    r0 = max(0, math.floor((t.f - maxy) / -t.e))
-    r1 = min(grid.height, math.ceil((t.f - miny) / -t.e))
-    if c1 <= c0 or r1 <= r0:
-        return None
-    window = (slice(r0, r1), slice(c0, c1))
-    # the grid is north-up: the window's origin is its top-left cell
-    origin = Affine(t.a, 0.0, t.c + c0 * t.a, 0.0, t.e, t.f + r0 * t.e)
-    sub = dataclasses.replace(grid, transform=origin, width=c1 - c0, height=r1 - r0)
-    return dataclasses.replace(
-        coverage, grid=sub, areas=areas,
-        signal={k: v[window] for k, v in coverage.signal.items()},
-        binary={k: v[window] for k, v in coverage.binary.items()},
-        server={}, clear_signal={}, clear_server={}, dem=None)
-
-
-def _reproject_box(box: tuple[float, float, float, float], src: Any,
-                   dst: Any) -> tuple[float, float, float, float]:
-    to = Transformer.from_crs(src, dst, always_xy=True)
-    return tuple(float(v) for v in to.transform_bounds(*box, densify_pts=21))
 
 
 # --------------------------------------------------------------------------- columns
@@ -703,7 +534,7 @@ _BASIS_WORDS = {"population": "theo dân số / of the people", "area": "theo di
 
 
 def _village_payload(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
-                     cfg: Any) -> tuple[dict, list[str]]:
+                     cfg: Config) -> tuple[dict, list[str]]:
     codes = communes["commune_code"].astype(str).tolist()
     index = {c: i for i, c in enumerate(codes)}
     commune_idx = [index.get(str(c)) if not _missing(c) else None
@@ -873,7 +704,7 @@ def _candidate_payload(candidates: pd.DataFrame) -> dict:
 
 # --------------------------------------------------------------------------- coverage
 
-def _add_coverage(m: folium.Map, coverage: Any, techs: list[str], *, max_px: int,
+def _add_coverage(m: folium.Map, coverage: Coverage, techs: list[str], *, max_px: int,
                   simplify_m: float) -> str | None:
     """Add the coverage layers; return "signal", "binary" or "areas" (None if none)."""
     keys = [k for k in coverage.keys() if k[1] in techs]
@@ -996,37 +827,12 @@ def _png(index: np.ndarray, palette: Sequence[tuple[int, int, int, int]]) -> byt
 
 # --------------------------------------------------------------------------- title, legend
 
-def _rule_text(result: Result, villages: pd.DataFrame,
-               techs: list[str]) -> tuple[str, str, str]:
-    """Return the coverage rule as applied: (signal, where in Vietnamese, in English)."""
-    cfg = result.config
-    tech_label = "/".join(techs)
-    share = cfg.rules.village_covered_share
-    model = result.coverage.model if result.coverage is not None else cfg.coverage.model
-    if model == "radius":
-        radii = ", ".join(f"{t} {_fmt(cfg.coverage.radius_m[t] / 1000, 1)} km"
-                          for t in techs if t in cfg.coverage.radius_m)
-        signal = (f"{tech_label} trong bán kính phục vụ / within the service radius "
-                  f"({radii})")
-    elif model == "raster" and cfg.coverage.maps_unit == "binary":
-        signal = (f"{tech_label} trong bản đồ phủ sóng của nhà mạng / in the operators' "
-                  "coverage maps")
-    else:
-        signal = f"{tech_label} ≥ {_fmt(cfg.coverage.min_rsrp_dbm)} dBm"
-    bases = [b for b in ("population", "area", "point")
-             if b in set(_column(villages, "share_basis").dropna())] or ["population"]
-    pct = _fmt(share * 100)
-    vi = {"population": f"trên ≥ {pct}% dân số", "area": f"trên ≥ {pct}% diện tích",
-          "point": "tại điểm thôn"}
-    en = {"population": f"over ≥ {pct}% of the people", "area": f"over ≥ {pct}% of the area",
-          "point": "at the village point"}
-    return (signal, " hoặc ".join(vi[b] for b in bases), " or ".join(en[b] for b in bases))
-
-
-def _title_html(result: Result, villages: pd.DataFrame, techs: list[str]) -> str:
-    cfg = result.config
-    signal, where_vi, where_en = _rule_text(result, villages, techs)
-    model = result.coverage.model if result.coverage is not None else cfg.coverage.model
+def _title_html(layers: _Layers, villages: pd.DataFrame, techs: list[str]) -> str:
+    cfg = layers.config
+    signal, where_vi, where_en = rule_text(
+        cfg, layers.coverage, form="map", technologies=techs,
+        bases=list(_column(villages, "share_basis").dropna()))
+    model = layers.coverage.model if layers.coverage is not None else cfg.coverage.model
     parts = [
         f"<h1>{_esc(cfg.display_name)} · {_esc(cfg.run.year)} — Lõm sóng và cáp quang "
         '<span class="cg-muted">/ Mobile and fibre gaps</span></h1>',
@@ -1037,7 +843,7 @@ def _title_html(result: Result, villages: pd.DataFrame, techs: list[str]) -> str
         f"{_esc(model)}</div>",
     ]
     kpis = []
-    indicators = getattr(result, "indicators", None)
+    indicators = layers.indicators
     if indicators is not None and len(indicators):
         prov = indicators[indicators["level"] == "province"].drop_duplicates(
             "indicator").set_index("indicator")
