@@ -78,6 +78,7 @@ from covgap.export.names import file_part
 if TYPE_CHECKING:
     from covgap.analysis import Analysis
     from covgap.coverage import Coverage
+    from covgap.coverage.grid import Grid
     from covgap.result import Result
 
 __all__ = ["build_map", "file_part", "write_map", "write_maps"]
@@ -780,7 +781,7 @@ def _rgba(color: str) -> tuple[int, int, int, int]:
     return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16), 255)
 
 
-def _overlay_image(classes: np.ndarray, grid: Any, palette: list[tuple[int, int, int, int]],
+def _overlay_image(classes: np.ndarray, grid: Grid, palette: list[tuple[int, int, int, int]],
                    *, max_px: int) -> tuple[str, list[list[float]]]:
     """Reproject a class raster to Web Mercator; return a PNG data URL and its bounds."""
     src_crs = grid.rasterio_crs
