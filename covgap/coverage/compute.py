@@ -1,13 +1,7 @@
-"""Coverage models: one interface, four models, chosen by ``[coverage] model``.
+"""Run the configured coverage model: :func:`compute_coverage` and the analysis grid.
 
-- ``radius``: a disc, or a pattern-shaped sector, per cell (vector).
-- ``pathloss``: best-server signal from EIRP, height, frequency, an empirical path loss
-  and the antenna pattern (raster).
-- ``terrain``: ``pathloss`` plus line of sight and knife-edge diffraction over the DEM,
-  Earth curvature included (raster).
-- ``raster``: operators' own coverage maps, read as they are.
-
-:func:`compute_coverage` returns a :class:`Coverage` whatever the model.
+Every model returns the same :class:`~covgap.coverage.result.ModelOutput`, which
+:func:`compute_coverage` moves into one :class:`~covgap.coverage.Coverage`.
 """
 
 from __future__ import annotations
@@ -17,7 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
 import numpy as np
 from rasterio.enums import Resampling
 
@@ -31,16 +27,20 @@ from covgap.coverage.grid import (
     make_grid,
     resample_to_grid,
 )
-from covgap.coverage.result import Coverage
+from covgap.coverage.result import Coverage, ModelOutput
 from covgap.errors import ConfigError
 from covgap.io import Inputs
+from covgap.progress import Progress, Tick, ticker
 
 __all__ = ["analysis_grid", "compute_coverage"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
+#: A model: ``model(inputs, config, cells, grid, tick)`` -> its output.
+Model = Callable[[Inputs, Config, gpd.GeoDataFrame, Grid, Tick | None], ModelOutput]
 
+#: Models whose rasters the coverage cache keeps.
+_CACHED = ("pathloss", "terrain")
 
 def analysis_grid(inputs: Inputs, config: Config, *, include_sites: bool = True) -> Grid:
     """Return the run's analysis grid: communes (and sites) plus 1 km, metric CRS.
@@ -68,11 +68,13 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     Parameters
     ----------
     inputs : Inputs
-        Checked input layers (:func:`covgap.read_inputs`).
+        Checked input layers (:func:`covgap.read_inputs`); the raster model takes the
+        operators' maps from ``inputs.maps``.
     config : Config, dict or path
         The run configuration; ``[coverage]`` chooses the model and its parameters.
-    progress : callable, optional
-        ``progress(stage, done, total)`` as cells are computed.
+    progress : Progress, optional
+        ``progress("coverage", done, total)`` as cells are computed
+        (:data:`covgap.progress.Progress`).
     cache : Path, optional
         A coverage cache file (:mod:`covgap.coverage.cache`): the pathloss and terrain
         models load their rasters from it when it exists, and write it when it does not.
@@ -81,14 +83,15 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     -------
     Coverage
         Signal rasters on the analysis grid (pathloss, terrain, raster models) or
-        coverage polygons (radius model), with every parameter recorded.
+        coverage polygons (radius model), with every parameter recorded and the
+        ``min_rsrp_dbm`` threshold it was computed with.
 
     Raises
     ------
     ConfigError
         The terrain model without a DEM.
     InputError
-        Operators' maps that cannot be read (raster model).
+        The raster model without operators' maps.
 
     Examples
     --------
@@ -103,54 +106,83 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
         raise ConfigError("[coverage] model = \"terrain\" needs a DEM: set [inputs] dem, or "
                           "use model = \"pathloss\" (no terrain) or \"radius\"")
     grid = analysis_grid(inputs, cfg, include_sites=cc.model != "raster")
+    cells = _prepared_cells(inputs, cfg)
+    cov = Coverage(model=cc.model, parameters=_parameters(cfg, cells),
+                   min_rsrp_dbm=cc.min_rsrp_dbm, cells=cells)
+    if cc.model != "radius":
+        cov.grid = grid
+    if cc.model in _CACHED:
+        cov.parameters["grid"] = {"cell_size_m": grid.cell_size_m, "width": grid.width,
+                                  "height": grid.height, "crs": grid.crs.to_string()}
+    if cc.model in _CACHED and cache is not None and load_arrays(cov, cache):
+        cov.parameters["reused"] = str(cache)
+        log.info("coverage loaded from %s", cache)
+    else:
+        _take(cov, _MODELS[cc.model](inputs, cfg, cells, grid, ticker(progress, "coverage")))
+        if cc.model in _CACHED and cache is not None:
+            save_arrays(cov, cache)
+    cov.parameters["seconds"] = round(time.perf_counter() - t0, 3)
+    log.info("coverage (%s) in %.1f s", cc.model, cov.parameters["seconds"])
+    return cov
+
+
+def _prepared_cells(inputs: Inputs, cfg: Config) -> gpd.GeoDataFrame:
+    """Return the sites' cells in the metric CRS with every parameter filled in."""
     density = None
     if inputs.population is not None:
         sites_m = inputs.sites.to_crs(inputs.metric_crs)
         density = density_at(inputs.population, sites_m.geometry.x.to_numpy(),
                              sites_m.geometry.y.to_numpy(), inputs.metric_crs)
-    cells = prepare_cells(inputs.sites, cc, inputs.metric_crs, density_per_km2=density)
+    return prepare_cells(inputs.sites, cfg.coverage, inputs.metric_crs,
+                         density_per_km2=density)
+
+
+def _parameters(cfg: Config, cells: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Return the run record's parameters of the model, before it runs."""
+    cc = cfg.coverage
     params = {k: v for k, v in asdict(cc).items() if k != "maps"}
     params["maps"] = {k: str(v.path) for k, v in cc.maps.items()}
     params["environments"] = cells["environment"].value_counts().to_dict()
     params["defaulted_parameters"] = int((cells["defaulted"] != "").sum())
-    cov = Coverage(model=cc.model, parameters=params, min_rsrp_dbm=cc.min_rsrp_dbm,
-                   cells=cells)
+    return params
 
-    def tick(done: int, total: int) -> None:
-        if progress:
-            progress("coverage", done, total)
 
-    if cc.model == "radius":
-        from covgap.coverage.radius import radius_coverage
-        cov.cells, cov.areas = radius_coverage(cells, cc)
-    elif cc.model in ("pathloss", "terrain"):
-        from covgap.coverage.pathloss import signal_coverage
-        dem = None
-        if cc.model == "terrain" and not (cache is not None and cache.is_file()):
-            dem = resample_to_grid(inputs.dem, grid, resampling=Resampling.bilinear)
-        params["grid"] = {"cell_size_m": grid.cell_size_m, "width": grid.width,
-                          "height": grid.height, "crs": grid.crs.to_string()}
-        cov.grid = grid
-        if cache is not None and load_arrays(cov, cache):
-            params["reused"] = str(cache)
-            log.info("coverage loaded from %s", cache)
-        else:
-            if cc.model == "terrain" and dem is None:  # the cache was unusable
-                dem = resample_to_grid(inputs.dem, grid, resampling=Resampling.bilinear)
-            out = signal_coverage(cells, grid, cc, dem=dem, progress=tick, compute=cfg.compute)
-            params["tiles"] = out["tiles"]
-            params["scheduler"] = cfg.compute.scheduler
-            cov.dem = dem
-            cov.signal, cov.server = out["signal"], out["server"]
-            cov.clear_signal = out.get("clear_signal", {})
-            cov.clear_server = out.get("clear_server", {})
-            if cache is not None:
-                save_arrays(cov, cache)
-    else:  # raster: operators' own maps
-        from covgap.coverage.maps import map_coverage
-        out = map_coverage(cc, grid, operator_aliases=cfg.inputs.operator_aliases)
-        cov.grid = grid
-        cov.signal, cov.binary, cov.areas = out["signal"], out["binary"], out["areas"]
-    params["seconds"] = round(time.perf_counter() - t0, 3)
-    log.info("coverage (%s) in %.1f s", cc.model, params["seconds"])
-    return cov
+def _take(cov: Coverage, out: ModelOutput) -> None:
+    """Move a model's output into the coverage."""
+    if out.cells is not None:
+        cov.cells = out.cells
+    cov.signal, cov.server, cov.binary = out.signal, out.server, out.binary
+    cov.clear_signal, cov.clear_server = out.clear_signal, out.clear_server
+    cov.areas, cov.dem = out.areas, out.dem
+    cov.parameters.update(out.parameters)
+
+
+def _radius(inputs: Inputs, cfg: Config, cells: gpd.GeoDataFrame, grid: Grid,
+            tick: Tick | None) -> ModelOutput:
+    from covgap.coverage.radius import radius_coverage
+    return radius_coverage(cells, cfg.coverage)
+
+
+def _signal(inputs: Inputs, cfg: Config, cells: gpd.GeoDataFrame, grid: Grid,
+            tick: Tick | None) -> ModelOutput:
+    """Run the pathloss model, or the terrain model with the DEM on the grid."""
+    from covgap.coverage.pathloss import signal_coverage  # numba: only when used
+
+    dem = None
+    if cfg.coverage.model == "terrain":
+        dem = resample_to_grid(inputs.dem, grid, resampling=Resampling.bilinear)
+    out = signal_coverage(cells, grid, cfg.coverage, dem=dem, progress=tick,
+                          compute=cfg.compute)
+    out.dem = dem
+    out.parameters["scheduler"] = cfg.compute.scheduler
+    return out
+
+
+def _maps(inputs: Inputs, cfg: Config, cells: gpd.GeoDataFrame, grid: Grid,
+          tick: Tick | None) -> ModelOutput:
+    from covgap.coverage.maps import map_coverage
+    return map_coverage(inputs.maps, grid, unit=cfg.coverage.maps_unit)
+
+
+_MODELS: dict[str, Model] = {"radius": _radius, "pathloss": _signal, "terrain": _signal,
+                             "raster": _maps}
