@@ -7,7 +7,7 @@ table, the indicators against the plan's targets, and the gap list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +24,7 @@ from covgap.analysis.indicators import (
     site_locations,
 )
 from covgap.analysis.shares import coverage_shares
-from covgap.config import TECHNOLOGIES, Config, load_config
+from covgap.config import TECHNOLOGIES, Config, RulesConfig, load_config
 from covgap.coverage import Coverage
 from covgap.io import WGS84, Inputs
 
@@ -47,12 +47,18 @@ _FIX_COLUMNS = ("lom_song", "best_operator", "nearest_site_id", "nearest_site_m"
 
 @dataclass
 class Analysis:
-    """The tables of one run.
+    """The tables of one run, and the verdicts later stages read.
+
+    Analysis owns the rules about villages: ``[rules] village_covered_share`` and
+    ``usp_regions`` are applied here, once; planning and the exports read the verdicts
+    below and never apply a threshold again.
 
     Attributes
     ----------
     villages : GeoDataFrame
-        One row per village (EPSG:4326): the SPEC columns, then covgap's own.
+        One row per village (EPSG:4326): the SPEC columns, then covgap's own.  Verdict
+        columns: ``mbb_covered`` (and ``lom_song``, its negation), ``ftth``,
+        ``usp_eligible``.
     communes : GeoDataFrame
         One row per commune (EPSG:4326) with counts and indicator values.
     indicators : DataFrame
@@ -62,6 +68,15 @@ class Analysis:
         Villages that are not covered or lack FTTH, highest priority first.
     locations : GeoDataFrame
         BTS site locations (EPSG:4326) with their operators and whether shared.
+    operator_covered : DataFrame
+        One boolean column per operator, indexed like ``villages``: the operator's own
+        counted technologies cover the village (share >= ``village_covered_share``).
+        Kept here rather than in ``villages`` so the village table's columns stay as
+        they are.
+    usp_priority : Series
+        Boolean, indexed like ``villages``: the village is in a ``[rules] usp_regions``
+        region or is ĐBKK (``difficult``), whether or not it has a gap; the USP
+        programme favours it.  ``usp_eligible`` is a gap and this.
     """
 
     villages: gpd.GeoDataFrame
@@ -69,6 +84,18 @@ class Analysis:
     indicators: pd.DataFrame
     gaps: pd.DataFrame
     locations: gpd.GeoDataFrame
+    operator_covered: pd.DataFrame = field(default_factory=pd.DataFrame)
+    usp_priority: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
+
+
+@dataclass
+class _Shares:
+    """Each village's covered shares and the verdicts on them."""
+
+    table: pd.DataFrame  # share per operator, 0-1
+    basis: pd.Series  # "population", "area" or "point"
+    mbb_share: pd.Series  # the best operator's share
+    passing: pd.DataFrame  # per operator: share >= village_covered_share
 
 
 def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> Analysis:
@@ -79,7 +106,8 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     inputs : Inputs
         Checked input layers (:func:`covgap.read_inputs`).
     coverage : Coverage
-        Modelled coverage (:func:`covgap.coverage.compute_coverage`).
+        Modelled coverage (:func:`covgap.coverage.compute_coverage`); its
+        ``min_rsrp_dbm`` is the signal threshold the reasons quote.
     config : Config, dict or path
         ``[coverage] technologies``, ``[rules]``, ``[targets]`` and ``[reported]``.
 
@@ -94,64 +122,87 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     >>> analyse(inputs, cov, "data/sample.toml").indicators.head()  # doctest: +SKIP
     """
     cfg = load_config(config)
-    rules = cfg.rules
     techs = [t for t in TECHNOLOGIES if t in cfg.coverage.technologies]
-    tech_label = "/".join(techs)
-    metric = inputs.metric_crs
-    villages = inputs.villages
     operators = sorted(set(inputs.sites["operator"]))
-    mbb_keys = [(op, t) for op in operators for t in techs]
-    legacy_keys = [(op, t) for op in operators for t in TECHNOLOGIES if t not in techs]
+    villages = inputs.villages
+    shares = _village_shares(inputs, coverage, cfg.rules, techs, operators)
+    points = village_points(villages, inputs.metric_crs)
+    fibre = fibre_reach(points, inputs.fibre)
+    out, priority = _spec_columns(inputs, points, shares, fibre, cfg.rules)
+    gap = out["lom_song"] | lacks_ftth(out["ftth"])
+    out = _own_columns(out, inputs, coverage, shares, fibre, points.to_numpy(), techs,
+                       operators)
+    out["reason"] = _reasons(out, gap, shares.basis, coverage, cfg.rules, "/".join(techs))
+    out["best_operator"] = _best_operator(out, operators)
+    extra = [c for c in villages.columns if c not in out.columns and c != "geometry"]
+    for col in extra:  # columns covgap does not know travel to the outputs
+        out[col] = villages[col]
+    village_gdf = gpd.GeoDataFrame(out, geometry=villages.geometry, crs=villages.crs)
+    communes, indicators, locations = _communes_and_indicators(out, inputs, coverage, cfg,
+                                                               operators)
+    return Analysis(villages=village_gdf, communes=communes, indicators=indicators,
+                    gaps=_gap_table(out[gap]), locations=locations,
+                    operator_covered=shares.passing, usp_priority=priority)
 
-    # ---- coverage shares (per operator: its own counted technologies together)
+
+def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
+                    techs: list[str], operators: list[str]) -> _Shares:
+    """Return each operator's covered share of each village and the verdicts on them."""
+    villages = inputs.villages
+    # per operator: its own counted technologies together
     layers = {op: [(op, t) for t in techs] for op in operators}
-    shares = coverage_shares(villages.to_crs(metric), coverage, layers=layers,
+    shares = coverage_shares(villages.to_crs(inputs.metric_crs), coverage, layers=layers,
                              population=inputs.population,
                              point_radius_m=rules.village_point_radius_m)
-    share_table = shares[operators] if operators else pd.DataFrame(index=villages.index)
-    mbb_share = share_table.max(axis=1).fillna(0.0) if operators else pd.Series(
+    table = shares[operators] if operators else pd.DataFrame(index=villages.index)
+    mbb_share = table.max(axis=1).fillna(0.0) if operators else pd.Series(
         0.0, index=villages.index)
-    passing = share_table.ge(rules.village_covered_share)
+    return _Shares(table=table, basis=shares["basis"], mbb_share=mbb_share,
+                   passing=table.ge(rules.village_covered_share))
+
+
+def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
+                  fibre: pd.DataFrame, rules: RulesConfig) -> tuple[pd.DataFrame, pd.Series]:
+    """Return the SPEC columns of the village table, and the USP priority of each village.
+
+    The verdicts are written here, once: ``mbb_covered``, ``ftth``, ``lom_song`` and
+    ``usp_eligible``.
+    """
+    villages = inputs.villages
     op_lists = pd.Series("", index=villages.index)
-    for op in operators:  # a handful of operators: no per-village loop
-        op_lists = op_lists.where(~passing[op], op_lists + ";" + op)
-    op_lists = op_lists.str.lstrip(";")
-
-    points = village_points(villages, metric)
-    pts = points.to_numpy()
+    for op in shares.table.columns:  # a handful of operators: no per-village loop
+        op_lists = op_lists.where(~shares.passing[op], op_lists + ";" + op)
     lonlat = points.to_crs(WGS84)
-
     out = pd.DataFrame(index=villages.index)
-    out["village_id"] = villages["village_id"]
-    out["village_name"] = villages["village_name"]
-    out["commune_code"] = villages["commune_code"]
-    out["population"] = villages["population"]
+    for col in ("village_id", "village_name", "commune_code", "population"):
+        out[col] = villages[col]
     out["lon"] = lonlat.x.round(6)
     out["lat"] = lonlat.y.round(6)
-    out["mbb_share"] = mbb_share.clip(0, 1)
+    out["mbb_share"] = shares.mbb_share.clip(0, 1)
     out["mbb_covered"] = out["mbb_share"] >= rules.village_covered_share
-    out["operators"] = op_lists.astype("string")
-
-    # ---- fibre
-    fibre = fibre_reach(points, inputs.fibre)
+    out["operators"] = op_lists.str.lstrip(";").astype("string")
     out["fibre_distance_m"] = fibre["fibre_distance_m"].round(1)
     if inputs.fibre is not None:
         out["ftth"] = (fibre["fibre_distance_m"] <= rules.ftth_max_distance_m).astype("boolean")
     else:
         out["ftth"] = pd.Series(pd.NA, index=villages.index, dtype="boolean")
     out["lom_song"] = ~out["mbb_covered"]
-
-    # ---- classes and eligibility
     region = villages["commune_code"].map(
         inputs.communes.set_index("commune_code")["region"]).astype("string")
     out["region"] = region
     out["difficult"] = villages["difficult"].astype(bool)
-    no_ftth = lacks_ftth(out["ftth"])
-    gap = out["lom_song"] | no_ftth
-    out["usp_eligible"] = gap & (region.isin(rules.usp_regions).fillna(False).astype(bool)
-                                 | out["difficult"])
+    priority = (region.isin(rules.usp_regions).fillna(False).astype(bool)
+                | out["difficult"]).rename("usp_priority")
+    out["usp_eligible"] = (out["lom_song"] | lacks_ftth(out["ftth"])) & priority
+    return out, priority
 
-    # ---- covgap's own columns
+
+def _own_columns(out: pd.DataFrame, inputs: Inputs, coverage: Coverage, shares: _Shares,
+                 fibre: pd.DataFrame, pts: np.ndarray, techs: list[str],
+                 operators: list[str]) -> pd.DataFrame:
+    """Add covgap's own columns: names, status, shares, nearest site, signal diagnostics."""
+    villages = inputs.villages
+    out = out.copy()
     names = inputs.communes.set_index("commune_code")
     out["commune_name"] = villages["commune_code"].map(names["commune_name"])
     if "district" in names:
@@ -159,46 +210,53 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     out["households"] = villages["households"]
     out["status"] = np.where(out["mbb_covered"], "covered",
                              np.where(out["mbb_share"] > 0, "partial", "lom_song"))
-    out["n_operators"] = passing.sum(axis=1).astype(int) if operators else 0
+    out["n_operators"] = shares.passing.sum(axis=1).astype(int) if operators else 0
     for op in operators:
-        out[f"share_{op}"] = share_table[op].round(4)
-    out["share_basis"] = shares["basis"]
-    nearest = _nearest_sites(pts, coverage, techs)
-    out = out.join(nearest)
+        out[f"share_{op}"] = shares.table[op].round(4)
+    out["share_basis"] = shares.basis
+    out = out.join(_nearest_sites(pts, coverage, techs))
     for col in fibre.columns:
         if col != "fibre_distance_m":
             out[col] = fibre[col].round(1) if col.endswith("_m") else fibre[col]
+    mbb_keys = [(op, t) for op in operators for t in techs]
+    legacy_keys = [(op, t) for op in operators for t in TECHNOLOGIES if t not in techs]
     diag = point_diagnostics(pts, coverage, mbb_keys).set_index(villages.index)
     out["best_signal_dbm"] = diag["best_dbm"].round(1)
     out["legacy_covered"] = covered_at(pts, coverage, legacy_keys)
-    cells = coverage.cells
     shadow_rows = diag["shadow_site_row"].to_numpy()
     has_shadow = shadow_rows >= 0
     out["shadow_site_id"] = pd.Series(pd.NA, index=villages.index, dtype="string")
-    out.loc[has_shadow, "shadow_site_id"] = cells["site_id"].to_numpy()[shadow_rows[has_shadow]]
+    out.loc[has_shadow, "shadow_site_id"] = (
+        coverage.cells["site_id"].to_numpy()[shadow_rows[has_shadow]])
     out["shadow_operator"] = diag["shadow_operator"].to_numpy()
     out["shadow_dbm"] = diag["shadow_dbm"].round(1).to_numpy()
-    basis_word = shares["basis"].map({"population": "people", "area": "area",
-                                      "point": "village point"})
-    out["reason"] = pd.Series("", index=villages.index, dtype="string")
-    if gap.any():
-        out.loc[gap, "reason"] = reasons(
-            out[gap], threshold_share=rules.village_covered_share,
-            min_dbm=cfg.coverage.min_rsrp_dbm, tech_label=tech_label,
-            basis_word=basis_word[gap])
-    out["best_operator"] = _best_operator(out, operators)
-    extra = [c for c in villages.columns if c not in out.columns and c != "geometry"]
-    for col in extra:  # columns covgap does not know travel to the outputs
-        out[col] = villages[col]
-    village_gdf = gpd.GeoDataFrame(out, geometry=villages.geometry, crs=villages.crs)
+    return out
 
-    # ---- sites, communes and indicators
-    locations = site_locations(inputs.sites, metric, tolerance_m=rules.site_sharing_m)
-    communes_m = inputs.communes.to_crs(metric)
+
+def _reasons(out: pd.DataFrame, gap: pd.Series, basis: pd.Series, coverage: Coverage,
+             rules: RulesConfig, tech_label: str) -> pd.Series:
+    """Return why each gap village has its gap ("" for the others)."""
+    reason = pd.Series("", index=out.index, dtype="string")
+    if gap.any():
+        basis_word = basis.map({"population": "people", "area": "area",
+                                "point": "village point"})
+        reason.loc[gap] = reasons(
+            out[gap], threshold_share=rules.village_covered_share,
+            min_dbm=coverage.min_rsrp_dbm, tech_label=tech_label,
+            basis_word=basis_word[gap])
+    return reason
+
+
+def _communes_and_indicators(out: pd.DataFrame, inputs: Inputs, coverage: Coverage,
+                             cfg: Config, operators: list[str]
+                             ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame]:
+    """Return the commune table, the indicators and the site locations (EPSG:4326)."""
+    metric = inputs.metric_crs
+    locations = site_locations(inputs.sites, metric, tolerance_m=cfg.rules.site_sharing_m)
     centre_5g = pd.Series(
         covered_at(_commune_centres(inputs.communes, metric), coverage,
                    [(op, "5G") for op in operators]), index=inputs.communes.index)
-    commune_rows = commune_table(out, communes_m, locations, centre_5g)
+    commune_rows = commune_table(out, inputs.communes.to_crs(metric), locations, centre_5g)
     for col in [c for c in inputs.communes.columns
                 if c not in commune_rows.columns and c != "geometry"]:
         commune_rows[col] = inputs.communes[col].to_numpy()  # e.g. province: to the outputs
@@ -208,9 +266,7 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
                                  reported=cfg.reported)
     commune_gdf = gpd.GeoDataFrame(commune_rows, geometry=inputs.communes.geometry,
                                    crs=inputs.communes.crs)
-    gaps = _gap_table(out[gap])
-    return Analysis(villages=village_gdf, communes=commune_gdf, indicators=indicators,
-                    gaps=gaps, locations=locations.to_crs(WGS84))
+    return commune_gdf, indicators, locations.to_crs(WGS84)
 
 
 def _commune_centres(communes: gpd.GeoDataFrame, metric: CRS) -> np.ndarray:

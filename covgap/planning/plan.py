@@ -10,11 +10,12 @@ candidate reaches) as satellite candidates, as the 2024 Thanh Hóa plan asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 
 from covgap.analysis import Analysis
 from covgap.analysis.fibre import lacks_ftth, village_points
@@ -70,95 +71,126 @@ def plan(inputs: Inputs, coverage: Coverage, analysis: Analysis,
     coverage : Coverage
         The run's coverage: candidates are judged by the same model.
     analysis : Analysis
-        The village table says who is not covered.
+        Its verdicts say who is not covered (``mbb_covered``, or per operator
+        ``operator_covered``), who lacks FTTH (``ftth``) and whom the USP programme
+        favours (``usp_priority``); planning applies no coverage rule of its own.
     config : Config, dict or path
-        ``[candidates]`` and ``[rules]``.
+        ``[candidates]``.
 
     Returns
     -------
     Plan
     """
     cfg = load_config(config)
-    cc, rules = cfg.candidates, cfg.rules
     villages = analysis.villages
-    metric = inputs.metric_crs
-    points = village_points(inputs.villages, metric)
-    pop = villages["population"].fillna(0.0).to_numpy(float)
-    priority = (villages["region"].isin(rules.usp_regions).fillna(False).to_numpy(bool)
-                | villages["difficult"].to_numpy(bool))
-    boost = np.where(priority, cc.priority_weight, 1.0)
+    points = village_points(inputs.villages, inputs.metric_crs)
+    for verdict in (analysis.usp_priority, analysis.operator_covered):
+        if not verdict.index.equals(villages.index):
+            raise ValueError("the analysis carries no verdicts for its villages "
+                             "(usp_priority, operator_covered); make it with analyse()")
+    priority = analysis.usp_priority.to_numpy(bool)
+    state = _State(rank_of_village=pd.Series(pd.NA, index=villages.index, dtype="Int64"),
+                   cost_per_person=pd.Series(np.nan, index=villages.index))
+    for name, (share, gap) in _demands(analysis, cfg.candidates.per_operator).items():
+        _plan_one(name, share, gap, points=points, priority=priority, analysis=analysis,
+                  coverage=coverage, cfg=cfg, state=state)
+    roads = None
+    if inputs.roads is not None and inputs.fibre is not None:
+        no_ftth = lacks_ftth(villages["ftth"]).to_numpy()
+        roads = road_distances(points[no_ftth], inputs.fibre, inputs.roads)
+    return Plan(candidates=_candidate_frame(state.rows, inputs.metric_crs),
+                villages=_village_plan(villages, state.rank_of_village,
+                                       state.cost_per_person, cfg, roads=roads),
+                selections=state.selections, considered=state.considered)
 
-    if cc.per_operator:
-        operators = sorted(set(inputs.sites["operator"]))
-        plans = {op: villages[f"share_{op}"].fillna(0).to_numpy() for op in operators
-                 if f"share_{op}" in villages}
-    else:
-        plans = {"all": villages["mbb_share"].to_numpy(float)}
 
-    chosen_rows = []
-    selections: dict[str, Selection] = {}
-    rank_of_village = pd.Series(pd.NA, index=villages.index, dtype="Int64")
-    cost_per_person = pd.Series(np.nan, index=villages.index)
-    considered = 0
-    for name, share in plans.items():
-        gap = share < rules.village_covered_share
-        demand_idx = np.flatnonzero(gap)
-        demand = gpd.GeoDataFrame(geometry=points.iloc[demand_idx].to_numpy(), crs=metric)
-        uncovered = pop[demand_idx] * (1.0 - np.clip(share[demand_idx], 0, 1))
-        weights = uncovered * boost[demand_idx]
-        operator = None if name == "all" else name
-        cands = generate_candidates(demand, coverage, cfg, operator=operator)
-        considered += len(cands)
-        if cands.empty or demand.empty:
-            continue
-        indptr, indices = candidate_cover(cands, demand, coverage, cfg)
-        costs = np.where(cands["kind"] == "share", cc.cost_shared_site, cc.cost_new_site)
-        sel = select_sites(indptr, indices, weights, max_sites=cc.max_sites,
-                           costs=costs, budget=cc.budget,
-                           preference=(cands["kind"] == "share").to_numpy(float),
-                           mode=cc.mode, time_limit_s=cc.time_limit_s)
-        selections[name] = sel
-        _cheapest_per_person(indptr, indices, costs, uncovered, demand_idx, cost_per_person)
-        covered = np.zeros(len(demand_idx), dtype=bool)
-        cumulative = 0.0
-        cumulative_cost = 0.0
-        for rank, i in enumerate(sel.chosen, start=1):
-            mine = indices[indptr[i]:indptr[i + 1]]
-            new = mine[~covered[mine]]
-            covered[new] = True
-            gained = float(uncovered[new].sum())
-            cumulative += gained
-            cumulative_cost += float(costs[i])
-            c = cands.iloc[i]
-            rows_new = demand_idx[new]
-            rank_of_village.iloc[rows_new] = rank
-            chosen_rows.append({
-                "rank": rank, "x": c["x"], "y": c["y"], "kind": c["kind"],
-                "host_site_id": c["host_site_id"],
-                "operator": operator if operator else (
-                    c["host_operator"] if c["kind"] == "share" else pd.NA),
-                "population_gained": round(gained), "villages": len(new),
-                "cumulative_population": round(cumulative), "cost": float(costs[i]),
-                "cumulative_cost": cumulative_cost,
-                "usp_villages": int(priority[rows_new].sum()), "source": c["source"],
-                "candidate_id": c["candidate_id"], "plan": name})
-    table = pd.DataFrame(chosen_rows, columns=[
+@dataclass
+class _State:
+    """What the plans add up as they are made, one per operator (or one for all)."""
+
+    rank_of_village: pd.Series
+    cost_per_person: pd.Series
+    rows: list[dict] = field(default_factory=list)
+    selections: dict[str, Selection] = field(default_factory=dict)
+    considered: int = 0
+
+
+def _demands(analysis: Analysis, per_operator: bool
+             ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return, per plan, each village's covered share and the analysis' gap verdict.
+
+    One plan for all operators (the villages that are not ``mbb_covered``), or with
+    ``per_operator`` one per operator (the villages that operator does not cover).
+    """
+    villages = analysis.villages
+    if not per_operator:
+        return {"all": (villages["mbb_share"].to_numpy(float),
+                        ~villages["mbb_covered"].to_numpy(bool))}
+    covered = analysis.operator_covered
+    return {op: (villages[f"share_{op}"].fillna(0).to_numpy(),
+                 ~covered[op].to_numpy(bool))
+            for op in covered.columns if f"share_{op}" in villages}
+
+
+def _plan_one(name: str, share: np.ndarray, gap: np.ndarray, *, points: gpd.GeoSeries,
+              priority: np.ndarray, analysis: Analysis, coverage: Coverage, cfg: Config,
+              state: _State) -> None:
+    """Choose the sites of one plan ("all" or an operator) and add them to ``state``."""
+    cc = cfg.candidates
+    pop = analysis.villages["population"].fillna(0.0).to_numpy(float)
+    demand_idx = np.flatnonzero(gap)
+    demand = gpd.GeoDataFrame(geometry=points.iloc[demand_idx].to_numpy(), crs=points.crs)
+    uncovered = pop[demand_idx] * (1.0 - np.clip(share[demand_idx], 0, 1))
+    weights = uncovered * np.where(priority[demand_idx], cc.priority_weight, 1.0)
+    operator = None if name == "all" else name
+    cands = generate_candidates(demand, coverage, cfg, operator=operator)
+    state.considered += len(cands)
+    if cands.empty or demand.empty:
+        return
+    indptr, indices = candidate_cover(cands, demand, coverage, cfg)
+    costs = np.where(cands["kind"] == "share", cc.cost_shared_site, cc.cost_new_site)
+    sel = select_sites(indptr, indices, weights, max_sites=cc.max_sites,
+                       costs=costs, budget=cc.budget,
+                       preference=(cands["kind"] == "share").to_numpy(float),
+                       mode=cc.mode, time_limit_s=cc.time_limit_s)
+    state.selections[name] = sel
+    _cheapest_per_person(indptr, indices, costs, uncovered, demand_idx,
+                         state.cost_per_person)
+    covered = np.zeros(len(demand_idx), dtype=bool)
+    cumulative = cumulative_cost = 0.0
+    for rank, i in enumerate(sel.chosen, start=1):
+        mine = indices[indptr[i]:indptr[i + 1]]
+        new = mine[~covered[mine]]
+        covered[new] = True
+        gained = float(uncovered[new].sum())
+        cumulative += gained
+        cumulative_cost += float(costs[i])
+        c = cands.iloc[i]
+        rows_new = demand_idx[new]
+        state.rank_of_village.iloc[rows_new] = rank
+        state.rows.append({
+            "rank": rank, "x": c["x"], "y": c["y"], "kind": c["kind"],
+            "host_site_id": c["host_site_id"],
+            "operator": operator if operator else (
+                c["host_operator"] if c["kind"] == "share" else pd.NA),
+            "population_gained": round(gained), "villages": len(new),
+            "cumulative_population": round(cumulative), "cost": float(costs[i]),
+            "cumulative_cost": cumulative_cost,
+            "usp_villages": int(priority[rows_new].sum()), "source": c["source"],
+            "candidate_id": c["candidate_id"], "plan": name})
+
+
+def _candidate_frame(rows: list[dict], metric: CRS) -> gpd.GeoDataFrame:
+    """Return the chosen sites as the candidates table, in EPSG:4326."""
+    table = pd.DataFrame(rows, columns=[
         "rank", "x", "y", "kind", "host_site_id", "operator", "population_gained",
         "villages", "cumulative_population", "cost", "cumulative_cost", "usp_villages",
         "source", "candidate_id", "plan"])
     geo = gpd.GeoSeries(gpd.points_from_xy(table["x"], table["y"]), crs=metric).to_crs(WGS84)
     table.insert(1, "lon", geo.x.round(6).to_numpy())
     table.insert(2, "lat", geo.y.round(6).to_numpy())
-    candidates = gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=geo.to_numpy(),
-                                  crs=WGS84)
-    roads = None
-    if inputs.roads is not None and inputs.fibre is not None:
-        no_ftth = lacks_ftth(villages["ftth"]).to_numpy()
-        roads = road_distances(points[no_ftth], inputs.fibre, inputs.roads)
-    return Plan(candidates=candidates,
-                villages=_village_plan(villages, rank_of_village, cost_per_person, cfg,
-                                       roads=roads),
-                selections=selections, considered=considered)
+    return gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=geo.to_numpy(),
+                            crs=WGS84)
 
 
 def _cheapest_per_person(indptr: np.ndarray, indices: np.ndarray, costs: np.ndarray,
