@@ -111,19 +111,26 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
                    min_rsrp_dbm=cc.min_rsrp_dbm, cells=cells)
     if cc.model != "radius":
         cov.grid = grid
-    if cc.model in _CACHED:
-        cov.parameters["grid"] = {"cell_size_m": grid.cell_size_m, "width": grid.width,
-                                  "height": grid.height, "crs": grid.crs.to_string()}
-    if cc.model in _CACHED and cache is not None and load_arrays(cov, cache):
-        cov.parameters["reused"] = str(cache)
-        log.info("coverage loaded from %s", cache)
-    else:
-        _take(cov, _MODELS[cc.model](inputs, cfg, cells, grid, ticker(progress, "coverage")))
-        if cc.model in _CACHED and cache is not None:
-            save_arrays(cov, cache)
+    _run_model(cov, inputs, cfg, grid, ticker(progress, "coverage"), cache)
     cov.parameters["seconds"] = round(time.perf_counter() - t0, 3)
     log.info("coverage (%s) in %.1f s", cc.model, cov.parameters["seconds"])
     return cov
+
+
+def _run_model(cov: Coverage, inputs: Inputs, cfg: Config, grid: Grid, tick: Tick | None,
+               cache: Path | None) -> None:
+    """Fill ``cov`` from the cache (pathloss, terrain) or by running its model."""
+    cached = cov.model in _CACHED
+    if cached:
+        cov.parameters["grid"] = {"cell_size_m": grid.cell_size_m, "width": grid.width,
+                                  "height": grid.height, "crs": grid.crs.to_string()}
+    if cached and cache is not None and load_arrays(cov, cache):
+        cov.parameters["reused"] = str(cache)
+        log.info("coverage loaded from %s", cache)
+        return
+    _take(cov, _MODELS[cov.model](inputs, cfg, cov.cells, grid, tick))
+    if cached and cache is not None:
+        save_arrays(cov, cache)
 
 
 def _prepared_cells(inputs: Inputs, cfg: Config) -> gpd.GeoDataFrame:
