@@ -206,7 +206,7 @@ def _number(gdf: gpd.GeoDataFrame, column: str, problems: Problems, *, low: floa
     """Parse an optional numeric column in place and report values out of range."""
     if column not in gdf:
         return
-    values, bad = number_column(gdf, column)
+    values, bad = number_column(gdf, column, problems)
     problems.rows(gdf, bad, lambda i: f"{column} {gdf.at[i, column]!r} is not a number")
     out = pd.Series(False, index=gdf.index)
     if low is not None:

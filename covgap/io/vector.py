@@ -7,6 +7,7 @@ fibre feature must look like is in :mod:`covgap.io.layers`.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -102,6 +103,7 @@ def _read_table(spec: LayerInput, path: Path, problems: Problems) -> pd.DataFram
         problems.add(f"cannot be read: {type(exc).__name__}: {exc}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
+    _file_decimal(frame)  # before the coordinate columns, the best evidence, are dropped
     # Excel shows the header on row 1, so data row i (0-based) is row i + 2.
     frame[ROW] = [f"row {i + 2}" for i in range(len(frame))]
     return frame
@@ -155,35 +157,136 @@ def find_column(frame: pd.DataFrame, wanted: str) -> str | None:
     return folded.get(wanted.casefold())
 
 
-def number_column(frame: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
-    """Parse a column as numbers.
+# How a number cell is written.  A single group of three digits after the separator
+# ("2.020", "2,020") is ambiguous: 2.02 with three decimals, or 2020 with a thousands
+# separator.  Everything else says which character is the decimal separator.
+_SIGN = r"[+-]?"
+_AMBIGUOUS_DOT = re.compile(_SIGN + r"[1-9]\d{0,2}\.\d{3}")
+_AMBIGUOUS_COMMA = re.compile(_SIGN + r"[1-9]\d{0,2},\d{3}")
+_DECIMAL_DOT = re.compile(
+    _SIGN + r"(?:\d*\.\d+(?:[eE][+-]?\d+)?"          # 2.5, .5, 105.33, 1.5e3
+    r"|[1-9]\d{0,2}(?:,\d{3})+\.\d+"                 # 1,234.5
+    r"|[1-9]\d{0,2}(?:,\d{3}){2,})")                    # 1,234,567
+_DECIMAL_COMMA = re.compile(
+    _SIGN + r"(?:\d*,\d+"                              # 2,5, 105,33
+    r"|[1-9]\d{0,2}(?:\.\d{3})+,\d+"                 # 1.234,5
+    r"|[1-9]\d{0,2}(?:\.\d{3}){2,})")                  # 1.234.567
+
+
+#: ``DataFrame.attrs`` key of the decimal separator of the file a frame was read from.
+DECIMAL_ATTR = "covgap_decimal"
+
+
+def _classify(text: pd.Series) -> pd.Series:
+    """Label each cell "." or "," (its decimal separator), "?." / "?," (ambiguous) or NA."""
+    out = pd.Series(pd.NA, index=text.index, dtype="string")
+    t = text.fillna("")
+    for label, pattern in (("?.", _AMBIGUOUS_DOT), ("?,", _AMBIGUOUS_COMMA),
+                           (".", _DECIMAL_DOT), (",", _DECIMAL_COMMA)):
+        hit = t.str.fullmatch(pattern.pattern) & out.isna()
+        out[hit] = label
+    return out
+
+
+def _decimal_of(labels: pd.Series) -> str | None:
+    """"." or "," when the cells say so and do not contradict each other, else None."""
+    seen = set(labels.dropna().unique()) & {".", ","}
+    return seen.pop() if len(seen) == 1 else None
+
+
+def _file_decimal(frame: pd.DataFrame) -> str | None:
+    """Return the decimal separator of the text cells of a file; None if unknown or mixed.
+
+    Cached in ``frame.attrs``; the frame is the file, so every text column is evidence.
+    """
+    if DECIMAL_ATTR in frame.attrs:
+        return frame.attrs[DECIMAL_ATTR]
+    labels = []
+    for col in frame.columns:
+        if col in (ROW, "geometry") or pd.api.types.is_numeric_dtype(frame[col]):
+            continue
+        values = frame[col]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        text = values.map(lambda v: v.strip() if isinstance(v, str) else None)
+        labels.append(_classify(text.astype("string")))
+    decimal = _decimal_of(pd.concat(labels)) if labels else None
+    frame.attrs[DECIMAL_ATTR] = decimal
+    return decimal
+
+
+def number_column(frame: pd.DataFrame, column: str, problems: Problems | None = None,
+                  ) -> tuple[pd.Series, pd.Series]:
+    """Parse a column as numbers, written the English or the Vietnamese way.
 
     Parameters
     ----------
     frame : DataFrame
+        The whole layer as read from its file (its other text columns are evidence of
+        the file's decimal separator).
     column : str
+    problems : Problems, optional
+        Where an ambiguous column is reported (once, with an example row); without it
+        the ambiguous cells count as ``bad``.
 
     Returns
     -------
     values : Series of float
-        NaN where the cell is empty or not a number.
+        NaN where the cell is empty, not a number or ambiguous.
     bad : Series of bool
         True where a non-empty cell is not a number.
 
     Notes
     -----
-    A decimal comma (``105,3``, common in Vietnamese Excel files) is accepted when the
-    cell has no decimal point.
+    Vietnamese files (and Excel in a Vietnamese locale) write decimals with a comma and
+    group thousands with a dot: ``2.020`` is two thousand and twenty, ``2,5`` two and a
+    half.  The decimal separator of a column is what its own cells show (``2,5``,
+    ``1.234,5`` or ``1.234.567`` mean a comma; ``2.5`` or ``1,234.5`` a dot), else
+    what the file's other text columns show.  A column whose numbers could be read
+    either way (only ``2.020``-like values, and no evidence in the file) is refused
+    rather than guessed.
     """
     raw = frame[column]
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype(float)
         return values, pd.Series(False, index=frame.index)
-    text = raw.astype("string").str.strip()
-    text = text.where(text.str.contains(".", regex=False).fillna(False),
-                      text.str.replace(",", ".", regex=False))
-    values = pd.to_numeric(text, errors="coerce").astype(float)
-    bad = values.isna() & text.notna() & (text != "")
+    text = raw.map(lambda v: v if not isinstance(v, str) else v.strip()).astype("string")
+    labels = _classify(text)
+    decimal = _decimal_of(labels)
+    if decimal is None:
+        decimal = _file_decimal(frame)
+    if decimal == ",":
+        cleaned = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        ambiguous = pd.Series(False, index=frame.index)
+    elif decimal == ".":
+        cleaned = text.str.replace(",", "", regex=False)
+        ambiguous = pd.Series(False, index=frame.index)
+    else:  # each cell by its own form; the ambiguous ones cannot be read
+        comma = labels == ","
+        cleaned = text.where(~comma.fillna(False), text.str.replace(".", "", regex=False)
+                             .str.replace(",", ".", regex=False))
+        dot = labels == "."
+        cleaned = cleaned.where(~dot.fillna(False), text.str.replace(",", "", regex=False))
+        ambiguous = labels.isin(["?.", "?,"]).fillna(False).astype(bool)
+        cleaned = cleaned.where(~ambiguous)
+    values = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    values = values.where(np.isfinite(values))  # "inf", "nan" and 1e999 are not numbers
+    bad = values.isna() & text.notna() & (text != "") & ~ambiguous
+    if ambiguous.any():
+        if problems is None:
+            bad |= ambiguous
+        else:
+            first = frame.index[ambiguous.to_numpy()][0]
+            cell = str(text[first])
+            sep = "." if "." in cell else ","
+            name = "a decimal point" if sep == "." else "a decimal comma"
+            group = "a dot" if sep == "." else "a comma"
+            problems.extend([
+                f"{problems.where(frame, first)}: {column} {cell!r} is ambiguous: "
+                f"{cell.replace(',', '.')} with {name}, or {cell.replace(sep, '')} with {group} "
+                f"grouping thousands? {int(ambiguous.sum())} cell(s) of column {column} are "
+                "written like this and the file has no other decimals to tell; write the "
+                f"numbers without thousands separators ({cell.replace(sep, '')})"])
     return values, bad
 
 
@@ -206,8 +309,8 @@ def _points_from_xy(frame: pd.DataFrame, spec: LayerInput, name: str,
                 f"{axis} column {col!r} given in [inputs] {name} is not in the file "
                 f"(columns: {', '.join(_visible(frame.columns))})")
             return None
-    x, xbad = number_column(frame, xcol)
-    y, ybad = number_column(frame, ycol)
+    x, xbad = number_column(frame, xcol, problems)
+    y, ybad = number_column(frame, ycol, problems)
     problems.rows(frame, xbad, lambda i: f"{xcol} {frame.at[i, xcol]!r} is not a number")
     problems.rows(frame, ybad, lambda i: f"{ycol} {frame.at[i, ycol]!r} is not a number")
     empty = (x.isna() & ~xbad) | (y.isna() & ~ybad)
@@ -231,6 +334,7 @@ def _points_from_xy(frame: pd.DataFrame, spec: LayerInput, name: str,
     geometry = gpd.points_from_xy(x.to_numpy(), y.to_numpy())
     gdf = gpd.GeoDataFrame(frame.drop(columns=[xcol, ycol]), geometry=geometry, crs=crs)
     gdf.attrs["xy_columns"] = (xcol, ycol)
+    gdf.attrs[DECIMAL_ATTR] = frame.attrs.get(DECIMAL_ATTR)
     return _to_wgs84(gdf, spec, name, problems)
 
 
