@@ -87,3 +87,101 @@ def test_ambiguous_comma_thousands_need_evidence_too(province, tmp_path):
     villages.to_file(path)
     ins = read(province, inputs={"villages": str(path)})
     assert ins.villages.set_index("village_id")["population"]["V001"] == 2020
+
+
+# ----------------------------------------------------------- operators in any script
+
+
+def test_operators_without_latin_letters_keep_different_keys(province, tmp_path):
+    from conftest import site_frame
+    frame = site_frame()
+    frame.loc[frame["site_id"] == "TH-0001", "operator"] = "中国移动"
+    frame.loc[frame["site_id"] == "TH-0002", "operator"] = "中国联通"
+    path = tmp_path / "s.csv"
+    frame.to_csv(path, index=False)
+    ins = read(province, inputs={"sites": str(path), "operator_aliases": {
+        "中国移动": "中国移动", "中国联通": "中国联通"}})
+    ops = ins.sites.groupby("site_id")["operator"].first()
+    assert ops["TH-0001"] == "中国移动" and ops["TH-0002"] == "中国联通"
+    # without aliases both are unknown, each named, not merged into one
+    text = problems_of(province, inputs={"sites": str(path)})
+    assert "operator '中国移动' is not known" in text
+    assert "operator '中国联通' is not known" in text
+
+
+def test_operator_keys():
+    from covgap.io.text import name_key
+    assert name_key("中国移动") == "中国移动"
+    assert name_key("ＶＩＥＴＴＥＬ") == name_key("Viettel") == "viettel"  # NFKC
+    assert name_key("Mobiphône") == "mobiphone"
+    assert name_key("ĐBKK") == "dbkk"
+    assert name_key("กสท") != name_key("ทีโอที")  # Thai letters and marks are kept
+    assert name_key("Viettel\u200b") == "viettel"
+
+
+def test_colliding_alias_spellings_are_refused():
+    from covgap.errors import ConfigError
+    from covgap.io import normalize_operator
+    with pytest.raises(ConfigError) as info:
+        normalize_operator(pd.Series(["x"]), {"Orange-VN": "Orange", "orange vn": "Free"})
+    assert ("'Orange-VN' = 'Orange' and 'orange vn' = 'Free' are one spelling once case, "
+            "accents and punctuation are ignored (key 'orangevn') but name different "
+            "operators") in str(info.value)
+    with pytest.raises(ConfigError, match="'---' has no letter or digit"):
+        normalize_operator(pd.Series(["x"]), {"---": "Orange"})
+    # two spellings of one operator are the alias mechanism, not a collision
+    got = normalize_operator(pd.Series(["ORANGE", "Orange-VN", "orange vn"]),
+                             {"Orange-VN": "Orange", "orange vn": "Orange"})
+    assert got.tolist() == ["Orange", "Orange", "Orange"]
+
+
+# ----------------------------------------------------------- invisible marks
+
+
+def test_zero_width_and_rtl_marks_are_removed_with_a_counting_warning(province, tmp_path):
+    villages = village_frame()
+    villages.loc[0, "village_name"] = "Bản\u200b Pù\u200d Nhi"
+    villages.loc[3, "village_name"] = "\u202eLàng Hạ\u202c"
+    villages.loc[4, "village_id"] = "\ufeffV005"
+    path = tmp_path / "v.gpkg"
+    villages.to_file(path)
+    with pytest.warns(covgap.InputWarning, match=r"v\.gpkg: removed 5 invisible zero-width or "
+                      r"right-to-left mark\(s\) .* \(in village_id, village_name\)"):
+        ins = read(province, inputs={"villages": str(path)})
+    names = ins.villages.set_index("village_id")["village_name"]
+    assert names["V001"] == "Bản Pù Nhi" and names["V004"] == "Làng Hạ"
+    assert "V005" in names.index
+
+
+# ----------------------------------------------------------- not files, huge files
+
+
+def test_device_fifo_and_folder_are_refused_as_not_regular_files(province, tmp_path):
+    import os
+    zero = tmp_path / "zero.csv"
+    zero.symlink_to("/dev/zero")
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    text = problems_of(province, inputs={"sites": str(zero), "villages": str(fifo),
+                                         "fibre": str(folder)})
+    assert "zero.csv: is not a regular file" in text
+    assert "fifo.csv: is not a regular file" in text
+    assert "folder.csv: is a folder, not a file" in text
+
+
+def test_files_above_the_size_cap_are_refused_unread(province, tmp_path, monkeypatch):
+    from covgap.io import vector
+    assert vector.MAX_TABLE_BYTES == 2 * 2**30
+    monkeypatch.setattr(vector, "MAX_TABLE_BYTES", 100)
+    text = problems_of(province)
+    assert "bts.csv: is 612 bytes, more than covgap reads from one CSV/XLSX file (100 " \
+        "bytes)" in text
+    big = tmp_path / "big.csv"
+    with big.open("wb") as f:  # sparse: no disk used, and never read
+        f.truncate(3 * 2**30)
+    monkeypatch.setattr(vector, "MAX_TABLE_BYTES", 2 * 2**30)
+    text = problems_of(province, inputs={"sites": str(big)})
+    assert ("big.csv: is 3.0 GiB, more than covgap reads from one CSV/XLSX file (2.0 GiB); "
+            "split it by province") in text

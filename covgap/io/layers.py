@@ -9,8 +9,6 @@ the file, the row or feature and its id.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,9 +20,9 @@ import shapely
 from pyproj import CRS
 
 from covgap.config import OPERATORS, TECHNOLOGIES, LayerInput
-from covgap.errors import InputWarning, RepairWarning
+from covgap.errors import ConfigError, InputWarning, RepairWarning
 from covgap.io.problems import ROW, Problems
-from covgap.io.text import decode_legacy, find_legacy_text, normalize_nfc
+from covgap.io.text import decode_legacy, find_legacy_text, name_key, normalize_nfc
 from covgap.io.vector import find_column, number_column, read_vector
 
 __all__ = [
@@ -72,10 +70,51 @@ _NAME_COLUMNS = ("commune_name", "village_name", "district")
 
 
 def _key(text: str) -> str:
-    """Case-, accent- and punctuation-free key: ``"VNPT-VinaPhone"`` -> ``"vnptvinaphone"``."""
-    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return re.sub(r"[^0-9a-z]+", "", folded.casefold().replace("+", "plus"))
+    """Case-, accent- and punctuation-free key: ``"VNPT-VinaPhone"`` -> ``"vnptvinaphone"``.
+
+    Letters of other scripts are kept (:func:`covgap.io.text.name_key`), so names such as
+    中国移动 and 中国联通 keep different keys.
+    """
+    return name_key(text)
+
+
+def _operator_table(aliases: Mapping[str, str] | None) -> dict[str, str]:
+    """Return operator key -> canonical name, built-in spellings plus ``aliases``.
+
+    Raises
+    ------
+    ConfigError
+        When two spellings of ``aliases`` share a key but name different operators, or a
+        spelling has no letter or digit: the names would merge or vanish silently.
+    """
+    table = dict(_OPERATOR_ALIASES)
+    table.update({_key(op): op for op in OPERATORS})
+    canonical_of_key = {_key(op): op for op in OPERATORS}
+    problems: list[str] = []
+    given: dict[str, tuple[str, str]] = {}
+    for spelling, canonical in (aliases or {}).items():
+        key, target_key = _key(spelling), _key(canonical)
+        for text, k in ((spelling, key), (canonical, target_key)):
+            if not k:
+                problems.append(
+                    f"{text!r} has no letter or digit, so it cannot name an operator")
+        if not key or not target_key:
+            continue
+        # a target spelled like a known operator ("Mobifone") is that operator ("MobiFone")
+        canonical = canonical_of_key.setdefault(target_key, canonical)
+        if key in given and given[key][1] != canonical:
+            problems.append(
+                f"{given[key][0]!r} = {given[key][1]!r} and {spelling!r} = {canonical!r} "
+                f"are one spelling once case, accents and punctuation are ignored "
+                f"(key {key!r}) but name different operators; keep one of them")
+            continue
+        given[key] = (spelling, canonical)
+    for key, (_, canonical) in given.items():
+        table[key] = canonical
+        table[_key(canonical)] = canonical
+    if problems:
+        raise ConfigError(f"[inputs.operator_aliases]: {len(problems)} problem(s)", problems)
+    return table
 
 
 def normalize_operator(values: pd.Series, aliases: Mapping[str, str] | None = None) -> pd.Series:
@@ -100,14 +139,10 @@ def normalize_operator(values: pd.Series, aliases: Mapping[str, str] | None = No
     >>> normalize_operator(pd.Series(["VIETTEL", "Vinaphone", " mobifone "])).tolist()
     ['Viettel', 'VNPT', 'MobiFone']
     """
-    table = dict(_OPERATOR_ALIASES)
-    table.update({_key(op): op for op in OPERATORS})
-    for spelling, canonical in (aliases or {}).items():
-        table[_key(spelling)] = canonical
-        table[_key(canonical)] = canonical
+    table = _operator_table(aliases)
     text = values.astype("string")
     # one look-up per distinct spelling: a national site list repeats a handful of names
-    canonical = {v: table.get(_key(v)) for v in text.dropna().unique()}
+    canonical = {v: table.get(_key(v)) if _key(v) else None for v in text.dropna().unique()}
     return text.map(canonical).astype("string")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import stat
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,14 +19,26 @@ import pandas as pd
 import shapely
 
 from covgap.config import LayerInput
+from covgap.errors import InputWarning
 from covgap.io.crs import WGS84, parse_crs
 from covgap.io.problems import ROW, Problems
+from covgap.io.text import strip_invisible
 
-__all__ = ["TABLE_SUFFIXES", "number_column", "read_vector"]
+__all__ = ["MAX_TABLE_BYTES", "MAX_VECTOR_BYTES", "TABLE_SUFFIXES", "number_column",
+           "read_vector"]
 
 log = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+#: Vector formats stored as a folder (ESRI File Geodatabase).
+DIRECTORY_FORMATS = {".gdb"}
+
+#: Largest CSV/XLSX covgap reads, bytes: a table is read whole into memory (about ten
+#: times its size as a DataFrame), and Vietnam's 100,000 villages or 200,000 cells fit
+#: in well under 100 MB.  Larger files are refused instead of exhausting memory.
+MAX_TABLE_BYTES = 2 * 2**30
+#: Largest file of another vector format (GeoPackage, shapefile, ...), bytes.
+MAX_VECTOR_BYTES = 8 * 2**30
 _X_NAMES = ("lon", "longitude", "long", "lng", "x", "kinh_do", "kinhdo", "kinh do")
 _Y_NAMES = ("lat", "latitude", "y", "vi_do", "vido", "vi do")
 
@@ -66,18 +79,83 @@ def read_vector(
     if not path.exists():
         problems.add(f"file not found ({path}); check [inputs] {name}")
         return None
+    if not _readable_file(path, name, problems):
+        return None
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         frame = _read_table(spec, path, problems)
         if frame is None:
             return None
-        frame = _rename(frame, columns, name, problems)
+        frame = _rename(_strip_marks(frame, problems), columns, name, problems)
         return _points_from_xy(frame, spec, name, problems)
     gdf = _read_ogr(spec, path, problems)
     if gdf is None:
         return None
-    gdf = _rename(gdf, columns, name, problems)
+    gdf = _rename(_strip_marks(gdf, problems), columns, name, problems)
     return _to_wgs84(gdf, spec, name, problems)
+
+
+def _readable_file(path: Path, name: str, problems: Problems) -> bool:
+    """Refuse what is not a regular file, or is larger than :data:`MAX_TABLE_BYTES`."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        problems.add(f"cannot be read: {exc.strerror}; check [inputs] {name}")
+        return False
+    if path.is_dir():
+        if path.suffix.lower() in DIRECTORY_FORMATS:  # a File Geodatabase is a folder
+            return True
+        problems.add(f"is a folder, not a file ({path}); check [inputs] {name}")
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        problems.add(f"is not a regular file ({path} is a device, pipe or socket); give "
+                     f"the path of a file in [inputs] {name}")
+        return False
+    cap = MAX_TABLE_BYTES if path.suffix.lower() in TABLE_SUFFIXES else MAX_VECTOR_BYTES
+    if st.st_size > cap:
+        problems.add(
+            f"is {_size(st.st_size)}, more than covgap reads from one "
+            f"{'CSV/XLSX' if cap == MAX_TABLE_BYTES else 'vector'} file ({_size(cap)}); "
+            "split it by province, or convert it to a GeoPackage")
+        return False
+    return True
+
+
+def _size(n: int) -> str:
+    """Return a file size for people: ``"3.0 GiB"``, ``"12.5 MiB"``, ``"100 bytes"``."""
+    for unit, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= unit:
+            return f"{n / unit:.1f} {name}"
+    return f"{n} bytes"
+
+
+def _strip_marks(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """Remove zero-width and right-to-left marks from headers and text cells, with a warning."""
+    removed = 0
+    out = frame
+    headers = pd.Series([str(c) for c in frame.columns], dtype=object)
+    clean_headers, n = strip_invisible(headers)
+    if n:
+        removed += n
+        out = out.rename(columns=dict(zip(frame.columns, clean_headers, strict=True)))
+    columns = []
+    for col in out.columns:
+        if col in (ROW, "geometry"):
+            continue
+        cleaned, n = strip_invisible(out[col])
+        if n:
+            if out is frame:
+                out = frame.copy()
+            out[col] = cleaned
+            removed += n
+            columns.append(str(col))
+    if removed:
+        where = f" (in {', '.join(columns)})" if columns else " (in the column names)"
+        warnings.warn(
+            f"{problems.source}: removed {removed} invisible zero-width or right-to-left "
+            f"mark(s) (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+FEFF){where}",
+            InputWarning, stacklevel=4)
+    return out
 
 
 def _read_table(spec: LayerInput, path: Path, problems: Problems) -> pd.DataFrame | None:
