@@ -25,7 +25,7 @@ from covgap.io.problems import ROW, Problems
 from covgap.io.text import strip_invisible
 
 __all__ = ["MAX_TABLE_BYTES", "MAX_VECTOR_BYTES", "TABLE_SUFFIXES", "number_column",
-           "read_vector"]
+           "read_vector", "readable_file"]
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def read_vector(
     if not path.exists():
         problems.add(f"file not found ({path}); check [inputs] {name}")
         return None
-    if not _readable_file(path, name, problems):
+    if not readable_file(path, name, problems):
         return None
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
@@ -95,8 +95,26 @@ def read_vector(
     return _to_wgs84(gdf, spec, name, problems)
 
 
-def _readable_file(path: Path, name: str, problems: Problems) -> bool:
-    """Refuse what is not a regular file, or is larger than :data:`MAX_TABLE_BYTES`."""
+def readable_file(path: Path, name: str, problems: Problems, *,
+                  max_bytes: int | str | None = "auto") -> bool:
+    """Check that ``path`` is a regular file covgap may read, else add a problem.
+
+    Parameters
+    ----------
+    path : Path
+    name : str
+        The layer's key in ``[inputs]``, for the fix.
+    problems : Problems
+    max_bytes : int, None or "auto"
+        Largest size accepted; "auto": :data:`MAX_TABLE_BYTES` for CSV/XLSX,
+        :data:`MAX_VECTOR_BYTES` for other formats; None: no cap (rasters, read in blocks).
+
+    Returns
+    -------
+    bool
+        False when the file is a device, pipe, socket, a folder that is no known
+        format, or too large (the reason is in ``problems``).
+    """
     try:
         st = path.stat()
     except OSError as exc:
@@ -111,8 +129,9 @@ def _readable_file(path: Path, name: str, problems: Problems) -> bool:
         problems.add(f"is not a regular file ({path} is a device, pipe or socket); give "
                      f"the path of a file in [inputs] {name}")
         return False
-    cap = MAX_TABLE_BYTES if path.suffix.lower() in TABLE_SUFFIXES else MAX_VECTOR_BYTES
-    if st.st_size > cap:
+    cap = ((MAX_TABLE_BYTES if path.suffix.lower() in TABLE_SUFFIXES else MAX_VECTOR_BYTES)
+           if max_bytes == "auto" else max_bytes)
+    if cap is not None and st.st_size > cap:
         problems.add(
             f"is {_size(st.st_size)}, more than covgap reads from one "
             f"{'CSV/XLSX' if cap == MAX_TABLE_BYTES else 'vector'} file ({_size(cap)}); "
