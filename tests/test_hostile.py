@@ -185,3 +185,38 @@ def test_files_above_the_size_cap_are_refused_unread(province, tmp_path, monkeyp
     text = problems_of(province, inputs={"sites": str(big)})
     assert ("big.csv: is 3.0 GiB, more than covgap reads from one CSV/XLSX file (2.0 GiB); "
             "split it by province") in text
+
+
+# ----------------------------------------------------------- one numbering convention
+
+
+def test_zero_area_village_polygon_is_named_by_file_and_feature(province, tmp_path):
+    from shapely.geometry import Polygon
+    villages = village_frame()
+    villages.loc[2, "geometry"] = Polygon([(105.35, 19.95), (105.36, 19.95),
+                                           (105.37, 19.95)])
+    path = tmp_path / "v.gpkg"
+    villages.to_file(path)
+    text = problems_of(province, inputs={"villages": str(path)})
+    assert ("v.gpkg feature 3 (village_id=V003): polygon has zero area (its corners lie "
+            "on one line or at one point)") in text
+    assert "row" not in text
+
+
+def test_shapefile_features_are_numbered_from_1(province, tmp_path):
+    villages = village_frame()
+    villages.loc[1, "population"] = -150
+    villages = villages.rename(columns={"village_name": "name", "commune_code": "code"})
+    path = tmp_path / "v.shp"
+    villages.to_file(path)
+    text = problems_of(province, inputs={"villages": str(path), "columns": {"villages": {
+        "village_name": "name", "commune_code": "code"}}})
+    assert "v.shp feature 2 (village_id=V002): population -150 is negative" in text
+
+
+def test_a_frame_without_positions_is_numbered_from_1():
+    from covgap.io.problems import Problems
+    frame = pd.DataFrame({"village_id": ["V1", "V2", "V3"]}, index=[10, 11, 12])
+    problems = Problems("villages", "village_id")
+    problems.rows(frame, [False, False, True], "is a LineString")
+    assert problems.lines == ["villages feature 3 (village_id=V3): is a LineString"]

@@ -264,24 +264,36 @@ def _check_geometry(gdf: gpd.GeoDataFrame, allowed: tuple[str, ...], what: str,
     problems.rows(gdf, wrong, lambda i: f"is a {types[i]}, expected {what}")
 
 
-def _repair_polygons(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
-    """Repair invalid polygons with shapely.make_valid and warn how many there were."""
+def _repair_polygons(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFrame:
+    """Repair invalid polygons with shapely.make_valid and warn how many there were.
+
+    A polygon with no area (its corners on one line, or all at one point) cannot be
+    repaired into a polygon: it is reported as a problem of its feature and kept as is.
+    """
+    source = problems.source
     geoms = gdf.geometry.to_numpy()
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
     invalid = polygonal & ~shapely.is_valid(geoms)
     if not invalid.any():
         return gdf
     fixed = shapely.make_valid(geoms[invalid])
     # make_valid can return a collection with stray lines or points: keep the polygons
-    parts = [shapely.unary_union(shapely.get_parts(g)[np.isin(
-        shapely.get_type_id(shapely.get_parts(g)), (3, 6))]) for g in fixed]
+    parts = np.array([shapely.unary_union(shapely.get_parts(g)[np.isin(
+        shapely.get_type_id(shapely.get_parts(g)), (3, 6))]) for g in fixed], dtype=object)
+    flat = np.zeros(len(gdf), dtype=bool)
+    flat[np.flatnonzero(invalid)] = shapely.is_empty(parts) | (shapely.area(parts) == 0)
+    problems.rows(gdf, flat, "polygon has zero area (its corners lie on one line or at one "
+                  "point); draw its outline, or give the feature a point")
+    repaired = invalid & ~flat
+    if not repaired.any():
+        return gdf
     geoms = geoms.copy()
-    geoms[invalid] = parts
+    geoms[repaired] = parts[~flat[invalid]]
     out = gdf.copy()
     out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
     warnings.warn(
-        f"{source}: repaired {int(invalid.sum())} invalid polygon(s) with make_valid "
-        f"(e.g. {gdf.at[gdf.index[np.flatnonzero(invalid)[0]], ROW]})",
+        f"{source}: repaired {int(repaired.sum())} invalid polygon(s) with make_valid "
+        f"(e.g. {gdf.at[gdf.index[np.flatnonzero(repaired)[0]], ROW]})",
         RepairWarning, stacklevel=3)
     return out
 
@@ -360,7 +372,7 @@ def _check_communes(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFra
         gdf["region"] = region
     else:
         gdf["region"] = pd.Series(pd.NA, index=gdf.index, dtype="string")
-    return _repair_polygons(gdf, problems.source)
+    return _repair_polygons(gdf, problems)
 
 
 # --------------------------------------------------------------------------- villages
@@ -437,7 +449,7 @@ def _check_villages(gdf: gpd.GeoDataFrame, problems: Problems,
         else:
             gdf[col] = np.nan
     gdf["difficult"] = _flag(gdf, "difficult", problems)
-    gdf = _repair_polygons(gdf, problems.source)
+    gdf = _repair_polygons(gdf, problems)
     code_col = "commune_code" if "commune_code" in gdf else None
     if code_col is not None:
         gdf["commune_code"] = _code(gdf["commune_code"])

@@ -201,7 +201,9 @@ def _read_table(spec: LayerInput, path: Path, problems: Problems) -> pd.DataFram
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
     _file_decimal(frame)  # before the coordinate columns, the best evidence, are dropped
-    # Excel shows the header on row 1, so data row i (0-based) is row i + 2.
+    # One convention for positions in messages (problems.py): a table's rows are named as
+    # Excel and LibreOffice number them, "row N" with the header on row 1, so data row i
+    # (0-based) is row i + 2; that is the number a user sees next to the cell.
     frame[ROW] = [f"row {i + 2}" for i in range(len(frame))]
     return frame
 
@@ -221,8 +223,24 @@ def _read_ogr(spec: LayerInput, path: Path, problems: Problems) -> gpd.GeoDataFr
     except Exception as exc:
         problems.add(f"cannot be read by GDAL/OGR: {exc}")
         return None
-    gdf[ROW] = [f"feature {i}" for i in gdf.index]
+    gdf[ROW] = [f"feature {n}" for n in feature_numbers(path, gdf.index)]
     return gdf.reset_index(drop=True)
+
+
+#: Formats whose feature ids are stored, start at 1 and are what QGIS shows (fid).
+_STORED_FID_SUFFIXES = {".gpkg", ".sqlite", ".db"}
+
+
+def feature_numbers(path: Path, fids: pd.Index) -> list[int]:
+    """Return the 1-based feature number QGIS shows for each feature of a GDAL layer.
+
+    GeoPackage and SpatiaLite store a feature id starting at 1 (``fid``), kept even when
+    features were deleted; other formats (shapefile, GeoJSON, KML, ...) have no stored id
+    and GDAL counts from 0, so the number is the position in the file plus one.
+    """
+    if Path(path).suffix.lower() in _STORED_FID_SUFFIXES:
+        return [int(i) for i in fids]
+    return list(range(1, len(fids) + 1))
 
 
 def _rename(frame: pd.DataFrame, columns: Mapping[str, str] | None, name: str,
