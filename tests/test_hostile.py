@@ -69,7 +69,7 @@ def test_ambiguous_column_is_refused_naming_file_column_and_row(province, tmp_pa
     path = tmp_path / "v.gpkg"
     villages.to_file(path)
     text = problems_of(province, inputs={"villages": str(path)})
-    assert ("v.gpkg feature 1 (village_id=V001): population '2.020' is ambiguous: 2.020 "
+    assert ("v.gpkg feature 1 (village_id=V001): population '2.020' is ambiguous: 2.02 "
             "with a decimal point, or 2020 with a dot grouping thousands? 3 cell(s) of "
             "column population are written like this") in text
     assert "write the numbers without thousands separators (2020)" in text

@@ -396,12 +396,13 @@ def number_column(frame: pd.DataFrame, column: str, problems: Problems | None = 
             sep = "." if "." in cell else ","
             name = "a decimal point" if sep == "." else "a decimal comma"
             group = "a dot" if sep == "." else "a comma"
+            small, large = f"{float(cell.replace(',', '.')):g}", cell.replace(sep, "")
             problems.extend([
                 f"{problems.where(frame, first)}: {column} {cell!r} is ambiguous: "
-                f"{cell.replace(',', '.')} with {name}, or {cell.replace(sep, '')} with {group} "
+                f"{small} with {name}, or {large} with {group} "
                 f"grouping thousands? {int(ambiguous.sum())} cell(s) of column {column} are "
                 "written like this and the file has no other decimals to tell; write the "
-                f"numbers without thousands separators ({cell.replace(sep, '')})"])
+                f"numbers without thousands separators ({large})"])
     return values, bad
 
 
