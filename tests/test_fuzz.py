@@ -59,32 +59,49 @@ values = st.one_of(scalars, st.lists(scalars, max_size=3),
 
 # ------------------------------------------------------------------ configurations
 
-def _sections() -> dict[str, list[str]]:
+def _sections() -> tuple[dict[str, list[str]], dict[tuple[str, str], dict]]:
     hints = typing.get_type_hints(cfgmod.Config)
-    out = {}
+    out, meta = {}, {}
     for f in dataclasses.fields(cfgmod.Config):
         if f.metadata.get("internal"):
             continue
         cls = hints[f.name]
-        out[f.name] = ([g.name for g in dataclasses.fields(cls)]
-                       if dataclasses.is_dataclass(cls) else ["x"])
-    return out
+        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else []
+        out[f.name] = [g.name for g in fields] or ["x"]
+        meta.update({(f.name, g.name): dict(g.metadata) for g in fields})
+    return out, meta
 
 
-SECTIONS = _sections()
+SECTIONS, META = _sections()
+
+
+def plausible(section: str, key: str) -> st.SearchStrategy:
+    """Values near the valid ones of a key: its range's ends and beyond, its choices."""
+    meta = META.get((section, key), {})
+    lo, hi = meta.get("low"), meta.get("high")
+    if lo is not None or hi is not None:
+        lo = -1e6 if lo is None else lo
+        hi = 1e6 if hi is None else hi
+        edge = st.sampled_from([lo, hi, lo - 1, hi + 1, (lo + hi) / 2])
+        return st.one_of(st.floats(lo, hi), st.integers(int(lo), int(hi)), edge)
+    choices = meta.get("choices")
+    if choices:
+        return st.one_of(st.sampled_from(list(choices)),
+                         st.lists(st.sampled_from(list(choices)), max_size=3))
+    return values
 REQUIRED = {"communes": "c.gpkg", "villages": "v.gpkg", "sites": "s.csv"}
 
 @st.composite
 def configurations(draw) -> dict:
-    data: dict = {"inputs": dict(REQUIRED)} if draw(st.booleans()) else {}
-    for _ in range(draw(st.integers(0, 6))):
+    data: dict = {"inputs": dict(REQUIRED)} if draw(st.integers(0, 4)) else {}
+    for _ in range(draw(st.integers(0, 4))):
         section = draw(st.sampled_from([*sorted(SECTIONS), "bogus"]))
         keys = SECTIONS.get(section, ["k"])
-        key = draw(st.one_of(st.sampled_from(keys), odd_text))
+        key = draw(st.sampled_from(keys) if draw(st.integers(0, 5)) else odd_text)
         table = data.setdefault(section, {})
         if not isinstance(table, dict):
             continue
-        table[key] = draw(values)
+        table[key] = draw(plausible(section, key) if draw(st.integers(0, 3)) else values)
     if draw(st.integers(0, 9)) == 0:
         data[draw(st.sampled_from(sorted(SECTIONS)))] = draw(scalars)  # a section not a table
     return data
@@ -140,17 +157,18 @@ LAYERS = {
 def layers(draw) -> tuple[str, str, pd.DataFrame, list]:
     name = draw(st.sampled_from(sorted(LAYERS)))
     fmt = draw(st.sampled_from(["csv", "gpkg"] if name == "villages" else ["csv"]))
-    n = draw(st.integers(0, 4))
+    n = draw(st.sampled_from([0, 1, 2, 3, 4, 4]))
     columns = dict(LAYERS[name])
-    dropped = draw(st.sets(st.sampled_from(sorted(columns)), max_size=2))
+    dropped = (draw(st.sets(st.sampled_from(sorted(columns)), max_size=2))
+               if draw(st.integers(0, 2)) == 0 else set())
     frame = {}
     for col, good in columns.items():
         if col in dropped:
             continue
-        frame[col] = [good(i) if draw(st.integers(0, 2)) else draw(scalars) for i in range(n)]
+        frame[col] = [good(i) if draw(st.integers(0, 9)) else draw(scalars) for i in range(n)]
     if draw(st.integers(0, 5)) == 0:
         frame[draw(odd_text) or "extra"] = [draw(scalars) for _ in range(n)]
-    geoms = [Point(105.25 + 0.02 * i, 19.95) if draw(st.integers(0, 2)) else draw(GEOMETRIES)
+    geoms = [Point(105.25 + 0.02 * i, 19.95) if draw(st.integers(0, 9)) else draw(GEOMETRIES)
              for i in range(n)]
     return name, fmt, pd.DataFrame(frame, index=range(n)), geoms
 
