@@ -220,3 +220,41 @@ def test_a_frame_without_positions_is_numbered_from_1():
     problems = Problems("villages", "village_id")
     problems.rows(frame, [False, False, True], "is a LineString")
     assert problems.lines == ["villages feature 3 (village_id=V3): is a LineString"]
+
+
+def test_xlsx_number_cells_are_kept_and_text_cells_read_the_vietnamese_way(province,
+                                                                           tmp_path):
+    from conftest import site_frame
+    frame = site_frame().astype({"height_m": object, "eirp_dbm": object})
+    frame.loc[0, "eirp_dbm"] = "58,5"  # a decimal comma: the column's own evidence
+    frame.loc[1, "eirp_dbm"] = 59.0    # a number cell stays 59, not 590
+    frame.loc[2, "height_m"] = "1.200"  # a dot grouping thousands in this file
+    path = tmp_path / "s.xlsx"
+    frame.to_excel(path, index=False)
+    text = problems_of(province, inputs={"sites": str(path)})
+    assert "row 4 (site_id=TH-0001): height_m 1200 is outside 0..300 m" in text
+    frame.loc[2, "height_m"] = "12"
+    frame.to_excel(path, index=False)
+    sites = read(province, inputs={"sites": str(path)}).sites
+    assert sites["eirp_dbm"].iloc[:3].tolist() == [58.5, 59.0, 58.0]
+
+
+def test_reading_a_national_site_list_does_not_scan_every_cell_four_times(tmp_path):
+    import time
+
+    import numpy as np
+
+    from covgap.config import LayerInput
+    from covgap.io.problems import Problems
+    from covgap.io.vector import read_vector
+    n = 50_000
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"site_id": [f"S{i}" for i in range(n)], "name": "Trạm, xã A",
+                  "lon": rng.uniform(103, 109, n).round(6),
+                  "lat": rng.uniform(9, 23, n).round(6)}).to_csv(tmp_path / "s.csv",
+                                                                  index=False)
+    start = time.perf_counter()
+    gdf = read_vector(LayerInput(path=tmp_path / "s.csv"), name="sites",
+                      problems=Problems("s.csv"))
+    assert len(gdf) == n
+    assert time.perf_counter() - start < 10  # about 1 s on a shared 2-core machine

@@ -23,7 +23,7 @@ from covgap.config import OPERATORS, TECHNOLOGIES, LayerInput
 from covgap.errors import ConfigError, InputWarning, RepairWarning
 from covgap.io.problems import ROW, Problems
 from covgap.io.text import decode_legacy, find_legacy_text, name_key, normalize_nfc
-from covgap.io.vector import find_column, number_column, read_vector
+from covgap.io.vector import DECIMAL_ATTR, find_column, number_column, read_vector
 
 __all__ = [
     "normalize_operator",
@@ -307,6 +307,12 @@ def _nearest_distance_m(points: gpd.GeoSeries, area: gpd.GeoDataFrame,
     return np.asarray(dist)
 
 
+def _release(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop the reader's note on the file's decimal separator (it holds the file's text)."""
+    gdf.attrs.pop(DECIMAL_ATTR, None)
+    return gdf
+
+
 def _finish(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFrame:
     problems.raise_if_any()
     return gdf.reset_index(drop=True)
@@ -345,7 +351,7 @@ def read_communes(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
     gdf = _check_communes(gdf, problems) if gdf is not None else None
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 def _check_communes(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFrame | None:
@@ -424,7 +430,7 @@ def read_villages(
         gdf = _check_villages(gdf, problems, communes, metric_crs, outside_m)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 def _check_villages(gdf: gpd.GeoDataFrame, problems: Problems,
@@ -572,7 +578,7 @@ def read_sites(
         gdf = _check_sites(gdf, problems, communes, metric_crs, operator_aliases, outside_m)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 _SITE_NUMBERS = {
@@ -704,7 +710,7 @@ def read_fibre(
         gdf = _check_fibre(gdf, problems, operator_aliases)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 def _check_fibre(gdf: gpd.GeoDataFrame, problems: Problems,
@@ -760,4 +766,4 @@ def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
         _check_geometry(gdf, ("LineString", "MultiLineString"), "a line", problems)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf

@@ -200,7 +200,8 @@ def _read_table(spec: LayerInput, path: Path, problems: Problems) -> pd.DataFram
         problems.add(f"cannot be read: {type(exc).__name__}: {exc}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
-    _file_decimal(frame)  # before the coordinate columns, the best evidence, are dropped
+    # before the coordinate columns, the best evidence, are dropped
+    _remember_file_decimal(frame)
     # One convention for positions in messages (problems.py): a table's rows are named as
     # Excel and LibreOffice number them, "row N" with the header on row 1, so data row i
     # (0-based) is row i + 2; that is the number a user sees next to the cell.
@@ -288,46 +289,70 @@ _DECIMAL_COMMA = re.compile(
     r"|[1-9]\d{0,2}(?:\.\d{3}){2,})")                  # 1.234.567
 
 
-#: ``DataFrame.attrs`` key of the decimal separator of the file a frame was read from.
+#: ``DataFrame.attrs`` key of the decimal separator of the file a frame was read from:
+#: a function computing it once, when a column needs it (rarely: only a column whose
+#: own cells do not tell).  A function, because pandas copies ``attrs`` with every
+#: operation and copies a function by reference, not the frame it reads.
 DECIMAL_ATTR = "covgap_decimal"
+
+_LABELS = ((_AMBIGUOUS_DOT, "?."), (_AMBIGUOUS_COMMA, "?,"), (_DECIMAL_DOT, "."),
+           (_DECIMAL_COMMA, ","))
+
+
+def _label(value: object) -> str | None:
+    if not isinstance(value, str) or ("." not in value and "," not in value):
+        return None
+    value = value.strip()
+    for pattern, label in _LABELS:
+        if pattern.fullmatch(value):
+            return label
+    return None
 
 
 def _classify(text: pd.Series) -> pd.Series:
-    """Label each cell "." or "," (its decimal separator), "?." / "?," (ambiguous) or NA."""
-    out = pd.Series(pd.NA, index=text.index, dtype="string")
-    t = text.fillna("")
-    for label, pattern in (("?.", _AMBIGUOUS_DOT), ("?,", _AMBIGUOUS_COMMA),
-                           (".", _DECIMAL_DOT), (",", _DECIMAL_COMMA)):
-        hit = t.str.fullmatch(pattern.pattern) & out.isna()
-        out[hit] = label
-    return out
+    """Label each cell "." or "," (its decimal separator), "?." / "?," (ambiguous) or None."""
+    uniques = pd.unique(text.to_numpy(dtype=object))
+    table = {u: _label(u) for u in uniques}
+    return pd.Series([table[v] for v in text.to_numpy(dtype=object)], index=text.index,
+                     dtype=object)
 
 
 def _decimal_of(labels: pd.Series) -> str | None:
     """"." or "," when the cells say so and do not contradict each other, else None."""
-    seen = set(labels.dropna().unique()) & {".", ","}
+    seen = {v for v in pd.unique(labels.to_numpy(dtype=object)) if v in (".", ",")}
     return seen.pop() if len(seen) == 1 else None
+
+
+def _remember_file_decimal(frame: pd.DataFrame) -> None:
+    """Attach to ``frame`` (the file as read) how to find its decimal separator."""
+    text_columns = [frame[c] for c in frame.columns if c not in (ROW, "geometry")
+                    and (pd.api.types.is_object_dtype(frame[c])
+                         or pd.api.types.is_string_dtype(frame[c]))]
+    memo: list[str | None] = []
+
+    def decimal() -> str | None:
+        if not memo:
+            seen: set[str] = set()
+            for column in text_columns:
+                labels = _classify(column)
+                seen |= {v for v in pd.unique(labels.to_numpy(dtype=object))
+                         if v in (".", ",")}
+                if len(seen) == 2:
+                    break
+            memo.append(seen.pop() if len(seen) == 1 else None)
+        return memo[0]
+
+    frame.attrs[DECIMAL_ATTR] = decimal
 
 
 def _file_decimal(frame: pd.DataFrame) -> str | None:
     """Return the decimal separator of the text cells of a file; None if unknown or mixed.
 
-    Cached in ``frame.attrs``; the frame is the file, so every text column is evidence.
+    The frame is the file (or what is left of it), so every text column is evidence.
     """
-    if DECIMAL_ATTR in frame.attrs:
-        return frame.attrs[DECIMAL_ATTR]
-    labels = []
-    for col in frame.columns:
-        if col in (ROW, "geometry") or pd.api.types.is_numeric_dtype(frame[col]):
-            continue
-        values = frame[col]
-        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
-            continue
-        text = values.map(lambda v: v.strip() if isinstance(v, str) else None)
-        labels.append(_classify(text.astype("string")))
-    decimal = _decimal_of(pd.concat(labels)) if labels else None
-    frame.attrs[DECIMAL_ATTR] = decimal
-    return decimal
+    if not callable(frame.attrs.get(DECIMAL_ATTR)):
+        _remember_file_decimal(frame)
+    return frame.attrs[DECIMAL_ATTR]()
 
 
 def number_column(frame: pd.DataFrame, column: str, problems: Problems | None = None,
@@ -365,26 +390,36 @@ def number_column(frame: pd.DataFrame, column: str, problems: Problems | None = 
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype(float)
         return values, pd.Series(False, index=frame.index)
-    text = raw.map(lambda v: v if not isinstance(v, str) else v.strip()).astype("string")
-    labels = _classify(text)
+    # numbers already (Excel cells) are taken as they are; only text is parsed
+    is_text = np.array([isinstance(v, str) for v in raw.to_numpy(dtype=object)], dtype=bool)
+    text = raw.where(is_text).astype("string").str.strip()
+    labels = _classify(raw)
+    ambiguous = labels.isin(["?.", "?,"]).astype(bool)
     decimal = _decimal_of(labels)
-    if decimal is None:
+    if decimal is None and ambiguous.any():  # only then does the rest of the file matter
         decimal = _file_decimal(frame)
     if decimal == ",":
         cleaned = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        ambiguous = pd.Series(False, index=frame.index)
+        ambiguous[:] = False
     elif decimal == ".":
         cleaned = text.str.replace(",", "", regex=False)
-        ambiguous = pd.Series(False, index=frame.index)
+        ambiguous[:] = False
     else:  # each cell by its own form; the ambiguous ones cannot be read
-        comma = labels == ","
-        cleaned = text.where(~comma.fillna(False), text.str.replace(".", "", regex=False)
+        comma = (labels == ",").to_numpy(dtype=bool)
+        cleaned = text.where(~comma, text.str.replace(".", "", regex=False)
                              .str.replace(",", ".", regex=False))
-        dot = labels == "."
-        cleaned = cleaned.where(~dot.fillna(False), text.str.replace(",", "", regex=False))
-        ambiguous = labels.isin(["?.", "?,"]).fillna(False).astype(bool)
+        dot = (labels == ".").to_numpy(dtype=bool)
+        cleaned = cleaned.where(~dot, text.str.replace(",", "", regex=False))
         cleaned = cleaned.where(~ambiguous)
     values = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    other = ~is_text & raw.notna().to_numpy()
+    if other.any():
+        cells = raw[other]
+        numeric = np.array([isinstance(v, int | float | np.number) and not isinstance(
+            v, bool | np.bool_) for v in cells.to_numpy(dtype=object)], dtype=bool)
+        values[other] = np.where(numeric, pd.to_numeric(cells.where(numeric), errors="coerce"),
+                                 np.nan)
+        text = text.where(~other, raw.astype("string"))
     values = values.where(np.isfinite(values))  # "inf", "nan" and 1e999 are not numbers
     bad = values.isna() & text.notna() & (text != "") & ~ambiguous
     if ambiguous.any():
