@@ -50,7 +50,7 @@ class Problems:
     def where(self, frame: pd.DataFrame, index: object) -> str:
         """Return ``"bts.csv row 118 (site_id=TH-0412)"`` for one row of ``frame``."""
         text = f"{self.source} {frame.at[index, ROW]}" if ROW in frame else (
-            f"{self.source} feature {frame.index.get_loc(index) + 1}")
+            f"{self.source} feature {_position(frame.index, index) + 1}")
         if self.id_column and self.id_column in frame:
             value = frame.at[index, self.id_column]
             if not _is_missing(value):
@@ -92,6 +92,16 @@ class Problems:
         """Raise :class:`InputError` listing every problem, if there is any."""
         if self.lines:
             raise InputError(f"{self.source}: {len(self.lines)} problem(s)", self.lines)
+
+
+def _position(index: pd.Index, label: object) -> int:
+    """Return the 0-based position of ``label`` (its first, when labels repeat)."""
+    loc = index.get_loc(label)
+    if isinstance(loc, slice):
+        return int(loc.start or 0)
+    if isinstance(loc, np.ndarray):
+        return int(np.flatnonzero(loc)[0])
+    return int(loc)
 
 
 def _is_missing(value: object) -> bool:
