@@ -100,7 +100,7 @@ def run(
     t0 = time.perf_counter()
     if progress:
         progress("inputs", 0, None)
-    inputs = read_inputs(cfg)
+    inputs = read_inputs(cfg, progress=progress)
     result = Result(config=cfg, inputs=inputs, started=started, timings=timings)
     timings["inputs"] = time.perf_counter() - t0
     result.stages_run.append("inputs")

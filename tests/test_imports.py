@@ -30,8 +30,6 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "covgap"
 
 #: Stages from left to right; a module belongs to the longest prefix that names it.
@@ -50,14 +48,6 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("covgap.cli",),
     ("covgap", "covgap.__main__"),
 )
-
-#: Private imports known to remain until other tasks of issue 16 land; remove an entry
-#: when its task merges (test_pending_exceptions_are_still_needed says when).
-PENDING_PRIVATE: dict[str, tuple[str, ...]] = {
-    # covgap/io/__init__.py uses io.layers._problems_for until the readers move out of
-    # the package's __init__ (io/read.py, h3's and h4's tasks)
-    "covgap.io": ("covgap.io.layers",),
-}
 
 
 @dataclass(frozen=True)
@@ -215,22 +205,9 @@ def test_no_private_name_is_imported_from_another_module():
         for imp in imps:
             if imp.target == imp.importer:
                 continue
-            if imp.target in PENDING_PRIVATE.get(imp.importer, ()):
-                continue
             bad += [f"{imp.importer}:{imp.line} imports {name} from {imp.target}"
                     for name in _private(imp)]
     assert bad == []
-
-
-def test_pending_exceptions_are_still_needed():
-    # when the task named at PENDING_PRIVATE lands this fails: remove the entry then
-    for importer, targets in PENDING_PRIVATE.items():
-        if importer not in MODULES:
-            pytest.fail(f"{importer} no longer exists: remove it from PENDING_PRIVATE")
-        used = {imp.target for imp in IMPORTS[importer] if _private(imp)}
-        assert used & set(targets), (
-            f"{importer} imports no private name from {targets} any more: remove it from "
-            "PENDING_PRIVATE")
 
 
 def test_stages_import_only_leftwards():

@@ -161,7 +161,7 @@ def normalize_technology(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- helpers
 
 
-def _problems_for(spec: LayerInput, id_column: str | None) -> Problems:
+def problems_for(spec: LayerInput, id_column: str | None) -> Problems:
     label = Path(spec.path).name + (f" (layer {spec.layer})" if spec.layer else "")
     return Problems(label, id_column)
 
@@ -346,7 +346,7 @@ def read_communes(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "commune_code") if problems is None else problems
+    problems = problems_for(spec, "commune_code") if problems is None else problems
     gdf = read_vector(spec, name="communes", columns=columns, problems=problems)
     gdf = _check_communes(gdf, problems) if gdf is not None else None
     if own:
@@ -424,7 +424,7 @@ def read_villages(
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "village_id") if problems is None else problems
+    problems = problems_for(spec, "village_id") if problems is None else problems
     gdf = read_vector(spec, name="villages", columns=columns, problems=problems)
     if gdf is not None:
         gdf = _check_villages(gdf, problems, communes, metric_crs, outside_m)
@@ -572,7 +572,7 @@ def read_sites(
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "site_id") if problems is None else problems
+    problems = problems_for(spec, "site_id") if problems is None else problems
     gdf = read_vector(spec, name="sites", columns=columns, problems=problems)
     if gdf is not None:
         gdf = _check_sites(gdf, problems, communes, metric_crs, operator_aliases, outside_m)
@@ -704,7 +704,7 @@ def read_fibre(
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "fibre_id") if problems is None else problems
+    problems = problems_for(spec, "fibre_id") if problems is None else problems
     gdf = read_vector(spec, name="fibre", columns=columns, problems=problems)
     if gdf is not None:
         gdf = _check_fibre(gdf, problems, operator_aliases)
@@ -757,7 +757,7 @@ def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, None) if problems is None else problems
+    problems = problems_for(spec, None) if problems is None else problems
     gdf = read_vector(spec, name="roads", columns=columns, problems=problems)
     if gdf is not None:
         if gdf.empty:

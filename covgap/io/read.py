@@ -22,7 +22,7 @@ from covgap.config import Config, LayerInput, load_config
 from covgap.errors import CovgapWarning, InputError
 from covgap.io.crs import choose_metric_crs
 from covgap.io.layers import (
-    _problems_for,
+    problems_for,
     read_communes,
     read_fibre,
     read_roads,
@@ -181,7 +181,7 @@ class _Reader:
 
     def problems(self, spec: LayerInput, id_column: str | None = None) -> Problems:
         """Return a new problem collector for one file, kept for the final report."""
-        p = _problems_for(spec, id_column)
+        p = problems_for(spec, id_column)
         self.collected.append(p)
         return p
 
