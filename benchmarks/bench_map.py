@@ -57,7 +57,8 @@ from covgap.analysis import Analysis
 from covgap.config import load_config
 from covgap.coverage import Coverage
 from covgap.coverage.grid import Grid
-from covgap.export.map import _esc, write_map
+from covgap.export.leaflet import esc
+from covgap.export.map import write_map
 from covgap.io import Inputs
 
 UTM = CRS.from_epsg(32648)
@@ -324,18 +325,18 @@ def baseline_map(result: BenchResult, path: Path) -> Path:
     fg = folium.FeatureGroup(name="Villages").add_to(m)
     status_color = {"covered": "#1a9641", "partial": "#fdae61", "lom_song": "#d7191c"}
     for v in a.villages.itertuples():
-        rows = "".join(f"<tr><th>{k}</th><td>{_esc(getattr(v, k))}</td></tr>" for k in (
+        rows = "".join(f"<tr><th>{k}</th><td>{esc(getattr(v, k))}</td></tr>" for k in (
             "village_id", "commune_name", "population", "mbb_share", "operators",
             "fibre_distance_m", "region", "difficult", "usp_eligible", "reason"))
         folium.CircleMarker([v.lat, v.lon], radius=5, color=status_color[v.status],
                             fill=True, popup=folium.Popup(
-                                f"<b>{_esc(v.village_name)}</b><table>{rows}</table>",
+                                f"<b>{esc(v.village_name)}</b><table>{rows}</table>",
                                 max_width=350)).add_to(fg)
     sites = result.inputs.sites.drop_duplicates("site_id")
     cluster = MarkerCluster(name="Sites").add_to(m)
     for s in sites.itertuples():
         folium.Marker([s.geometry.y, s.geometry.x],
-                      popup=f"{_esc(s.site_id)} {_esc(s.operator)}").add_to(cluster)
+                      popup=f"{esc(s.site_id)} {esc(s.operator)}").add_to(cluster)
     folium.GeoJson(result.inputs.fibre[["operator", "geometry"]], name="Fibre").add_to(m)
     cov = result.coverage
     for (op, tech), sig in cov.signal.items():

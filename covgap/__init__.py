@@ -12,7 +12,8 @@ from covgap.config import Config, load_config
 from covgap.diff import RunDiff, diff_runs
 from covgap.errors import ConfigError, CovgapError, CovgapWarning, InputError, InputWarning
 from covgap.io import Inputs, read_inputs
-from covgap.pipeline import Result, RunExistsError, run
+from covgap.pipeline import run
+from covgap.result import Result, RunExistsError
 
 __all__ = [
     "Config",

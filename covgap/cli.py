@@ -10,10 +10,10 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,6 +30,10 @@ from rich.table import Table
 
 from covgap._version import __version__
 from covgap.errors import CovgapError
+
+if TYPE_CHECKING:
+    from covgap.progress import Progress
+    from covgap.result import Result
 
 __all__ = ["app", "main"]
 
@@ -119,7 +123,7 @@ def _guard() -> Iterator[None]:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int, int | None], None] | None]:
+def _progress(quiet: bool) -> Iterator[Progress | None]:
     """Show a progress bar per stage on a terminal; nothing in CI logs, pipes or --quiet."""
     if quiet or not err.is_terminal:
         yield None
@@ -197,7 +201,7 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
                                  param_hint="--only")
     with _guard():
         from covgap.config import load_config
-        from covgap.pipeline import RunExistsError
+        from covgap.result import RunExistsError
         cfg = load_config(config)
         planned = out_dir if out_dir is not None else cfg.run_dir()
         if planned.exists() and not force:  # say so now, not after a minute of work
@@ -233,9 +237,9 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
             say(f"  not yet available in covgap {__version__}: {', '.join(missing)}")
 
 
-def _print_indicators(result: object) -> None:
+def _print_indicators(result: Result) -> None:
     """Print the province's indicators against the targets."""
-    table = getattr(result, "indicators", None)
+    table = result.indicators
     if table is None:
         return
     rows = table[table["level"] == "province"]

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -68,9 +70,20 @@ OPERATORS: tuple[str, ...] = (
 )
 
 MODELS: tuple[str, ...] = ("radius", "pathloss", "terrain", "raster")
-LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads", "dem",
-                           "population")
-VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads")
+LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads", "places",
+                           "dem", "population")
+VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads",
+                                  "places")
+
+#: Upper bound of every cost and budget key, in the user's currency unit: large enough
+#: for costs written in đồng (a site is about 1.5e9 VND), small enough that sums of
+#: thousands of costs stay exact in floating point.
+MAX_COST = 1e15
+
+#: What a run name (it becomes a folder of the output path) may hold.
+RUN_NAME_RULE = ("a run name is a name, not a path: letters, digits, '-', '_', '.' and "
+                 "spaces, starting with a letter or digit; no path separators or '..'")
+_RUN_NAME = re.compile(r"[^\W_][\w.\- ]{0,99}")
 
 
 def _doc(text: str, **kw: Any) -> Any:
@@ -112,12 +125,15 @@ class RunConfig:
     """``[run]``: what this run is called and which year it reports."""
 
     name: str = field(default="province", metadata=_doc(
-        "name used in output paths and map titles, e.g. \"thanh-hoa\""))
+        "name used in output paths and map titles, e.g. \"thanh-hoa\"; a name, not a "
+        "path: letters, digits, '-', '_', '.' and spaces, no path separators or '..'",
+        path_name=True))
     title: str = field(default="", metadata=_doc(
         "the province's name as maps and reports show it, e.g. \"Tỉnh Thanh Hóa\"; "
         "default: name"))
     year: int = field(default_factory=_current_year, metadata=_doc(
-        "reporting year; default: the current calendar year", default_text="current year"))
+        "reporting year; default: the current calendar year", default_text="current year",
+        low=2000, high=2100))
     metric_crs: str = field(default="auto", metadata=_doc(
         "projected CRS for distances and areas: \"auto\" picks UTM 48N or 49N (WGS84) from "
         "the communes' centre, or give a code such as \"EPSG:3405\" (VN-2000 UTM 48N)"))
@@ -140,6 +156,11 @@ class InputsConfig:
         "fibre routes (lines) and/or nodes (points) with operator and optional kind"))
     roads: LayerInput | None = field(default=None, metadata=_doc(
         "road lines: fibre extensions are then measured along them"))
+    places: LayerInput | None = field(default=None, metadata=_doc(
+        "points with place_id, name, kind (commune_centre = the UBND, town_centre, "
+        "economic_zone, industrial_zone, health, school, university, tourist_site, "
+        "transport_hub; others kept as given) and optional commune_code: the 5G and fibre "
+        "of these places, and the commune centres of commune_centres_5g_pct"))
     dem: LayerInput | None = field(default=None, metadata=_doc(
         "digital elevation model raster, metres above sea level"))
     population: LayerInput | None = field(default=None, metadata=_doc(
@@ -157,10 +178,12 @@ class ChecksConfig:
     """``[checks]``: how far outside the province a feature may lie before it is an error."""
 
     village_outside_m: float = field(default=1000.0, metadata=_doc(
-        "a village farther than this (metres) from every commune is an error"))
+        "a village farther than this (metres) from every commune is an error",
+        low=0.0, high=2_000_000.0))
     site_outside_m: float = field(default=50000.0, metadata=_doc(
         "a site farther than this (metres) from the province is an error; nearer ones are "
-        "kept because towers across the border serve border villages"))
+        "kept because towers across the border serve border villages",
+        low=0.0, high=2_000_000.0))
 
 
 @dataclass(frozen=True)
@@ -171,50 +194,55 @@ class CoverageConfig:
         "\"radius\" | \"pathloss\" | \"terrain\" | \"raster\" (operator-supplied)",
         choices=MODELS))
     technologies: list[str] = field(default_factory=lambda: ["4G", "5G"], metadata=_doc(
-        "technologies that count as mobile broadband (DOMAIN.md: 4G and above)",
-        choices=TECHNOLOGIES))
+        "technologies that count as mobile broadband (DOMAIN.md: 4G and above); at least one",
+        choices=TECHNOLOGIES, nonempty=True))
     min_rsrp_dbm: float = field(default=-110.0, metadata=_doc(
-        "signal threshold for \"covered\", dBm RSRP (pathloss and terrain models)"))
+        "signal threshold for \"covered\", dBm RSRP (pathloss and terrain models)",
+        low=-150.0, high=-40.0))
     radius_m: dict[str, float] = field(
         default_factory=lambda: {"2G": 8000.0, "3G": 5000.0, "4G": 5000.0, "5G": 1000.0},
         metadata=_doc("radius model: service radius per technology, metres (rural, or "
                       "everywhere when radius_urban_m is not given)",
-                      key_choices=TECHNOLOGIES))
+                      key_choices=TECHNOLOGIES, low=0.0, low_open=True, high=100_000.0))
     radius_urban_m: dict[str, float] = field(default_factory=dict, metadata=_doc(
         "radius model: service radius per technology for urban sites, metres; default: "
-        "radius_m everywhere", key_choices=TECHNOLOGIES))
+        "radius_m everywhere", key_choices=TECHNOLOGIES, low=0.0, low_open=True,
+        high=100_000.0))
     urban_density_per_km2: float = field(default=1000.0, metadata=_doc(
         "a site is urban when the population within 1 km of it has at least this density "
         "(people per km², from the population raster), unless the sites carry an "
-        "environment column (urban/suburban/rural)", low=0.0))
+        "environment column (urban/suburban/rural)", low=0.0, high=1_000_000.0))
     pathloss_exponent: float = field(default=3.5, metadata=_doc(
         "radius model: how far a sector reaches off its boresight, r = radius x "
         "10^(pattern dB / (10 x exponent)); typical rural macro cells 3-4", low=2.0,
         high=6.0))
     resolution_m: float = field(default=0.0, metadata=_doc(
         "grid cell size of the signal rasters, metres; 0 = the DEM's resolution (or "
-        "100 m without a DEM)", low=0.0))
+        "100 m without a DEM)", low=0.0, high=10_000.0))
     max_distance_m: float = field(default=20000.0, metadata=_doc(
         "no cell is computed farther than this from its site, metres (pathloss, terrain); "
         "macro cells rarely serve beyond 20 km (the 4/3-Earth radio horizon of a 30 m mast "
-        "and a 1.5 m receiver is 27 km)", low=100.0))
+        "and a 1.5 m receiver is 27 km)", low=100.0, high=200_000.0))
     rx_height_m: float = field(default=1.5, metadata=_doc(
-        "receiver height above ground, metres (3GPP TR 38.901 UT height 1.5 m)", low=0.0))
+        "receiver height above ground, metres (3GPP TR 38.901 UT height 1.5 m)", low=0.0,
+        high=300.0))
     environment: str = field(default="rural", metadata=_doc(
         "propagation environment where the sites say none and there is no population "
         "raster: \"rural\" | \"suburban\" | \"urban\"",
         choices=("rural", "suburban", "urban")))
     default_height_m: float = field(default=30.0, metadata=_doc(
-        "antenna height above ground for cells without height_m, metres", low=1.0))
+        "antenna height above ground for cells without height_m, metres", low=1.0,
+        high=300.0))
     default_eirp_dbm: dict[str, float] = field(
         default_factory=lambda: {"2G": 58.0, "3G": 58.0, "4G": 61.0, "5G": 65.0},
         metadata=_doc("EIRP over the channel for cells without eirp_dbm, dBm (typical "
                       "macro: 43-46 dBm amplifier + 15-18 dBi antenna)",
-                      key_choices=TECHNOLOGIES))
+                      key_choices=TECHNOLOGIES, low=0.0, high=90.0))
     default_frequency_mhz: dict[str, float] = field(
         default_factory=lambda: {"2G": 900.0, "3G": 2100.0, "4G": 1800.0, "5G": 3500.0},
         metadata=_doc("carrier frequency for cells without frequency_mhz, MHz (the bands "
-                      "Vietnamese operators use most)", key_choices=TECHNOLOGIES))
+                      "Vietnamese operators use most)", key_choices=TECHNOLOGIES,
+                      low=100.0, high=100_000.0))
     default_beamwidth_deg: float = field(default=65.0, metadata=_doc(
         "horizontal 3 dB beamwidth of sectors (azimuth given) without beamwidth_deg, "
         "degrees (3GPP TR 36.814 default 65°)", low=1.0, high=360.0))
@@ -223,7 +251,7 @@ class CoverageConfig:
         metadata=_doc("dB from the EIRP over the channel to the measured signal: 4G RSRP "
                       "is one of 1,200 subcarriers (10 log10 1200 = 30.8 dB, 20 MHz), 5G one "
                       "of 3,276 (100 MHz at 30 kHz), 3G CPICH about 10% of the power, 2G "
-                      "the whole carrier", key_choices=TECHNOLOGIES))
+                      "the whole carrier", key_choices=TECHNOLOGIES, low=0.0, high=60.0))
     k_factor: float = field(default=4.0 / 3.0, metadata=_doc(
         "effective Earth radius factor for terrain profiles (ITU-R P.453: 4/3 in a "
         "standard atmosphere)", low=0.5, high=10.0, default_text="`1.33333` (4/3)"))
@@ -246,17 +274,61 @@ class RulesConfig:
         "share (0-1) of a village's people (or area) that must be covered", low=0.0, high=1.0))
     ftth_max_distance_m: float = field(default=1000.0, metadata=_doc(
         "a village counts as FTTH-ready within this distance (metres) of a fibre feature",
-        low=0.0))
+        low=0.0, high=100_000.0))
     village_point_radius_m: float = field(default=0.0, metadata=_doc(
         "point villages: 0 = coverage at the point itself, > 0 = a disc of this radius (m)",
-        low=0.0))
+        low=0.0, high=10_000.0))
     site_sharing_m: float = field(default=30.0, metadata=_doc(
         "sites of different operators within this distance (metres) are one site location "
-        "for the BTS sharing indicator (dùng chung vị trí BTS)", low=0.0))
+        "for the BTS sharing indicator (dùng chung vị trí BTS)", low=0.0, high=10_000.0))
     usp_regions: list[str] = field(default_factory=lambda: ["III"], metadata=_doc(
         "commune classes (khu vực, QĐ 861/QĐ-TTg) whose gap villages are eligible for the "
         "universal-service programme (QĐ 2269/QĐ-TTg), besides ĐBKK villages",
         choices=("I", "II", "III")))
+    coverage_basis: str = field(default="any_operator", metadata=_doc(
+        "what covers a village: \"any_operator\" (the union of every operator's mobile "
+        "broadband, as people experience it; in-province roaming is a plan goal of seeds "
+        "003 and 004) or \"single_operator\" (the best one operator alone)",
+        choices=("any_operator", "single_operator")))
+    usp_mobile_regions: list[str] | None = field(default=None, metadata=_doc(
+        "universal service, mobile part (lõm sóng villages, QĐ 2269/QĐ-TTg): commune "
+        "classes that qualify; default: usp_regions", choices=("I", "II", "III"),
+        default_text="usp_regions"))
+    usp_mobile_difficult: bool = field(default=True, metadata=_doc(
+        "mobile part: ĐBKK villages (QĐ 612/QĐ-UBDT) qualify whatever their class"))
+    usp_mobile_border: bool = field(default=False, metadata=_doc(
+        "mobile part: villages of border communes (a true `border` column of the commune or "
+        "village) qualify"))
+    usp_mobile_island: bool = field(default=False, metadata=_doc(
+        "mobile part: villages of island communes (a true `island` column) qualify"))
+    usp_fibre_regions: list[str] | None = field(default=None, metadata=_doc(
+        "universal service, fibre part (fibre to the cultural houses of disadvantaged "
+        "villages without FTTH reach): commune classes that qualify; default: usp_regions",
+        choices=("I", "II", "III"), default_text="usp_regions"))
+    usp_fibre_difficult: bool = field(default=True, metadata=_doc(
+        "fibre part: ĐBKK villages qualify whatever their class"))
+    usp_fibre_border: bool = field(default=False, metadata=_doc(
+        "fibre part: villages of border communes qualify"))
+    usp_fibre_island: bool = field(default=False, metadata=_doc(
+        "fibre part: villages of island communes qualify"))
+
+    def usp_rule(self, part: str) -> UspRule:
+        """Return the rule of one universal-service part, ``"mobile"`` or ``"fibre"``."""
+        regions = getattr(self, f"usp_{part}_regions")
+        return UspRule(regions=list(self.usp_regions if regions is None else regions),
+                       difficult=getattr(self, f"usp_{part}_difficult"),
+                       border=getattr(self, f"usp_{part}_border"),
+                       island=getattr(self, f"usp_{part}_island"))
+
+
+@dataclass(frozen=True)
+class UspRule:
+    """One universal-service part's rule (:meth:`RulesConfig.usp_rule`)."""
+
+    regions: list[str]
+    difficult: bool = True
+    border: bool = False
+    island: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,22 +336,49 @@ class TargetsConfig:
     """``[targets]``: plan targets the indicators are held against (percent or count)."""
 
     villages_mbb_pct: float | None = field(default=100.0, metadata=_doc(
-        "villages covered by mobile broadband, % (both plans: 100% by 2025)"))
+        "villages covered by mobile broadband, % (both plans: 100% by 2025)", low=0.0, high=100.0))
     villages_ftth_pct: float | None = field(default=100.0, metadata=_doc(
-        "villages with FTTH, % (both plans: 100% by 2025)"))
+        "villages with FTTH, % (both plans: 100% by 2025)", low=0.0, high=100.0))
     bts_sharing_pct: float | None = field(default=15.0, metadata=_doc(
-        "BTS site locations used by two or more operators, % (Thanh Hóa 15%, Huế 30%)"))
+        "BTS site locations used by two or more operators, % (Thanh Hóa 15%, Huế 30%)",
+        low=0.0, high=100.0))
     population_mbb_pct: float | None = field(default=None, metadata=_doc(
-        "population covered by mobile broadband, %; default: no target"))
+        "population covered by mobile broadband, %; default: no target", low=0.0, high=100.0))
     commune_centres_5g_pct: float | None = field(default=None, metadata=_doc(
-        "commune centres with 5G, % (100% by 2030); default: no target"))
+        "commune centres with 5G, % (100% by 2030); default: no target", low=0.0, high=100.0))
     households_mbb_pct: float | None = field(default=None, metadata=_doc(
-        "households in villages covered by mobile broadband, %; default: no target"))
+        "households in villages covered by mobile broadband, %; default: no target",
+        low=0.0, high=100.0))
     households_ftth_pct: float | None = field(default=None, metadata=_doc(
         "households in villages with FTTH reach, % (seed 001: 80%; seed 003: 100% able to "
-        "get fibre on request); default: no target"))
+        "get fibre on request); default: no target", low=0.0, high=100.0))
+    places_5g_pct: dict[str, float] = field(default_factory=dict, metadata=_doc(
+        "places with 5G, % per place kind, e.g. { town_centre = 100, economic_zone = 100 } "
+        "(seed 001: 5G at town centres and the Nghi Sơn economic zone by 2025)",
+        low=0.0, high=100.0))
+    places_fibre_pct: dict[str, float] = field(default_factory=dict, metadata=_doc(
+        "places with fibre within [rules] ftth_max_distance_m, % per place kind",
+        low=0.0, high=100.0))
+    usp_mobile_villages: float | None = field(default=None, metadata=_doc(
+        "villages eligible for the mobile part of universal service, count (lower is "
+        "better); default: no target", low=0.0, high=10_000_000.0))
+    usp_fibre_villages: float | None = field(default=None, metadata=_doc(
+        "villages eligible for the fibre part of universal service, count (lower is "
+        "better); default: no target", low=0.0, high=10_000_000.0))
     usp_villages: float | None = field(default=None, metadata=_doc(
-        "universal-service eligible villages, count (lower is better); default: no target"))
+        "universal-service eligible villages, count (lower is better); default: no target",
+        low=0.0, high=10_000_000.0))
+    reported: dict[str, float] = field(default_factory=dict, metadata=_doc(
+        "targets of the [reported] statistics, by their id, written directly in [targets] "
+        "(e.g. smartphone_share_pct = 85); each must be an id of [reported]",
+        low=-1e12, high=1e12, rest=True, default_text="`{}`"))
+    communes: dict[str, dict[str, float]] = field(default_factory=dict, metadata=_doc(
+        "targets of single communes, as [targets.communes.\"15001\"] bts_sharing_pct = 30; "
+        "commune rows get a target only from here or communes_file",
+        low=-1e12, high=1e12))
+    communes_file: Path | None = field(default=None, metadata=_doc(
+        "CSV of commune targets: a commune_code column and one column per indicator id "
+        "(empty cells: no target)"))
 
 
 @dataclass(frozen=True)
@@ -287,7 +386,7 @@ class CandidatesConfig:
     """``[candidates]``: the candidate-site search."""
 
     max_sites: int = field(default=50, metadata=_doc(
-        "the most candidate sites to propose", low=0))
+        "the most candidate sites to propose", low=0, high=100_000))
     mode: str = field(default="greedy", metadata=_doc(
         "\"greedy\" (lazy greedy, any size) or \"exact\" (integer program, HiGHS; also "
         "reports how far greedy is from the optimum)", choices=("greedy", "exact")))
@@ -298,35 +397,38 @@ class CandidatesConfig:
         "technology of a candidate site", choices=TECHNOLOGIES))
     height_m: float = field(default=35.0, metadata=_doc(
         "antenna height of a new candidate site, metres (shared towers keep their own)",
-        low=1.0))
+        low=1.0, high=300.0))
     eirp_dbm: float = field(default=61.0, metadata=_doc(
-        "EIRP of a candidate site, dBm (typical 4G macro)"))
+        "EIRP of a candidate site, dBm (typical 4G macro)", low=0.0, high=90.0))
     frequency_mhz: float = field(default=1800.0, metadata=_doc(
-        "carrier frequency of a candidate site, MHz (LTE band 3)", low=100.0))
+        "carrier frequency of a candidate site, MHz (LTE band 3)", low=100.0,
+        high=100_000.0))
     grid_spacing_m: float = field(default=2000.0, metadata=_doc(
         "spacing of the grid of new-site candidates over uncovered populated land, metres",
-        low=100.0))
+        low=100.0, high=100_000.0))
     high_point_radius_m: float = field(default=2000.0, metadata=_doc(
         "the highest DEM point within this distance of each uncovered village is a "
-        "candidate (terrain model), metres; 0 = none", low=0.0))
+        "candidate (terrain model), metres; 0 = none", low=0.0, high=100_000.0))
     priority_weight: float = field(default=2.0, metadata=_doc(
         "people in region-III communes or ĐBKK villages count this many times (the "
-        "universal-service programme pays for them first)", low=1.0))
+        "universal-service programme pays for them first)", low=1.0, high=1000.0))
     cost_new_site: float = field(default=1500.0, metadata=_doc(
         "cost of a new site, in your currency unit (default figures: million VND, "
-        "illustrative)", low=0.0))
+        "illustrative)", low=0.0, high=MAX_COST))
     cost_shared_site: float = field(default=500.0, metadata=_doc(
-        "cost of adding equipment to an existing tower, same unit", low=0.0))
+        "cost of adding equipment to an existing tower, same unit", low=0.0,
+        high=MAX_COST))
     fibre_cost_per_km: float = field(default=100.0, metadata=_doc(
-        "cost of a fibre extension per km, same unit", low=0.0))
+        "cost of a fibre extension per km, same unit", low=0.0, high=MAX_COST))
     budget: float | None = field(default=None, metadata=_doc(
         "total budget for candidate sites, same unit; default: no budget, max_sites only",
-        low=0.0))
+        low=0.0, high=MAX_COST))
     satellite_cost_per_person: float = field(default=5.0, metadata=_doc(
         "villages whose cheapest terrestrial option costs more than this per person served "
-        "(or that no candidate reaches) are listed for satellite, same unit", low=0.0))
+        "(or that no candidate reaches) are listed for satellite, same unit", low=0.0,
+        high=MAX_COST))
     time_limit_s: float = field(default=60.0, metadata=_doc(
-        "time limit of the exact mode, seconds", low=1.0))
+        "time limit of the exact mode, seconds", low=1.0, high=86_400.0))
 
 
 @dataclass(frozen=True)
@@ -342,7 +444,7 @@ class OutputConfig:
         "above this many villages, when the communes have a `province` column, "
         "`map.html` is a national overview (communes, gap villages, candidate sites, a "
         "link per province) and each province gets its full map in "
-        "`maps/<province>.html`; 0 = always one map", low=0))
+        "`maps/<province>.html`; 0 = always one map", low=0, high=100_000_000))
 
 
 @dataclass(frozen=True)
@@ -361,11 +463,11 @@ class ComputeConfig:
         "cluster of worker processes on this machine"))
     workers: int = field(default=0, metadata=_doc(
         "worker processes of the cluster started on this machine (address empty); "
-        "0: one per core", low=0))
+        "0: one per core", low=0, high=4096))
     tile_m: float = field(default=50000.0, metadata=_doc(
         "side of the square tiles sites are batched by, metres: a tile's sites are "
         "computed together over the part of the grid they reach (one Dask task each)",
-        low=1000.0))
+        low=1000.0, high=1_000_000.0))
 
 
 @dataclass(frozen=True)
@@ -474,15 +576,23 @@ def load_config(
     problems: list[str] = []
     cfg = _build(Config, data, "", problems, base)
     if cfg is not None:
+        given = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
         for name in LAYERS:
             meta = _field(InputsConfig, name).metadata
-            if meta.get("required") and getattr(cfg.inputs, name) is None:
+            if (meta.get("required") and getattr(cfg.inputs, name) is None
+                    and given.get(name) is None):  # a given but bad layer is reported already
                 problems.append(f"[inputs] {name} is required: {meta['doc']}")
         unknown_layers = sorted(set(cfg.inputs.columns) - set(VECTOR_LAYERS))
         if unknown_layers:
             problems.append(
                 f"[inputs.columns] unknown layer {', '.join(map(repr, unknown_layers))}; "
                 f"valid: {', '.join(VECTOR_LAYERS)}")
+        for key in sorted(set(cfg.targets.reported) - set(cfg.reported)):
+            known = [f.name for f in dataclasses.fields(TargetsConfig)
+                     if not f.metadata.get("rest")]
+            problems.append(
+                f"[targets]: unknown key {key!r}; valid keys: {', '.join(known)}, or the id "
+                "of a statistic given in [reported]")
     if problems:
         raise ConfigError(f"{label}: {len(problems)} problem(s)", problems)
     assert cfg is not None
@@ -507,22 +617,32 @@ def _build(cls: type, data: Any, where: str, problems: list[str], base: Path) ->
         return None
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    rest = next((f.name for f in fields.values() if f.metadata.get("rest")), None)
+    if rest is not None:  # unknown keys go into the "rest" table, checked by its caller
+        extra = {k: v for k, v in data.items() if k not in fields}
+        data = {k: v for k, v in data.items() if k in fields}
+        if extra:
+            data[rest] = {**extra, **(data.get(rest) or {})}
     for key in data:
         if key not in fields:
             label = f"[{where}]" if where else "top level"
             problems.append(
                 f"{label}: unknown key {key!r}; valid keys: {', '.join(fields)}")
     kwargs: dict[str, Any] = {}
+    bad = False
     for name, f in fields.items():
         if name not in data:
             continue
         value = _convert(hints[name], data[name], _where(where, name), problems, base, f)
         if value is not _BAD:
             kwargs[name] = value
+        else:
+            bad = True
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a required field of a nested table is missing
-        problems.append(f"[{where}] {exc}")
+        if not bad:  # a bad value was reported already; its absence is no news
+            problems.append(f"[{where}] {exc}")
         return None
 
 
@@ -533,16 +653,33 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _range_text(meta: Mapping[str, Any]) -> str:
+    """Return a numeric key's range as documented: ``"0..1"``, ``"more than 0, at most 10"``."""
+    lo, hi = meta.get("low"), meta.get("high")
+    if lo is None and hi is None:
+        return "any finite number"
+    if meta.get("low_open"):
+        return f"more than {lo:g}" + ("" if hi is None else f", at most {hi:g}")
+    return f"{'-inf' if lo is None else f'{lo:g}'}..{'inf' if hi is None else f'{hi:g}'}"
+
+
+def _value_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the part of a table field's metadata that applies to each of its values."""
+    return {k: meta[k] for k in ("low", "high", "low_open") if k in meta}
+
+
 def _convert(tp: Any, value: Any, where: str, problems: list[str], base: Path,
-             f: dataclasses.Field | None = None) -> Any:
-    meta = f.metadata if f is not None else {}
+             f: dataclasses.Field | None = None,
+             meta: Mapping[str, Any] | None = None) -> Any:
+    if meta is None:
+        meta = f.metadata if f is not None else {}
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         if value is None:
             return None
-        return _convert(inner[0], value, where, problems, base, f)
+        return _convert(inner[0], value, where, problems, base, f, meta)
     if dataclasses.is_dataclass(tp) and tp is not LayerInput:
         section = _build(tp, value, where, problems, base)
         return _BAD if section is None else section
@@ -558,6 +695,9 @@ def _convert(tp: Any, value: Any, where: str, problems: list[str], base: Path,
         if not isinstance(value, str):
             problems.append(f"{where}: expected a path string, got {value!r}")
             return _BAD
+        if "\0" in value:
+            problems.append(f"{where}: {value!r} contains a NUL character; a path cannot")
+            return _BAD
         p = Path(value).expanduser()
         # normpath: "data/../out" is shown to users as "out"
         return Path(os.path.normpath(p if p.is_absolute() else base / p))
@@ -572,14 +712,25 @@ def _convert(tp: Any, value: Any, where: str, problems: list[str], base: Path,
             problems.append(f"{where}: expected a number ({_type_name(tp)}), got {value!r}")
             return _BAD
         lo, hi = meta.get("low"), meta.get("high")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            rng = f"{'-inf' if lo is None else f'{lo:g}'}..{'inf' if hi is None else f'{hi:g}'}"
-            problems.append(f"{where}: {value!r} is outside {rng}")
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{where}: {value!r} is not a finite number; valid: "
+                            f"{_range_text(meta)}")
+            return _BAD
+        if ((lo is not None and (value <= lo if meta.get("low_open") else value < lo))
+                or (hi is not None and value > hi)):
+            problems.append(f"{where}: {value!r} is outside {_range_text(meta)}")
             return _BAD
         return tp(value)
     if tp is str:
         if not isinstance(value, str):
             problems.append(f"{where}: expected a string, got {value!r}")
+            return _BAD
+        if "\0" in value:
+            problems.append(f"{where}: {value!r} contains a NUL character")
+            return _BAD
+        if meta.get("path_name") and (not _RUN_NAME.fullmatch(value) or ".." in value
+                                      or value != value.strip()):
+            problems.append(f"{where}: {value!r} is not valid; {RUN_NAME_RULE}")
             return _BAD
         choices = meta.get("choices")
         if choices and value not in choices:
@@ -589,6 +740,10 @@ def _convert(tp: Any, value: Any, where: str, problems: list[str], base: Path,
     if origin is list:
         if not isinstance(value, list):
             problems.append(f"{where}: expected a list, got {value!r}")
+            return _BAD
+        if meta.get("nonempty") and not value:
+            problems.append(f"{where}: the list is empty; give at least one of "
+                            f"{', '.join(meta.get('choices') or ())}")
             return _BAD
         out = [_convert(args[0], v, f"{where}[{i}]", problems, base) for i, v in
                enumerate(value)]
@@ -611,7 +766,8 @@ def _convert(tp: Any, value: Any, where: str, problems: list[str], base: Path,
                 problems.append(
                     f"{where}: unknown key {k!r}; valid keys: {', '.join(key_choices)}")
                 continue
-            out[k] = _convert(args[1], v, f"{where}.{k}", problems, base)
+            out[k] = _convert(args[1], v, f"{where}.{k}", problems, base,
+                              meta=_value_meta(meta))
         if any(v is _BAD for v in out.values()):
             return _BAD
         if f is not None and key_choices and f.default_factory is not dataclasses.MISSING:
@@ -639,7 +795,9 @@ def reference_markdown() -> str:
         "",
         "Generated from `covgap/config.py` by `make docs`;",
         "a test keeps them in step. Relative paths are resolved against the configuration",
-        "file's folder. An unknown key is an error.",
+        "file's folder. An unknown key is an error. Every number must be finite (no `nan`",
+        "or `inf`) and inside the range in the *valid* column; all problems of a",
+        "configuration are listed together, each with its key, value and range.",
         "",
     ]
     hints = typing.get_type_hints(Config)
@@ -650,9 +808,10 @@ def reference_markdown() -> str:
                       f"Default: {_default_text(sec)}.", ""]
             continue
         lines += [f"## `[{sec.name}]`", "", (cls.__doc__ or "").split("\n")[0].split(": ", 1)[-1],
-                  "", "| key | default | meaning |", "|---|---|---|"]
+                  "", "| key | default | valid | meaning |", "|---|---|---|---|"]
         for f in dataclasses.fields(cls):
-            lines.append(f"| `{f.name}` | {_default_text(f)} | {f.metadata.get('doc', '')} |")
+            lines.append(f"| `{f.name}` | {_default_text(f)} | {_valid_text(f)} | "
+                         f"{f.metadata.get('doc', '')} |")
         lines.append("")
     lines += ["## Layer tables", "",
               "Each `[inputs]` layer is a path string or a table with these keys:", "",
@@ -661,6 +820,18 @@ def reference_markdown() -> str:
         lines.append(f"| `{f.name}` | {_default_text(f)} | {f.metadata.get('doc', '')} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def _valid_text(f: dataclasses.Field) -> str:
+    """Return the *valid* column of the reference: a number's range, a list's minimum length."""
+    meta = f.metadata
+    if "low" in meta or "high" in meta:
+        return _range_text(meta)
+    if meta.get("nonempty"):
+        return "at least one"
+    if meta.get("path_name"):
+        return "a name (no `/`, `\\`, `..`)"
+    return ""
 
 
 def _default_text(f: dataclasses.Field) -> str:

@@ -162,7 +162,8 @@ def test_rules_change_exactly_the_villages_they_should(tmp_path):
 def test_usp_eligibility_and_reasons(tmp_path):
     centre = (X0 + 10050, Y0 + 10050)
     villages = [
-        {"village_id": "ok", "village_name": "Thôn Trong", "geometry": Point(centre)},
+        {"village_id": "ok", "village_name": "Thôn Trong", "difficult": False,
+         "geometry": Point(centre)},
         {"village_id": "gap", "village_name": "Bản Xa", "difficult": True,
          "geometry": Point(centre[0], centre[1] - 8000)},
         {"village_id": "gap2", "village_name": "Bản Xa Hơn", "difficult": False,
@@ -175,6 +176,9 @@ def test_usp_eligibility_and_reasons(tmp_path):
     res = analyse(inputs, compute_coverage(inputs, cfg), cfg)
     v = res.villages.set_index("village_id")
     assert v["usp_eligible"].to_dict() == {"ok": False, "gap": True, "gap2": False}
+    # the verdicts later stages read: USP priority gap or not, each operator's cover
+    assert res.usp_priority.tolist() == [False, True, False]
+    assert res.operator_covered.to_dict("list") == {"Viettel": [True, False, False]}
     assert pd.isna(v.loc["gap", "ftth"])  # no fibre layer: unknown, not False
     assert v.loc["gap", "reason"] == "no 4G/5G signal; nearest 4G/5G site A (Viettel) 8.0 km"
     assert v.loc["ok", "reason"] == ""
@@ -209,3 +213,4 @@ def test_sample_province_end_to_end(sample_result):
     assert v["shadow_site_id"].notna().sum() > 10
     assert ind.loc["bts_sharing_pct", "value"] == pytest.approx(12.0, abs=2.0)
     assert set(result.communes["commune_code"]) == set(result.inputs.communes["commune_code"])
+

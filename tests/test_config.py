@@ -119,3 +119,88 @@ def test_sample_config_loads():
     cfg = load_config(REPO / "data" / "sample.toml")
     assert cfg.run.name == "tinh-mau"
     assert cfg.inputs.dem is not None and cfg.inputs.dem.path.is_file()
+
+
+def test_non_finite_and_out_of_range_numbers_name_key_value_and_range():
+    data = {**REQUIRED,
+            "run": {"year": 1800},
+            "rules": {"village_covered_share": float("nan")},
+            "coverage": {"pathloss_exponent": float("nan"), "min_rsrp_dbm": float("-inf"),
+                         "radius_m": {"4G": -5}, "technologies": []},
+            "targets": {"villages_mbb_pct": -50, "bts_sharing_pct": 150},
+            "candidates": {"priority_weight": 1e308, "cost_new_site": float("inf")}}
+    with pytest.raises(ConfigError) as info:
+        load_config(data)
+    err = info.value
+    text = str(err)
+    assert "run.year: 1800 is outside 2000..2100" in text
+    assert "rules.village_covered_share: nan is not a finite number; valid: 0..1" in text
+    assert "coverage.pathloss_exponent: nan is not a finite number; valid: 2..6" in text
+    assert "coverage.min_rsrp_dbm: -inf is not a finite number; valid: -150..-40" in text
+    assert "coverage.radius_m.4G: -5 is outside more than 0, at most 100000" in text
+    assert "coverage.technologies: the list is empty; give at least one of 2G, 3G, 4G, 5G" \
+        in text
+    assert "targets.villages_mbb_pct: -50 is outside 0..100" in text
+    assert "targets.bts_sharing_pct: 150 is outside 0..100" in text
+    assert "candidates.priority_weight: 1e+308 is outside 1..1000" in text
+    assert "candidates.cost_new_site: inf is not a finite number; valid: 0..1e+15" in text
+    assert len(err.problems) == 10
+    assert "select_sites" not in text
+
+
+def test_zero_radius_is_refused_and_a_boundary_value_accepted():
+    with pytest.raises(ConfigError, match=r"coverage\.radius_urban_m\.5G: 0 is outside more "
+                                          r"than 0"):
+        load_config({**REQUIRED, "coverage": {"radius_urban_m": {"5G": 0}}})
+    cfg = load_config({**REQUIRED, "coverage": {"min_rsrp_dbm": -150},
+                       "rules": {"village_covered_share": 1}, "run": {"year": 2100}})
+    assert cfg.coverage.min_rsrp_dbm == -150 and cfg.run.year == 2100
+
+
+def test_nan_in_a_toml_file_is_refused(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text('[inputs]\ncommunes = "c.gpkg"\nvillages = "v.gpkg"\nsites = "s.csv"\n'
+                    '[rules]\nvillage_covered_share = nan\n[reported]\nx = inf\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "rules.village_covered_share: nan is not a finite number" in str(info.value)
+    assert "reported.x: inf is not a finite number" in str(info.value)
+
+
+def test_every_numeric_key_has_a_documented_range():
+    import dataclasses
+    import typing
+
+    from covgap import config as c
+    doc = reference_markdown()
+    for sec in dataclasses.fields(Config):
+        cls = typing.get_type_hints(Config)[sec.name]
+        if not dataclasses.is_dataclass(cls) or cls is c.LayerInput:
+            continue
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if "float" in str(hints[f.name]) or "int" in str(hints[f.name]):
+                assert "low" in f.metadata and "high" in f.metadata, f"{sec.name}.{f.name}"
+    assert "| `min_rsrp_dbm` | `-110` | -150..-40 |" in doc
+    assert "| `year` | current year | 2000..2100 |" in doc
+
+
+@pytest.mark.parametrize("name", ["../../../x", "/etc/cron.d", "a/b", "a\\b", "..", "x\0y",
+                                  ".hidden", "", " padded"])
+def test_run_name_that_is_a_path_is_refused_with_the_rule(name):
+    with pytest.raises(ConfigError) as info:
+        load_config({**REQUIRED, "run": {"name": name}})
+    assert "a run name is a name, not a path" in str(info.value) or "NUL" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["tinh-mau", "Thanh Hóa 2025", "ha_giang.v2", "中国"])
+def test_plain_run_names_are_accepted(name):
+    assert load_config({**REQUIRED, "run": {"name": name}}).run.name == name
+
+
+def test_nul_in_a_path_is_refused():
+    with pytest.raises(ConfigError, match=r"inputs\.sites\.path: .s\\x00\.csv. contains a "
+                                          r"NUL character") as info:
+        load_config({"inputs": {**REQUIRED["inputs"], "sites": "s\0.csv"}})
+    assert len(info.value.problems) == 1  # not also "sites is required"

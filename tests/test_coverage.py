@@ -23,6 +23,7 @@ from covgap.coverage import compute_coverage
 from covgap.coverage.propagation import hata_loss_db
 from covgap.errors import ConfigError, InputError
 from covgap.io import Inputs, read_raster
+from covgap.io.maps import read_coverage_maps
 
 UTM = CRS.from_epsg(32648)
 X0, Y0 = 590000.0, 2200000.0
@@ -183,8 +184,10 @@ def test_operator_maps_are_read_as_they_are(tmp_path):
     poly = tmp_path / "vnpt.gpkg"
     gpd.GeoDataFrame({"kind": ["covered"]}, geometry=[box(X0, Y0, X0 + 10000, Y0 + 20000)],
                      crs=UTM).to_file(poly)
-    cov = compute_coverage(world([cell("A", X0 + 1, Y0 + 1)]), config(
-        model="raster", maps={"VIETTEL 4G": str(path), "Vinaphone LTE": str(poly)}))
+    cfg = config(model="raster", maps={"VIETTEL 4G": str(path), "Vinaphone LTE": str(poly)})
+    inputs = world([cell("A", X0 + 1, Y0 + 1)])
+    inputs.maps = read_coverage_maps(cfg.coverage.maps)
+    cov = compute_coverage(inputs, cfg)
     assert cov.keys() == [("VNPT", "4G"), ("Viettel", "4G")]
     assert value_at(cov, ("Viettel", "4G"), X0 + 5050, Y0 + 5050) == pytest.approx(-95.0)
     covered = cov.covered("Viettel", "4G")
@@ -196,8 +199,12 @@ def test_operator_maps_are_read_as_they_are(tmp_path):
 
 def test_bad_map_keys_are_listed():
     with pytest.raises(InputError, match=r"'Orange 4G': expected \"<operator> <technology>\""):
-        compute_coverage(world([cell("A", X0 + 1, Y0 + 1)]),
-                         config(model="raster", maps={"Orange 4G": "x.tif"}))
+        read_coverage_maps(config(model="raster", maps={"Orange 4G": "x.tif"}).coverage.maps)
+
+
+def test_raster_model_without_maps_is_refused():
+    with pytest.raises(InputError, match=r"model = \"raster\" needs \[coverage.maps\]"):
+        compute_coverage(world([cell("A", X0 + 1, Y0 + 1)]), config(model="raster"))
 
 
 def test_terrain_model_needs_a_dem():

@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import commune_frame, site_frame, village_frame
+from conftest import commune_frame, site_frame, village_frame, write_raster
 from pyproj import Geod, Transformer
 from shapely.geometry import Point, Polygon
 
@@ -503,3 +503,75 @@ def test_projected_coordinates_under_a_geographic_crs(province, tmp_path):
         "v.gpkg: coordinates are not degrees (x up to 539,534) but the file's CRS is "
         'geographic (WGS 84); give the real CRS in the [inputs] villages table, e.g. '
         'crs = "EPSG:3405" (VN-2000 UTM 48N) or "VN2000:TM3:105" (a provincial TM-3 zone)']
+
+
+# --------------------------------------------------------------------- coverage maps
+
+
+def _raster_model(province, maps: dict) -> dict:
+    return province.config(coverage={"model": "raster", "maps": maps})
+
+
+def test_a_missing_coverage_map_fails_validation(province, tmp_path):
+    cfg = _raster_model(province, {"Viettel 4G": str(tmp_path / "nope.tif"),
+                                   "Orange 4G": str(tmp_path / "x.tif")})
+    with pytest.raises(InputError) as info:
+        covgap.read_inputs(cfg)
+    text = str(info.value)
+    assert text.startswith("2 problem(s) in the inputs ([coverage.maps], nope.tif)")
+    assert (f"nope.tif: file not found ({tmp_path / 'nope.tif'}); check [coverage.maps] "
+            "'Viettel 4G'") in text
+    assert "[coverage.maps]: 'Orange 4G': expected \"<operator> <technology>\"" in text
+
+
+def test_a_coverage_map_without_crs_fails_validation(province, tmp_path):
+    path = write_raster(tmp_path / "viettel.tif", np.full((30, 30), -90.0, "float32"),
+                        crs=None)
+    text = problems_of(province, coverage={"model": "raster",
+                                           "maps": {"Viettel 4G": str(path)}})
+    assert ("viettel.tif: has no CRS; give it in [coverage.maps], e.g. 'Viettel 4G' = "
+            "{ path = \"viettel.tif\", crs = \"EPSG:32648\" }") in text
+
+
+def test_the_raster_model_needs_maps_at_validation(province):
+    text = problems_of(province, coverage={"model": "raster"})
+    assert "model = \"raster\" needs [coverage.maps]" in text
+
+
+def test_coverage_maps_are_read_checked_and_hashed(province, tmp_path):
+    raster = write_raster(tmp_path / "viettel.tif", np.full((30, 30), -90.0, "float32"))
+    poly = tmp_path / "vnpt.gpkg"
+    gpd.GeoDataFrame(geometry=[Polygon([(105.2, 19.9), (105.4, 19.9), (105.4, 20.1)])],
+                     crs="EPSG:4326").to_file(poly)
+    ins = covgap.read_inputs(_raster_model(province, {"VIETTEL LTE": str(raster),
+                                                      "VNPT 4G": str(poly)}))
+    assert [(m.key, m.operator, m.technology) for m in ins.maps] == [
+        ("VIETTEL LTE", "Viettel", "4G"), ("VNPT 4G", "VNPT", "4G")]
+    assert ins.maps[0].raster.path == raster.resolve() and ins.maps[0].areas is None
+    assert ins.maps[1].raster is None and len(ins.maps[1].areas) == 1
+    assert ins.hashes[str(raster.resolve())] == covgap.io.file_sha256(raster)
+    assert ins.hashes[str(poly.resolve())] == covgap.io.file_sha256(poly)
+    assert len(ins.hashes) == 6  # the four layers and the two maps
+
+
+def test_the_coverage_cache_key_sees_a_changed_map(province, tmp_path):
+    from covgap.config import load_config
+    from covgap.coverage.cache import coverage_key
+
+    path = tmp_path / "viettel.tif"
+    cfg = _raster_model(province, {"Viettel 4G": str(path)})
+    keys = []
+    for value in (-90.0, -95.0):
+        write_raster(path, np.full((30, 30), value, "float32"))
+        ins = covgap.read_inputs(cfg)
+        keys.append(coverage_key(load_config(cfg), ins.hashes, ins.metric_crs.to_string()))
+    assert keys[0] != keys[1]
+
+
+def test_reading_reports_progress_per_layer(province, tmp_path):
+    raster = write_raster(tmp_path / "viettel.tif", np.full((30, 30), -90.0, "float32"))
+    seen = []
+    covgap.read_inputs(_raster_model(province, {"Viettel 4G": str(raster)}),
+                       progress=lambda stage, done, total: seen.append((stage, done, total)))
+    # communes, villages, sites, fibre and one map: five layers
+    assert seen == [("inputs", i, 5) for i in range(6)]

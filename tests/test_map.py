@@ -551,7 +551,7 @@ def test_province_views_clip_the_rasters(sample_result):
         np.testing.assert_array_equal(
             view.coverage.signal[key],
             sample_result.coverage.signal[key][r0:r0 + sub.height, c0:c0 + sub.width])
-        assert len(view.analysis.villages) == link.villages
+        assert len(view.villages) == link.villages
         text = cgmap._build(view).get_root().render()
         assert text.count("covgap.image(") == len(SAMPLE_LAYERS) - 10  # every overlay
     assert sum(link.villages for link in links) == len(sample_result.villages)

@@ -3,8 +3,9 @@ import json
 import pytest
 
 import covgap
+from covgap.export.rundir import write_atomic
 from covgap.io import file_sha256
-from covgap.pipeline import RunExistsError, write_atomic
+from covgap.result import RunExistsError
 
 
 def test_run_records_inputs_in_the_manifest(province, tmp_path):

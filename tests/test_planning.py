@@ -147,3 +147,37 @@ def test_road_layer_prices_fibre_extensions_along_roads(tmp_path):
     assert row["fibre_extension_road_m"] == pytest.approx(6000, abs=1)
     assert row["fibre_extension_basis"] == "roads"
     assert row["fibre_extension_cost"] == pytest.approx(600.0, abs=0.1)
+
+
+def test_planning_reads_the_analysis_verdicts_and_applies_no_threshold(tmp_path):
+    # one uncovered village: planning proposes a site for it; when the analysis'
+    # verdicts say it is covered (per operator too), planning proposes nothing, and when
+    # they say it is a USP priority, the chosen site counts it as a USP village
+    villages = [{"village_id": "v1", "village_name": "Thôn Một",
+                 "geometry": Point(X0 + 4000, Y0 + 4000)}]
+    inputs = world_with_villages(tmp_path, villages,
+                                 cells=[cell("VT-1", X0 + 16000, Y0 + 16000)])
+    for per_operator in (False, True):
+        sections = {"coverage": {"model": "radius", "radius_m": {"4G": 2000}},
+                    "candidates": {"grid_spacing_m": 2000, "per_operator": per_operator},
+                    "rules": {"usp_regions": []}}
+        cov, analysis, p, cfg = run_plan(inputs, **sections)
+        assert not analysis.villages["mbb_covered"].any()
+        assert analysis.operator_covered.columns.tolist() == ["Viettel"]
+        assert not analysis.usp_priority.any()
+        assert len(p.candidates) == 1 and p.candidates["usp_villages"].tolist() == [0]
+        analysis.usp_priority[:] = True
+        assert plan(inputs, cov, analysis, cfg).candidates["usp_villages"].tolist() == [1]
+        analysis.villages["mbb_covered"] = True
+        analysis.operator_covered["Viettel"] = True
+        assert plan(inputs, cov, analysis, cfg).candidates.empty
+
+
+def test_planning_refuses_an_analysis_without_verdicts(tmp_path):
+    villages = [{"village_id": "v1", "village_name": "Thôn Một",
+                 "geometry": Point(X0 + 4000, Y0 + 4000)}]
+    inputs = world_with_villages(tmp_path, villages)
+    cov, analysis, _, cfg = run_plan(inputs, coverage={"model": "radius"})
+    analysis.usp_priority = analysis.usp_priority.iloc[:0]
+    with pytest.raises(ValueError, match="no verdicts for its villages"):
+        plan(inputs, cov, analysis, cfg)

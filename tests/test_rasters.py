@@ -58,3 +58,29 @@ def test_raster_must_cover_the_province(province, tmp_path):
     with pytest.warns(InputWarning, match=r"half.tif: covers only 50.0% of the province"):
         ins = covgap.read_inputs(province.config(inputs={"dem": str(half)}))
     assert any("covers only 50.0%" in w for w in ins.warnings)
+
+
+def test_dem_all_nodata_over_the_province_is_refused(province, tmp_path):
+    data = np.full((30, 30), 120.0, dtype="float32")
+    # the communes span lon 105.2..105.4, lat 19.9..20.1: columns 5..25, rows 5..25
+    data[3:27, 3:27] = -1.0
+    path = write_raster(tmp_path / "dem.tif", data)
+    with pytest.raises(InputError, match=r"dem.tif: every cell over the province's communes "
+                                         r"is nodata \(nodata value -1.0\)"):
+        covgap.read_inputs(province.config(inputs={"dem": str(path)}))
+    with pytest.raises(InputError, match=r"pop.tif: every cell anywhere is nodata"):
+        read_raster(LayerInput(path=write_raster(tmp_path / "pop.tif",
+                                                 np.full((5, 5), -1.0, "float32"))),
+                    kind="population")
+    # one valid cell inside the province is enough
+    data[15, 15] = 200.0
+    path = write_raster(tmp_path / "dem2.tif", data)
+    assert covgap.read_inputs(province.config(inputs={"dem": str(path)})).dem is not None
+
+
+def test_a_fifo_as_a_raster_is_refused_not_waited_on(tmp_path):
+    import os
+    fifo = tmp_path / "dem.tif"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"dem.tif: is not a regular file"):
+        read_raster(LayerInput(path=fifo), kind="dem")

@@ -36,6 +36,8 @@ from covgap.config import ComputeConfig, CoverageConfig
 from covgap.coverage.grid import Grid
 from covgap.coverage.los import terrain_window, window_bounds
 from covgap.coverage.propagation import pathloss_db
+from covgap.coverage.result import ModelOutput
+from covgap.progress import Tick
 
 __all__ = ["SIGNAL_FLOOR_BELOW_THRESHOLD_DB", "service_distance_m", "signal_coverage"]
 
@@ -48,8 +50,6 @@ SIGNAL_FLOOR_BELOW_THRESHOLD_DB = 10.0
 #: Path loss is tabulated against distance at this step (metres) and interpolated:
 #: the loss changes by < 0.05 dB between table points beyond 100 m.
 _TABLE_STEP_M = 5.0
-
-Progress = Callable[[int, int], None]
 
 
 def service_distance_m(groups: pd.DataFrame, *, floor_dbm: float, max_distance_m: float,
@@ -108,9 +108,9 @@ def signal_coverage(
     config: CoverageConfig,
     *,
     dem: np.ndarray | None = None,
-    progress: Progress | None = None,
+    progress: Tick | None = None,
     compute: ComputeConfig | None = None,
-) -> dict[str, dict]:
+) -> ModelOutput:
     """Compute best-server signal rasters for every operator and technology.
 
     Parameters
@@ -132,10 +132,11 @@ def signal_coverage(
 
     Returns
     -------
-    dict
+    ModelOutput
         ``signal`` and ``server`` (and, with a DEM, ``clear_signal`` and
         ``clear_server``): dicts keyed by (operator, technology) of float32 dBm (NaN:
-        below the floor) and int32 cell rows (-1: none); ``tiles``: how many tiles.
+        below the floor) and int32 cell rows (-1: none); ``parameters["tiles"]``: how
+        many tiles.
     """
     terrain = dem is not None
     floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
@@ -189,11 +190,9 @@ def signal_coverage(
     for task, part in zip(tasks, results, strict=True):
         merge_tile(part, task.bounds, best, serve, clear, clear_serve)
 
-    out = {"signal": _finish(best), "server": serve, "tiles": len(tasks)}
-    if terrain:
-        out["clear_signal"] = _finish(clear)
-        out["clear_server"] = clear_serve
-    return out
+    return ModelOutput(signal=_finish(best), server=serve,
+                       clear_signal=_finish(clear) if terrain else {},
+                       clear_server=clear_serve, parameters={"tiles": len(tasks)})
 
 
 def _window(row_f: float, col_f: float, radius: float, grid: Grid, terrain: bool

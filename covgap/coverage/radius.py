@@ -20,6 +20,7 @@ import shapely
 
 from covgap.config import CoverageConfig
 from covgap.coverage.propagation import antenna_gain_db
+from covgap.coverage.result import ModelOutput
 
 __all__ = ["cell_radius_m", "footprints", "radius_coverage"]
 
@@ -88,8 +89,7 @@ def footprints(cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
     return out
 
 
-def radius_coverage(cells: gpd.GeoDataFrame, config: CoverageConfig
-                    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def radius_coverage(cells: gpd.GeoDataFrame, config: CoverageConfig) -> ModelOutput:
     """Run the radius model.
 
     Parameters
@@ -100,10 +100,10 @@ def radius_coverage(cells: gpd.GeoDataFrame, config: CoverageConfig
 
     Returns
     -------
-    cells : GeoDataFrame
-        The cells with ``radius_m`` and their ``footprint`` polygons as geometry.
-    areas : GeoDataFrame
-        One row per (operator, technology): the union of its cells' footprints.
+    ModelOutput
+        ``cells``: the cells with ``radius_m`` and their footprint polygons as geometry;
+        ``areas``: one row per (operator, technology), the union of its cells'
+        footprints.
     """
     radius = cell_radius_m(cells, config)
     shapes = footprints(cells, radius, pathloss_exponent=config.pathloss_exponent)
@@ -121,4 +121,4 @@ def radius_coverage(cells: gpd.GeoDataFrame, config: CoverageConfig
     areas = gpd.GeoDataFrame(
         {"operator": [k[0] for k in keys], "technology": [k[1] for k in keys]},
         geometry=[unions[k] for k in keys], crs=cells.crs)
-    return out, areas
+    return ModelOutput(cells=out, areas=areas)

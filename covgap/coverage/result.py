@@ -19,7 +19,7 @@ import shapely
 
 from covgap.coverage.grid import Grid
 
-__all__ = ["Coverage", "raster_name"]
+__all__ = ["Coverage", "ModelOutput", "raster_name"]
 
 #: Nodata of the signal GeoTIFFs (float32 dBm); no real signal is this weak.
 SIGNAL_NODATA = -9999.0
@@ -39,6 +39,39 @@ def raster_name(operator: str, technology: str) -> str:
     """
     safe = re.sub(r"[^0-9A-Za-z]+", "-", operator).strip("-") or "operator"
     return f"coverage_{safe}_{technology}.tif"
+
+
+@dataclass
+class ModelOutput:
+    """What every coverage model returns, one structure whatever the model.
+
+    A model fills the fields it produces and leaves the rest empty;
+    :func:`covgap.coverage.compute_coverage` moves them into the :class:`Coverage`.
+
+    Attributes
+    ----------
+    cells : GeoDataFrame or None
+        The cells as the model completed them (the radius model adds ``radius_m`` and
+        its footprints as geometry, metric CRS); None: the prepared cells unchanged.
+    signal, server, clear_signal, clear_server, binary : dict
+        As in :class:`Coverage`, keyed by (operator, technology).
+    areas : GeoDataFrame or None
+        Vector coverage (operator, technology, geometry) in the metric CRS.
+    dem : ndarray or None
+        The terrain model's DEM on the grid (metres).
+    parameters : dict
+        What the model adds to the run record (e.g. ``tiles``, ``scheduler``).
+    """
+
+    cells: gpd.GeoDataFrame | None = None
+    signal: dict[Key, np.ndarray] = field(default_factory=dict)
+    server: dict[Key, np.ndarray] = field(default_factory=dict)
+    clear_signal: dict[Key, np.ndarray] = field(default_factory=dict)
+    clear_server: dict[Key, np.ndarray] = field(default_factory=dict)
+    binary: dict[Key, np.ndarray] = field(default_factory=dict)
+    areas: gpd.GeoDataFrame | None = None
+    dem: np.ndarray | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -39,12 +39,15 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from covgap._version import __version__
+from covgap.analysis.rules import min_rsrp_dbm, rule_text
 from covgap.export.csv import VI_HEADERS, safe_text
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-__all__ = ["INDICATOR_LABELS", "SHEETS", "indicator_label", "rule_text", "write_report"]
+    from covgap.result import Result
+
+__all__ = ["INDICATOR_LABELS", "SHEETS", "indicator_label", "write_report"]
 
 #: Sheet names (Excel allows 31 characters and no ``/``).
 SHEETS = {
@@ -101,50 +104,6 @@ def indicator_label(indicator: str, language: str = "vi") -> str:
     if labels is None:
         return indicator
     return labels[0] if language == "vi" else labels[1]
-
-
-def _num(value: float) -> str:
-    return f"{value:g}"
-
-
-def rule_text(config: Any) -> str:
-    """Return the coverage rule of a configuration in one line (English).
-
-    Parameters
-    ----------
-    config : Config
-        The effective configuration of a run.
-
-    Returns
-    -------
-    str
-        What counts as covered and as FTTH-ready.
-
-    Examples
-    --------
-    >>> from covgap.config import Config
-    >>> print(rule_text(Config()))  # doctest: +NORMALIZE_WHITESPACE
-    covered = 4G/5G within the service radius (4G 5000 m, 5G 1000 m) (radius model) over
-    at least 80% of a village's people or area; FTTH = fibre within 1000 m
-    """
-    cc, rules = config.coverage, config.rules
-    techs = "/".join(cc.technologies)
-    if cc.model == "radius":
-        radii = ", ".join(f"{t} {_num(cc.radius_m[t])} m" for t in cc.technologies
-                          if t in cc.radius_m)
-        signal = f"within the service radius ({radii})"
-        if cc.radius_urban_m:
-            urban = ", ".join(f"{t} {_num(r)} m" for t, r in cc.radius_urban_m.items())
-            signal += f", urban {urban}"
-    elif cc.model == "raster" and cc.maps_unit == "binary":
-        signal = "inside the operators' coverage maps"
-    else:
-        signal = f"signal >= {_num(cc.min_rsrp_dbm)} dBm"
-    text = (f"covered = {techs} {signal} ({cc.model} model) over at least "
-            f"{_num(100 * rules.village_covered_share)}% of a village's people or area")
-    if rules.village_point_radius_m > 0:
-        text += f" (point villages: a disc of {_num(rules.village_point_radius_m)} m)"
-    return f"{text}; FTTH = fibre within {_num(rules.ftth_max_distance_m)} m"
 
 
 def _value(value: Any) -> Any:
@@ -337,7 +296,7 @@ def _province_rows(indicators: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["_group", "_order"], kind="stable")
 
 
-def _summary(ws: WriteOnlyWorksheet, result: Any) -> None:
+def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
     """Write the summary sheet, row after row (``ws`` is write-only)."""
     config = result.config
     name, year = config.display_name, config.run.year
@@ -387,14 +346,14 @@ def _summary(ws: WriteOnlyWorksheet, result: Any) -> None:
         ("Công nghệ tính là băng rộng di động", "Technologies counted as mobile broadband",
          ", ".join(cc.technologies), None),
         ("Ngưỡng tín hiệu (dBm)", "Signal threshold (dBm)",
-         None if cc.model == "radius" else cc.min_rsrp_dbm, "0"),
+         None if cc.model == "radius" else min_rsrp_dbm(config, result.coverage), "0"),
         ("Tỷ lệ tối thiểu của thôn được phủ", "Share of a village that must be covered",
          rules.village_covered_share, "0%"),
         ("Khoảng cách tối đa tới cáp quang (m)", "FTTH: maximum distance to fibre (m)",
          rules.ftth_max_distance_m, _THOUSANDS),
-        ("Quy tắc", "Coverage rule", rule_text(config), None),
+        ("Quy tắc", "Coverage rule", rule_text(config, result.coverage), None),
         ("Phiên bản covgap", "covgap version", __version__, None),
-        ("Thời điểm chạy", "Run at", getattr(result, "started", "") or "", None),
+        ("Thời điểm chạy", "Run at", result.started or "", None),
     ]
     start = r + 2
     ws.append([])
@@ -426,7 +385,7 @@ def _summary(ws: WriteOnlyWorksheet, result: Any) -> None:
         ws.add_chart(chart, f"A{chart_row}")
 
 
-def write_report(result: Any, path: str | Path) -> Path:
+def write_report(result: Result, path: str | Path) -> Path:
     """Write ``report.xlsx``: the summary, commune, gap and indicator sheets.
 
     Parameters
@@ -451,7 +410,7 @@ def write_report(result: Any, path: str | Path) -> Path:
     >>> result = covgap.run("data/sample.toml")  # doctest: +SKIP
     >>> write_report(result, "out/report.xlsx")  # doctest: +SKIP
     """
-    if getattr(result, "analysis", None) is None:
+    if result.analysis is None:
         raise ValueError("the run has no village analysis to report: run every stage "
                          "(covgap.run) before writing the report")
     path = Path(path)

@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +38,11 @@ import pyogrio
 import rasterio.features
 import shapely
 
-from covgap.export.excel import rule_text
+from covgap.analysis.rules import rule_text
+
+if TYPE_CHECKING:
+    from covgap.coverage import Coverage
+    from covgap.result import Result
 
 __all__ = [
     "GPKG_CRS",
@@ -134,10 +138,10 @@ def _to_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.to_crs(GPKG_CRS)
 
 
-def _sites(result: Any) -> gpd.GeoDataFrame:
+def _sites(result: Result) -> gpd.GeoDataFrame:
     """Return the cells, each with the id of its site location and whether it is shared."""
     cells = result.sites
-    analysis = getattr(result, "analysis", None)
+    analysis = result.analysis
     if analysis is None or analysis.locations is None or cells.empty:
         return cells
     loc = analysis.locations
@@ -153,8 +157,8 @@ def _sites(result: Any) -> gpd.GeoDataFrame:
     return out
 
 
-def _candidates(result: Any) -> gpd.GeoDataFrame | None:
-    cand = getattr(result, "candidates", None)
+def _candidates(result: Result) -> gpd.GeoDataFrame | None:
+    cand = result.candidates
     if cand is None:
         return None
     if isinstance(cand, gpd.GeoDataFrame) and cand.geometry.name in cand:
@@ -163,7 +167,7 @@ def _candidates(result: Any) -> gpd.GeoDataFrame | None:
                             crs=GPKG_CRS)
 
 
-def coverage_polygons(coverage: Any, *, technologies: Iterable[str] = ()) -> gpd.GeoDataFrame:
+def coverage_polygons(coverage: Coverage, *, technologies: Iterable[str] = ()) -> gpd.GeoDataFrame:
     """Return the coverage as polygons per operator and technology (metric CRS).
 
     Vector coverage (``coverage.areas``: the radius model, polygon maps) is taken as it
@@ -236,7 +240,7 @@ def coverage_polygons(coverage: Any, *, technologies: Iterable[str] = ()) -> gpd
     return out
 
 
-def geopackage_layers(result: Any) -> dict[str, gpd.GeoDataFrame]:
+def geopackage_layers(result: Result) -> dict[str, gpd.GeoDataFrame]:
     """Return the layers :func:`write_geopackage` writes, by name, in EPSG:4326.
 
     Parameters
@@ -258,7 +262,7 @@ def geopackage_layers(result: Any) -> dict[str, gpd.GeoDataFrame]:
     """
     layers: dict[str, gpd.GeoDataFrame] = {
         "villages": result.villages, "communes": result.communes, "sites": _sites(result)}
-    analysis = getattr(result, "analysis", None)
+    analysis = result.analysis
     if analysis is not None and analysis.locations is not None:
         layers["site_locations"] = analysis.locations
     fibre = result.inputs.fibre
@@ -273,7 +277,7 @@ def geopackage_layers(result: Any) -> dict[str, gpd.GeoDataFrame]:
     return {name: _attributes(_to_wgs84(layers[name])) for name in LAYERS if name in layers}
 
 
-def write_geopackage(result: Any, path: str | Path) -> Path:
+def write_geopackage(result: Result, path: str | Path) -> Path:
     """Write ``results.gpkg``: every layer of the run, in EPSG:4326.
 
     See the module docstring for the layers.  ``candidates`` is written only when the
@@ -303,7 +307,7 @@ def write_geopackage(result: Any, path: str | Path) -> Path:
         path.unlink()  # the GeoPackage driver would add layers to the old file
     config = result.config
     run_label = f"covgap run {config.display_name} {config.run.year}"
-    rule = rule_text(config)
+    rule = rule_text(config, result.coverage)
     for name, layer in geopackage_layers(result).items():
         description = f"{_DESCRIPTIONS[name]} ({run_label}; {rule}; CRS {GPKG_CRS})"
         # pyogrio gives a layer mixing points and lines the GEOMETRY type ("Unknown");

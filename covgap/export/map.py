@@ -1,6 +1,6 @@
 """The interactive map: one self-contained HTML file a planner can open anywhere.
 
-:func:`build_map` turns a run's :class:`~covgap.pipeline.Result` into a
+:func:`build_map` turns a run's :class:`~covgap.result.Result` into a
 :class:`folium.Map` (shown inline in a notebook) and :func:`write_map` writes it as one
 HTML file that works without internet: Leaflet, its marker-cluster plugin and covgap's
 own script and styles are inlined from ``covgap/export/assets/`` (see the README there
@@ -33,45 +33,53 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import html
-import json
 import logging
-import math
 import re
 import struct
 import time
-import unicodedata
 import warnings
 import zlib
-from collections.abc import Iterable, Sequence
-from importlib import resources
+from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import folium
 import geopandas as gpd
-import jinja2
 import numpy as np
 import pandas as pd
 import shapely
-from affine import Affine
-from branca.element import Element
-from folium.map import Layer
 from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
 from rasterio.warp import calculate_default_transform, reproject
 
-from covgap.analysis.indicators import INDICATORS, indicator_table
-from covgap.config import TECHNOLOGIES
+from covgap.analysis.indicators import INDICATORS
+from covgap.analysis.provinces import NO_PROVINCE, commune_provinces, split_by_province
+from covgap.analysis.rules import rule_text
+from covgap.config import TECHNOLOGIES, Config
 from covgap.errors import CovgapWarning
-from covgap.io.text import normalize_nfc
-from covgap.io.vector import find_column
+
+# the frame's helpers keep their module-private names here, as map.py has always called them
+from covgap.export.leaflet import COORD_DECIMALS, finish_map, offline_map
+from covgap.export.leaflet import Piece as _Piece
+from covgap.export.leaflet import bools as _bools
+from covgap.export.leaflet import esc as _esc
+from covgap.export.leaflet import fmt as _fmt
+from covgap.export.leaflet import missing as _missing
+from covgap.export.leaflet import numbers as _numbers
+from covgap.export.leaflet import pct as _pct
+from covgap.export.leaflet import rounded_geojson as _rounded_geojson
+from covgap.export.leaflet import simplify as _simplify
+from covgap.export.leaflet import texts as _texts
+from covgap.export.leaflet import write_html as _write
+from covgap.export.names import file_part
 
 if TYPE_CHECKING:
-    from covgap.pipeline import Result
+    from covgap.analysis import Analysis
+    from covgap.coverage import Coverage
+    from covgap.coverage.grid import Grid
+    from covgap.result import Result
 
 __all__ = ["build_map", "file_part", "write_map", "write_maps"]
 
@@ -110,30 +118,16 @@ EXTRA_COLORS: tuple[str, ...] = ("#7570b3", "#e7298a", "#666666", "#a6761d", "#1
 
 #: Sites are clustered when the province has more site locations than this.
 CLUSTER_SITES_ABOVE = 300
-#: Commune names appear from this zoom level on (about 1:150,000).
-LABEL_MIN_ZOOM = 12
-#: Coordinates in the page are rounded to 5 decimals (about 1 m).
-COORD_DECIMALS = 5
-
 #: A province's map also draws the sites, fibre and coverage this far beyond its
 #: communes, metres: border villages are served from across the border (5 km is the
 #: radius model's 4G service radius, ``[coverage] radius_m``).
 PROVINCE_MARGIN_M = 5000.0
 #: Folder of the province maps in a run directory.
 PROVINCE_DIR = "maps"
-#: Name shown for communes whose ``province`` cell is empty.
-NO_PROVINCE = "Chưa rõ tỉnh / No province"
 #: File names Windows reserves whatever their extension (``con.html`` cannot be opened).
 _RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                              *(f"lpt{i}" for i in range(10))})
 _MAX_SLUG = 60
-
-_BACKGROUND = "#f2f2ef"
-_ASSET_FILES_CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
-                    "covgap-map.css")
-_ASSET_FILES_JS = ("leaflet/leaflet.js", "leaflet.markercluster/leaflet.markercluster.js",
-                   "leaflet.featuregroup.subgroup/leaflet.featuregroup.subgroup.js",
-                   "covgap-map.js")
 
 
 # --------------------------------------------------------------------------- public API
@@ -178,11 +172,11 @@ def build_map(result: Result, *, tiles: bool = True, coverage_overlays: bool = T
     >>> build_map(result)  # doctest: +SKIP
     <folium.folium.Map object at ...>
     """
-    return _build(result, tiles=tiles, coverage_overlays=coverage_overlays,
+    return _build(_Layers.of(result), tiles=tiles, coverage_overlays=coverage_overlays,
                   max_overlay_px=max_overlay_px, simplify_m=simplify_m)
 
 
-def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: bool = True,
+def _build(layers: _Layers, *, tiles: bool = True, coverage_overlays: bool = True,
            max_overlay_px: int = 2048, simplify_m: float = 50.0,
            links: Sequence[_Link] | None = None,
            back: tuple[str, str] | None = None) -> folium.Map:
@@ -193,15 +187,14 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
     to the province maps in the legend.  ``back`` is (href, name) of the overview, linked from
     the title of a province map.
     """
-    analysis = _analysis(result)
-    cfg = result.config
-    metric = result.inputs.metric_crs
-    villages = analysis.villages
-    communes = analysis.communes
-    sites = result.inputs.sites
-    fibre = result.inputs.fibre
-    coverage = result.coverage
-    candidates = getattr(result, "candidates", None)
+    cfg = layers.config
+    metric = layers.metric_crs
+    villages = layers.villages
+    communes = layers.communes
+    sites = layers.sites
+    fibre = layers.fibre
+    coverage = layers.coverage
+    candidates = layers.candidates
     techs = [t for t in TECHNOLOGIES if t in cfg.coverage.technologies]
 
     operators = sorted(set(sites["operator"].dropna().astype(str)))
@@ -209,26 +202,9 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
         operators = sorted(set(operators) | set(fibre["operator"].dropna().astype(str)))
     colors = _operator_colors(operators)
 
-    west, south, east, north = (float(v) for v in communes.total_bounds)
-    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10,
-                   tiles=None, prefer_canvas=True, control_scale=False, font_size="13px",
-                   zoomSnap=0.25, zoomDelta=0.5)
-    # folium's own CDN links are replaced by the inlined assets
-    m.default_js = []
-    m.default_css = []
-    figure = m.get_root()
-    figure.title = _esc(f"{cfg.display_name} {cfg.run.year} — lõm sóng và cáp quang / "
-                        "mobile and fibre gaps (covgap)")
-    figure.header.add_child(_Raw(_inline_assets()), name="covgap_assets")
-
-    _Piece("setup", control=False, show=False, options={
-        "background": _BACKGROUND, "label_min_zoom": LABEL_MIN_ZOOM, "min_zoom": 5,
-        "max_zoom": 18,
-        "attribution": "covgap · Leaflet"}).add_to(m)
-    _Piece("blank", name="Nền trống / Plain background", overlay=False).add_to(m)
-    if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (cần internet / online only)",
-                         overlay=False, show=False).add_to(m)
+    bounds = tuple(float(v) for v in communes.total_bounds)
+    m = offline_map(bounds, title=f"{cfg.display_name} {cfg.run.year} — lõm sóng và cáp "
+                    "quang / mobile and fibre gaps (covgap)", tiles=tiles)
 
     commune_data, commune_counts = _commune_payload(communes, metric, simplify_m)
     _Piece("communes", data=commune_data, options={
@@ -257,7 +233,7 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
         _Piece("candidates", data=cand_data,
                name="Điểm đề xuất theo thứ hạng / Candidate sites, ranked").add_to(m)
 
-    site_tables = _site_payloads(sites, getattr(analysis, "locations", None))
+    site_tables = _site_payloads(sites, layers.locations)
     cluster = sum(len(t["id"]) for t in site_tables.values()) > CLUSTER_SITES_ABOVE
     for op, table in site_tables.items():
         _Piece("sites", data=table, options={
@@ -279,7 +255,7 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
         coverage_kind = _add_coverage(m, coverage, techs, max_px=max_overlay_px,
                                       simplify_m=simplify_m)
 
-    title_html = _title_html(result, villages, techs)
+    title_html = _title_html(layers, villages, techs)
     if overview:
         title_html += ('<div class="cg-rule">Bản đồ tổng quan: mở bản đồ đầy đủ của từng tỉnh '
                        'trong chú giải <span class="cg-muted">/ Overview: each province\'s '
@@ -298,10 +274,7 @@ def _build(result: Result | _View, *, tiles: bool = True, coverage_overlays: boo
     _Piece("legend", data={"html": legend_html}, control=False).add_to(m)
     _Piece("search", control=False, options={
         "placeholder": "Tìm thôn, xã / Find a village or commune", "limit": 12}).add_to(m)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    _Piece("finish", control=False,
-           options={"bounds": [[south, west], [north, east]]}).add_to(m)
-    return m
+    return finish_map(m, bounds)
 
 
 def write_map(result: Result, path: str | Path, **options: Any) -> Path:
@@ -379,7 +352,7 @@ def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
     n = len(analysis.villages)
     if not max_villages or n <= max_villages:
         return [write_map(result, folder / "map.html", **options)]
-    province = _commune_provinces(result)
+    province = commune_provinces(analysis.communes, result.inputs.communes)
     if province is None:
         warnings.warn(
             f"map.html shows {n:,} villages, more than [output] map_max_villages = "
@@ -391,13 +364,9 @@ def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
     t0 = time.perf_counter()
     views, links = _province_views(result, province)
     national = result.config.display_name
-    overview = _View(
-        config=result.config, inputs=result.inputs, coverage=result.coverage,
-        candidates=getattr(result, "candidates", None),
-        indicators=getattr(result, "indicators", None),
-        analysis=SimpleNamespace(villages=analysis.villages,
-                                 communes=_with_province(analysis.communes, province),
-                                 locations=None))
+    overview = dataclasses.replace(
+        _Layers.of(result), locations=None,
+        communes=_with_province(analysis.communes, province))
     paths = [_write(_build(overview, links=links, **options), folder / "map.html")]
     (folder / PROVINCE_DIR).mkdir(parents=True, exist_ok=True)
     for view, link in zip(views, links, strict=True):
@@ -406,36 +375,6 @@ def write_maps(result: Result, folder: str | Path, *, max_villages: int = 20000,
     log.info("map split into an overview and %d province maps in %.1f s", len(links),
              time.perf_counter() - t0)
     return paths
-
-
-def file_part(text: str, *, default: str) -> str:
-    """Return text safe inside a file name: ASCII letters, digits and hyphens.
-
-    Vietnamese diacritics are dropped (đ becomes d); every other run of characters
-    becomes one hyphen, so no path separator, dot or markup survives.
-
-    Parameters
-    ----------
-    text : str
-    default : str
-        Returned when nothing is left.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> file_part("Tỉnh Thanh Hóa", default="province")
-    'Tinh-Thanh-Hoa'
-    >>> file_part("../<script>", default="province")
-    'script'
-    >>> file_part("…", default="province")
-    'province'
-    """
-    bare = unicodedata.normalize("NFKD", str(text).replace("đ", "d").replace("Đ", "D"))
-    bare = "".join(c for c in bare if not unicodedata.combining(c))
-    return re.sub(r"[^0-9A-Za-z]+", "-", bare).strip("-") or default
 
 
 class _Link(NamedTuple):
@@ -447,50 +386,37 @@ class _Link(NamedTuple):
     lom_song: int
 
 
-@dataclasses.dataclass
-class _View:
-    """The attributes of a :class:`~covgap.pipeline.Result` that :func:`build_map` reads."""
+@dataclasses.dataclass(frozen=True)
+class _Layers:
+    """What one map draws: a whole run, one province of it, or the national overview."""
 
-    config: Any
-    inputs: Any
-    analysis: Any
-    coverage: Any
-    candidates: Any
-    indicators: Any
+    config: Config
+    metric_crs: CRS
+    villages: gpd.GeoDataFrame
+    communes: gpd.GeoDataFrame
+    locations: gpd.GeoDataFrame | None
+    sites: gpd.GeoDataFrame
+    fibre: gpd.GeoDataFrame | None
+    coverage: Coverage | None
+    candidates: pd.DataFrame | None
+    indicators: pd.DataFrame | None
+
+    @classmethod
+    def of(cls, result: Result) -> _Layers:
+        """Return the layers of a whole run (with its village analysis)."""
+        analysis = _analysis(result)
+        return cls(config=result.config, metric_crs=result.inputs.metric_crs,
+                   villages=analysis.villages, communes=analysis.communes,
+                   locations=analysis.locations, sites=result.inputs.sites,
+                   fibre=result.inputs.fibre, coverage=result.coverage,
+                   candidates=result.candidates, indicators=result.indicators)
 
 
-def _analysis(result: Any) -> Any:
-    analysis = getattr(result, "analysis", None)
-    if analysis is None:
+def _analysis(result: Result) -> Analysis:
+    if result.analysis is None:
         raise ValueError("build_map needs a run with its village analysis (covgap.run "
                          "computes it); this result has only the inputs")
-    return analysis
-
-
-def _commune_provinces(result: Any) -> pd.Series | None:
-    """Return the province of each commune of the analysis (NFC text), or None.
-
-    The analysis keeps only covgap's commune columns, so the column is looked up in the
-    input communes (by commune code) when the analysis has none.
-    """
-    communes = result.analysis.communes
-    column = find_column(communes, "province")
-    if column is not None:
-        values = communes[column]
-    else:
-        source = getattr(getattr(result, "inputs", None), "communes", None)
-        column = None if source is None else find_column(source, "province")
-        if column is None:
-            return None
-        by_code = pd.Series(source[column].to_numpy(),
-                            index=source["commune_code"].astype(str).to_numpy())
-        by_code = by_code[~by_code.index.duplicated()]
-        values = communes["commune_code"].astype(str).map(by_code)
-    values = normalize_nfc(values.astype(object).where(values.notna(), None))
-    values = values.map(lambda v: None if _missing(v) or str(v) == "" else str(v))
-    if values.isna().all():
-        return None
-    return values.fillna(NO_PROVINCE).rename("province")
+    return result.analysis
 
 
 def _with_province(communes: gpd.GeoDataFrame, province: pd.Series) -> gpd.GeoDataFrame:
@@ -516,76 +442,30 @@ def _province_slugs(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _province_views(result: Any, province: pd.Series) -> tuple[list[_View], list[_Link]]:
-    """One view of the run per province, in the order of their names, and their links."""
+def _province_views(result: Result, province: pd.Series) -> tuple[list[_Layers], list[_Link]]:
+    """One map's layers per province, in the order of their names, and their links.
+
+    What each province holds is computed by :func:`covgap.analysis.provinces.split_by_province`;
+    here it only gets its title and its file name.
+    """
     cfg = result.config
-    metric = result.inputs.metric_crs
-    analysis = result.analysis
-    communes, villages = analysis.communes, analysis.villages
     names = sorted(set(province), key=lambda v: (v == NO_PROVINCE, _sort_key(v)))
     slugs = _province_slugs(names)
-
-    # where everything is, in the metric CRS, once
-    box = communes.geometry.to_crs(metric).bounds.groupby(province.to_numpy()).agg(
-        {"minx": "min", "miny": "min", "maxx": "max", "maxy": "max"})
-    box[["minx", "miny"]] -= PROVINCE_MARGIN_M
-    box[["maxx", "maxy"]] += PROVINCE_MARGIN_M
-    village_prov = villages["commune_code"].astype(str).map(
-        pd.Series(province.to_numpy(), index=communes["commune_code"].astype(str)))
-    if village_prov.isna().any():
-        log.warning("%d villages without a known commune are on no province map",
-                    int(village_prov.isna().sum()))
-    sites = result.inputs.sites
-    site_xy = _xy(sites, metric)
-    locations = getattr(analysis, "locations", None)
-    loc_xy = _xy(locations, metric) if locations is not None else None
-    fibre = result.inputs.fibre
-    fibre_m = None
-    if fibre is not None and len(fibre):
-        fibre_m = fibre.geometry.to_crs(metric).to_numpy()
-        fibre_tree = shapely.STRtree(fibre_m)
-    candidates = getattr(result, "candidates", None)
-    cand_prov = None
-    if candidates is not None and len(candidates):
-        cand_prov = _candidate_provinces(candidates, communes, province, metric)
-    targets = {k: getattr(cfg.targets, k, None) for k in INDICATORS}
-    has_indicators = getattr(result, "indicators", None) is not None
-
+    split = split_by_province(
+        province, names, inputs=result.inputs, analysis=_analysis(result),
+        coverage=result.coverage, candidates=result.candidates, margin_m=PROVINCE_MARGIN_M,
+        targets={k: getattr(cfg.targets, k, None) for k in INDICATORS}, codes=slugs)
     views, links = [], []
-    for name, slug in zip(names, slugs, strict=True):
-        b = tuple(float(v) for v in box.loc[name, ["minx", "miny", "maxx", "maxy"]])
-        mine = (province == name).to_numpy()
-        communes_p = communes[mine]
-        villages_p = villages[(village_prov == name).to_numpy()]
-        fibre_p = None
-        if fibre_m is not None:
-            idx = fibre_tree.query(shapely.box(*b), predicate="intersects")
-            idx.sort()
-            clipped = shapely.intersection(fibre_m[idx], shapely.box(*b))
-            # a route that only touches the box leaves a point: not a route any more
-            keep = ~shapely.is_empty(clipped) & (
-                shapely.get_dimensions(clipped) == shapely.get_dimensions(fibre_m[idx]))
-            fibre_p = gpd.GeoDataFrame(
-                fibre.iloc[idx[keep]].drop(columns=fibre.geometry.name),
-                geometry=gpd.GeoSeries(clipped[keep], crs=metric,
-                                       index=fibre.index[idx[keep]]).to_crs(fibre.crs))
-        indicators = None
-        if has_indicators:
-            indicators = indicator_table(villages_p, communes_p, province_code=slug,
-                                         province_name=name, targets=targets)
-        views.append(_View(
-            config=dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, title=name)),
-            inputs=SimpleNamespace(metric_crs=metric, sites=sites[_inside(site_xy, b)],
-                                   fibre=fibre_p),
-            analysis=SimpleNamespace(
-                villages=villages_p, communes=communes_p,
-                locations=None if locations is None else locations[_inside(loc_xy, b)]),
-            coverage=_clip_coverage(result.coverage, b, metric),
-            candidates=None if cand_prov is None else candidates[cand_prov == name],
-            indicators=indicators))
-        status = _column(villages_p, "status").fillna("lom_song")
-        links.append(_Link(name=name, href=f"{PROVINCE_DIR}/{slug}.html",
-                           villages=len(villages_p),
+    for part, slug in zip(split, slugs, strict=True):
+        views.append(_Layers(
+            config=dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, title=part.name)),
+            metric_crs=result.inputs.metric_crs, villages=part.villages,
+            communes=part.communes, locations=part.locations, sites=part.sites,
+            fibre=part.fibre, coverage=part.coverage, candidates=part.candidates,
+            indicators=part.indicators))
+        status = _column(part.villages, "status").fillna("lom_song")
+        links.append(_Link(name=part.name, href=f"{PROVINCE_DIR}/{slug}.html",
+                           villages=len(part.villages),
                            lom_song=int(status.eq("lom_song").sum())))
     return views, links
 
@@ -597,219 +477,12 @@ def _sort_key(name: str) -> tuple[str, str]:
     return (short, name)
 
 
-def _xy(frame: gpd.GeoDataFrame, metric: CRS) -> np.ndarray:
-    """(n, 2) metric coordinates of a point layer (NaN for missing points)."""
-    pts = frame.geometry.to_crs(metric).to_numpy()
-    return np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
-
-
-def _inside(xy: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    minx, miny, maxx, maxy = box
-    return ((xy[:, 0] >= minx) & (xy[:, 0] <= maxx) & (xy[:, 1] >= miny)
-            & (xy[:, 1] <= maxy))
-
-
-def _candidate_provinces(candidates: pd.DataFrame, communes: gpd.GeoDataFrame,
-                         province: pd.Series, metric: CRS) -> np.ndarray:
-    """Return the province of each candidate site: its commune's, or the nearest commune's."""
-    if isinstance(candidates, gpd.GeoDataFrame):
-        pts = candidates.geometry.to_crs(metric)
-    else:
-        pts = gpd.GeoSeries(gpd.points_from_xy(candidates["lon"], candidates["lat"]),
-                            crs="EPSG:4326").to_crs(metric)
-    polys = communes.geometry.to_crs(metric).to_numpy()
-    tree = shapely.STRtree(polys)
-    _, nearest = tree.query_nearest(pts.to_numpy(), all_matches=False)
-    return province.to_numpy()[nearest]
-
-
-def _clip_coverage(coverage: Any, box: tuple[float, float, float, float],
-                   metric: CRS) -> Any:
-    """Return the coverage inside a box of the metric CRS (None when nothing is left).
-
-    Rasters are cut to a window of the grid (views of the arrays, no copy); coverage
-    polygons are cut at the box.
-    """
-    if coverage is None:
-        return None
-    areas = coverage.areas
-    if areas is not None and len(areas):
-        b = box if CRS(areas.crs) == metric else _reproject_box(box, metric, areas.crs)
-        cut = shapely.intersection(areas.geometry.to_numpy(), shapely.box(*b))
-        keep = ~shapely.is_empty(cut)
-        areas = gpd.GeoDataFrame(areas[keep].drop(columns=areas.geometry.name),
-                                 geometry=gpd.GeoSeries(cut[keep], crs=areas.crs,
-                                                        index=areas.index[keep]))
-    grid = coverage.grid
-    if grid is None:
-        return dataclasses.replace(coverage, areas=areas)
-    minx, miny, maxx, maxy = box if grid.crs == metric else _reproject_box(
-        box, metric, grid.crs)
-    t = grid.transform
-    c0 = max(0, math.floor((minx - t.c) / t.a))
-    c1 = min(grid.width, math.ceil((maxx - t.c) / t.a))
-    r0 = max(0, math.floor((t.f - maxy) / -t.e))
-    r1 = min(grid.height, math.ceil((t.f - miny) / -t.e))
-    if c1 <= c0 or r1 <= r0:
-        return None
-    window = (slice(r0, r1), slice(c0, c1))
-    # the grid is north-up: the window's origin is its top-left cell
-    origin = Affine(t.a, 0.0, t.c + c0 * t.a, 0.0, t.e, t.f + r0 * t.e)
-    sub = dataclasses.replace(grid, transform=origin, width=c1 - c0, height=r1 - r0)
-    return dataclasses.replace(
-        coverage, grid=sub, areas=areas,
-        signal={k: v[window] for k, v in coverage.signal.items()},
-        binary={k: v[window] for k, v in coverage.binary.items()},
-        server={}, clear_signal={}, clear_server={}, dem=None)
-
-
-def _reproject_box(box: tuple[float, float, float, float], src: Any,
-                   dst: Any) -> tuple[float, float, float, float]:
-    to = Transformer.from_crs(src, dst, always_xy=True)
-    return tuple(float(v) for v in to.transform_bounds(*box, densify_pts=21))
-
-
-def _write(m: folium.Map, path: Path) -> Path:
-    text = m.get_root().render()
-    path.write_text(text, encoding="utf-8")
-    log.info("map written to %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
-    return path
-
-
-# --------------------------------------------------------------------------- elements
-
-class _Raw(Element):
-    """Text put into the page as is (no Jinja pass: the data may contain braces)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        """Return the text unchanged."""
-        return self.text
-
-
-class _Piece(Layer):
-    """A layer or control built in the page by a function of ``covgap-map.js``.
-
-    The data travel as JSON in a ``<script type="application/json">`` element (parsed
-    once with ``JSON.parse``); the options, built from covgap's constants and escaped
-    names, go into the call.
-    """
-
-    _template = jinja2.Template(
-        "{% macro script(this, kwargs) %}"
-        "var {{ this.get_name() }} = covgap.{{ this.function }}("
-        "{{ this._parent.get_name() }}, {{ this.data_js }}, {{ this.options_js }});\n"
-        "{% endmacro %}")
-
-    def __init__(self, function: str, *, data: Any = None, options: dict | None = None,
-                 name: str | None = None, overlay: bool = True, control: bool = True,
-                 show: bool = True) -> None:
-        super().__init__(name=name, overlay=overlay, control=control, show=show)
-        self._name = f"covgap_{function}"
-        self.function = function
-        self.payload = None if data is None else _json(data)
-        self.options_js = _json(options or {})
-
-    @property
-    def data_js(self) -> str:
-        """JavaScript that returns the data."""
-        if self.payload is None:
-            return "null"
-        return f'covgap.data("{self.get_name()}_data")'
-
-    def render(self, **kwargs: Any) -> None:
-        """Put the data into the page, then the call."""
-        if self.payload is not None:
-            self.get_root().html.add_child(
-                _Raw(f'<script type="application/json" id="{self.get_name()}_data">'
-                     f"{self.payload}</script>"), name=f"{self.get_name()}_data")
-        super().render(**kwargs)
-
-
-@functools.lru_cache(maxsize=1)
-def _inline_assets() -> str:
-    """Return the ``<style>`` and ``<script>`` elements of the vendored assets."""
-    root = resources.files("covgap.export").joinpath("assets")
-
-    def image(match: re.Match) -> str:
-        data = root.joinpath("leaflet", "images", match.group(2)).read_bytes()
-        return f'url("data:image/png;base64,{base64.b64encode(data).decode("ascii")}")'
-
-    css = []
-    for name in _ASSET_FILES_CSS:
-        text = root.joinpath(name).read_text(encoding="utf-8")
-        css.append(re.sub(r"url\((['\"]?)images/([\w.-]+\.png)\1\)", image, text))
-    js = []
-    for name in _ASSET_FILES_JS:
-        text = root.joinpath(name).read_text(encoding="utf-8")
-        # the source maps are not shipped; a browser would try to fetch them
-        js.append(re.sub(r"^//# sourceMappingURL=.*$", "", text, flags=re.MULTILINE))
-    parts = [f"<style>\n{t}\n</style>" for t in css] + [f"<script>\n{t}\n</script>" for t in js]
-    for part in parts:
-        inner = part[part.index(">") + 1: part.rindex("<")]
-        if "</script" in inner.lower() or "</style" in inner.lower():
-            raise RuntimeError("a vendored asset would close its own element early")
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- text
-
-def _esc(value: Any) -> str | None:
-    """HTML-escape a value from the data (None for missing); braces become entities."""
-    if _missing(value):
-        return None
-    return (html.escape(str(value), quote=True)
-            .replace("{", "&#123;").replace("}", "&#125;"))
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _json(obj: Any) -> str:
-    """Compact JSON safe inside a ``<script>`` element."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029",
-                                                                            "\\u2029")
-
-
-def _texts(values: Iterable[Any]) -> list[str | None]:
-    return [_esc(v) for v in values]
-
-
-def _numbers(values: Any, digits: int = 0) -> list[float | int | None]:
-    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    rounded = np.round(arr, digits)
-    if digits == 0:
-        return [None if math.isnan(v) else int(v) for v in rounded.tolist()]
-    return [None if math.isnan(v) else v for v in rounded.tolist()]
-
-
-def _bools(values: Any) -> list[bool | None]:
-    return [None if _missing(v) else bool(v) for v in pd.Series(values).astype(object)]
-
+# --------------------------------------------------------------------------- columns
 
 def _column(frame: pd.DataFrame, name: str, default: Any = None) -> pd.Series:
     if name in frame:
         return frame[name]
     return pd.Series(default, index=frame.index, dtype=object)
-
-
-def _fmt(value: float | None, digits: int = 0) -> str:
-    """Format a number the Vietnamese way: 1.234,5 (the map's readers are Vietnamese)."""
-    if value is None or _missing(value):
-        return "—"
-    text = f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text.replace("-", "−")
-
-
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None or _missing(value) else _fmt(value, digits) + "%"
 
 
 # --------------------------------------------------------------------------- payloads
@@ -826,31 +499,6 @@ def _commune_class(pct: np.ndarray) -> np.ndarray:
     pct = np.asarray(pct, dtype=float)
     cls = np.digitize(np.nan_to_num(pct, nan=0.0), COMMUNE_CLASS_EDGES_PCT)
     return np.where(np.isnan(pct), len(COMMUNE_COLORS), cls)
-
-
-def _rounded_geojson(geoms: np.ndarray) -> list[dict | None]:
-    """GeoJSON geometries with coordinates rounded to COORD_DECIMALS."""
-    rounded = shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
-    return [None if g is None or g.is_empty else shapely.geometry.mapping(g)
-            for g in rounded]
-
-
-def _simplify(geoms: gpd.GeoSeries, metric: CRS, tolerance_m: float, *,
-              coverage: bool = False) -> np.ndarray:
-    """Simplify in the metric CRS and return WGS84 geometries; communes keep shared edges."""
-    if tolerance_m <= 0:
-        return geoms.to_crs("EPSG:4326").to_numpy()
-    arr = geoms.to_crs(metric).to_numpy()
-    out = None
-    if coverage:
-        try:
-            # shared boundaries stay shared: no slivers between neighbouring communes
-            out = shapely.coverage_simplify(arr, tolerance_m)
-        except (shapely.errors.GEOSException, AttributeError, TypeError, ValueError):
-            out = None
-    if out is None:
-        out = shapely.simplify(arr, tolerance_m, preserve_topology=True)
-    return gpd.GeoSeries(out, crs=metric, index=geoms.index).to_crs("EPSG:4326").to_numpy()
 
 
 def _commune_payload(communes: gpd.GeoDataFrame, metric: CRS,
@@ -887,7 +535,7 @@ _BASIS_WORDS = {"population": "theo dân số / of the people", "area": "theo di
 
 
 def _village_payload(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
-                     cfg: Any) -> tuple[dict, list[str]]:
+                     cfg: Config) -> tuple[dict, list[str]]:
     codes = communes["commune_code"].astype(str).tolist()
     index = {c: i for i, c in enumerate(codes)}
     commune_idx = [index.get(str(c)) if not _missing(c) else None
@@ -1057,7 +705,7 @@ def _candidate_payload(candidates: pd.DataFrame) -> dict:
 
 # --------------------------------------------------------------------------- coverage
 
-def _add_coverage(m: folium.Map, coverage: Any, techs: list[str], *, max_px: int,
+def _add_coverage(m: folium.Map, coverage: Coverage, techs: list[str], *, max_px: int,
                   simplify_m: float) -> str | None:
     """Add the coverage layers; return "signal", "binary" or "areas" (None if none)."""
     keys = [k for k in coverage.keys() if k[1] in techs]
@@ -1133,7 +781,7 @@ def _rgba(color: str) -> tuple[int, int, int, int]:
     return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16), 255)
 
 
-def _overlay_image(classes: np.ndarray, grid: Any, palette: list[tuple[int, int, int, int]],
+def _overlay_image(classes: np.ndarray, grid: Grid, palette: list[tuple[int, int, int, int]],
                    *, max_px: int) -> tuple[str, list[list[float]]]:
     """Reproject a class raster to Web Mercator; return a PNG data URL and its bounds."""
     src_crs = grid.rasterio_crs
@@ -1180,37 +828,12 @@ def _png(index: np.ndarray, palette: Sequence[tuple[int, int, int, int]]) -> byt
 
 # --------------------------------------------------------------------------- title, legend
 
-def _rule_text(result: Result, villages: pd.DataFrame,
-               techs: list[str]) -> tuple[str, str, str]:
-    """Return the coverage rule as applied: (signal, where in Vietnamese, in English)."""
-    cfg = result.config
-    tech_label = "/".join(techs)
-    share = cfg.rules.village_covered_share
-    model = result.coverage.model if result.coverage is not None else cfg.coverage.model
-    if model == "radius":
-        radii = ", ".join(f"{t} {_fmt(cfg.coverage.radius_m[t] / 1000, 1)} km"
-                          for t in techs if t in cfg.coverage.radius_m)
-        signal = (f"{tech_label} trong bán kính phục vụ / within the service radius "
-                  f"({radii})")
-    elif model == "raster" and cfg.coverage.maps_unit == "binary":
-        signal = (f"{tech_label} trong bản đồ phủ sóng của nhà mạng / in the operators' "
-                  "coverage maps")
-    else:
-        signal = f"{tech_label} ≥ {_fmt(cfg.coverage.min_rsrp_dbm)} dBm"
-    bases = [b for b in ("population", "area", "point")
-             if b in set(_column(villages, "share_basis").dropna())] or ["population"]
-    pct = _fmt(share * 100)
-    vi = {"population": f"trên ≥ {pct}% dân số", "area": f"trên ≥ {pct}% diện tích",
-          "point": "tại điểm thôn"}
-    en = {"population": f"over ≥ {pct}% of the people", "area": f"over ≥ {pct}% of the area",
-          "point": "at the village point"}
-    return (signal, " hoặc ".join(vi[b] for b in bases), " or ".join(en[b] for b in bases))
-
-
-def _title_html(result: Result, villages: pd.DataFrame, techs: list[str]) -> str:
-    cfg = result.config
-    signal, where_vi, where_en = _rule_text(result, villages, techs)
-    model = result.coverage.model if result.coverage is not None else cfg.coverage.model
+def _title_html(layers: _Layers, villages: pd.DataFrame, techs: list[str]) -> str:
+    cfg = layers.config
+    signal, where_vi, where_en = rule_text(
+        cfg, layers.coverage, form="map", technologies=techs,
+        bases=list(_column(villages, "share_basis").dropna()))
+    model = layers.coverage.model if layers.coverage is not None else cfg.coverage.model
     parts = [
         f"<h1>{_esc(cfg.display_name)} · {_esc(cfg.run.year)} — Lõm sóng và cáp quang "
         '<span class="cg-muted">/ Mobile and fibre gaps</span></h1>',
@@ -1221,7 +844,7 @@ def _title_html(result: Result, villages: pd.DataFrame, techs: list[str]) -> str
         f"{_esc(model)}</div>",
     ]
     kpis = []
-    indicators = getattr(result, "indicators", None)
+    indicators = layers.indicators
     if indicators is not None and len(indicators):
         prov = indicators[indicators["level"] == "province"].drop_duplicates(
             "indicator").set_index("indicator")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -23,7 +23,11 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from covgap.export.excel import indicator_label, rule_text
+from covgap.analysis.rules import rule_text
+from covgap.export.excel import indicator_label
+
+if TYPE_CHECKING:
+    from covgap.result import Result
 
 __all__ = ["COMMUNE_INDICATORS", "plot_communes", "plot_province", "write_plots"]
 
@@ -50,12 +54,12 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _target_of(result: Any, indicator: str) -> float | None:
+def _target_of(result: Result, indicator: str) -> float | None:
     target = getattr(result.config.targets, indicator, None)
     return None if target is None else float(target)
 
 
-def plot_province(result: Any, path: str | Path) -> Path | None:
+def plot_province(result: Result, path: str | Path) -> Path | None:
     """Draw the province's percentage indicators against their targets.
 
     Parameters
@@ -101,12 +105,12 @@ def plot_province(result: Any, path: str | Path) -> Path | None:
         ax.set_title(f"Chỉ tiêu hạ tầng số: {name} {year}\n"
                      "Digital-infrastructure indicators against the plan's targets",
                      loc="left")
-        fig.text(0.01, -0.02, rule_text(result.config), fontsize=7, color="#555555",
-                 wrap=True)
+        fig.text(0.01, -0.02, rule_text(result.config, result.coverage), fontsize=7,
+                 color="#555555", wrap=True)
         return _save(fig, Path(path))
 
 
-def plot_communes(result: Any, indicator: str, path: str | Path, *,
+def plot_communes(result: Result, indicator: str, path: str | Path, *,
                   max_communes: int = 40) -> Path | None:
     """Draw one indicator per commune, sorted, with the target line.
 
@@ -183,7 +187,7 @@ def plot_communes(result: Any, indicator: str, path: str | Path, *,
         return _save(fig, Path(path))
 
 
-def write_plots(result: Any, folder: str | Path, *, max_communes: int = 40) -> list[Path]:
+def write_plots(result: Result, folder: str | Path, *, max_communes: int = 40) -> list[Path]:
     """Write the PNG charts of a run into ``folder`` (created if missing).
 
     Parameters
@@ -207,7 +211,7 @@ def write_plots(result: Any, folder: str | Path, *, max_communes: int = 40) -> l
     ['indicators_province.png', 'communes_villages_mbb_pct.png', \
 'communes_villages_ftth_pct.png']
     """
-    if getattr(result, "analysis", None) is None:
+    if result.analysis is None:
         return []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,6 @@ the file, the row or feature and its id.
 from __future__ import annotations
 
 import difflib
-import re
-import unicodedata
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,10 +21,10 @@ import shapely
 from pyproj import CRS
 
 from covgap.config import OPERATORS, TECHNOLOGIES, LayerInput
-from covgap.errors import InputWarning, RepairWarning
+from covgap.errors import ConfigError, InputWarning, RepairWarning
 from covgap.io.problems import ROW, Problems
-from covgap.io.text import decode_legacy, find_legacy_text, normalize_nfc
-from covgap.io.vector import find_column, number_column, read_vector
+from covgap.io.text import decode_legacy, find_legacy_text, name_key, normalize_nfc
+from covgap.io.vector import DECIMAL_ATTR, find_column, number_column, read_vector
 
 __all__ = [
     "normalize_operator",
@@ -73,10 +71,51 @@ _NAME_COLUMNS = ("commune_name", "village_name", "district")
 
 
 def _key(text: str) -> str:
-    """Case-, accent- and punctuation-free key: ``"VNPT-VinaPhone"`` -> ``"vnptvinaphone"``."""
-    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return re.sub(r"[^0-9a-z]+", "", folded.casefold().replace("+", "plus"))
+    """Case-, accent- and punctuation-free key: ``"VNPT-VinaPhone"`` -> ``"vnptvinaphone"``.
+
+    Letters of other scripts are kept (:func:`covgap.io.text.name_key`), so names such as
+    中国移动 and 中国联通 keep different keys.
+    """
+    return name_key(text)
+
+
+def _operator_table(aliases: Mapping[str, str] | None) -> dict[str, str]:
+    """Return operator key -> canonical name, built-in spellings plus ``aliases``.
+
+    Raises
+    ------
+    ConfigError
+        When two spellings of ``aliases`` share a key but name different operators, or a
+        spelling has no letter or digit: the names would merge or vanish silently.
+    """
+    table = dict(_OPERATOR_ALIASES)
+    table.update({_key(op): op for op in OPERATORS})
+    canonical_of_key = {_key(op): op for op in OPERATORS}
+    problems: list[str] = []
+    given: dict[str, tuple[str, str]] = {}
+    for spelling, canonical in (aliases or {}).items():
+        key, target_key = _key(spelling), _key(canonical)
+        for text, k in ((spelling, key), (canonical, target_key)):
+            if not k:
+                problems.append(
+                    f"{text!r} has no letter or digit, so it cannot name an operator")
+        if not key or not target_key:
+            continue
+        # a target spelled like a known operator ("Mobifone") is that operator ("MobiFone")
+        canonical = canonical_of_key.setdefault(target_key, canonical)
+        if key in given and given[key][1] != canonical:
+            problems.append(
+                f"{given[key][0]!r} = {given[key][1]!r} and {spelling!r} = {canonical!r} "
+                f"are one spelling once case, accents and punctuation are ignored "
+                f"(key {key!r}) but name different operators; keep one of them")
+            continue
+        given[key] = (spelling, canonical)
+    for key, (_, canonical) in given.items():
+        table[key] = canonical
+        table[_key(canonical)] = canonical
+    if problems:
+        raise ConfigError(f"[inputs.operator_aliases]: {len(problems)} problem(s)", problems)
+    return table
 
 
 def normalize_operator(values: pd.Series, aliases: Mapping[str, str] | None = None) -> pd.Series:
@@ -101,14 +140,10 @@ def normalize_operator(values: pd.Series, aliases: Mapping[str, str] | None = No
     >>> normalize_operator(pd.Series(["VIETTEL", "Vinaphone", " mobifone "])).tolist()
     ['Viettel', 'VNPT', 'MobiFone']
     """
-    table = dict(_OPERATOR_ALIASES)
-    table.update({_key(op): op for op in OPERATORS})
-    for spelling, canonical in (aliases or {}).items():
-        table[_key(spelling)] = canonical
-        table[_key(canonical)] = canonical
+    table = _operator_table(aliases)
     text = values.astype("string")
     # one look-up per distinct spelling: a national site list repeats a handful of names
-    canonical = {v: table.get(_key(v)) for v in text.dropna().unique()}
+    canonical = {v: table.get(_key(v)) if _key(v) else None for v in text.dropna().unique()}
     return text.map(canonical).astype("string")
 
 
@@ -127,7 +162,7 @@ def normalize_technology(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- helpers
 
 
-def _problems_for(spec: LayerInput, id_column: str | None) -> Problems:
+def problems_for(spec: LayerInput, id_column: str | None) -> Problems:
     label = Path(spec.path).name + (f" (layer {spec.layer})" if spec.layer else "")
     return Problems(label, id_column)
 
@@ -207,7 +242,7 @@ def _number(gdf: gpd.GeoDataFrame, column: str, problems: Problems, *, low: floa
     """Parse an optional numeric column in place and report values out of range."""
     if column not in gdf:
         return
-    values, bad = number_column(gdf, column)
+    values, bad = number_column(gdf, column, problems)
     problems.rows(gdf, bad, lambda i: f"{column} {gdf.at[i, column]!r} is not a number")
     out = pd.Series(False, index=gdf.index)
     if low is not None:
@@ -230,24 +265,36 @@ def _check_geometry(gdf: gpd.GeoDataFrame, allowed: tuple[str, ...], what: str,
     problems.rows(gdf, wrong, lambda i: f"is a {types[i]}, expected {what}")
 
 
-def _repair_polygons(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
-    """Repair invalid polygons with shapely.make_valid and warn how many there were."""
+def _repair_polygons(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFrame:
+    """Repair invalid polygons with shapely.make_valid and warn how many there were.
+
+    A polygon with no area (its corners on one line, or all at one point) cannot be
+    repaired into a polygon: it is reported as a problem of its feature and kept as is.
+    """
+    source = problems.source
     geoms = gdf.geometry.to_numpy()
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
     invalid = polygonal & ~shapely.is_valid(geoms)
     if not invalid.any():
         return gdf
     fixed = shapely.make_valid(geoms[invalid])
     # make_valid can return a collection with stray lines or points: keep the polygons
-    parts = [shapely.unary_union(shapely.get_parts(g)[np.isin(
-        shapely.get_type_id(shapely.get_parts(g)), (3, 6))]) for g in fixed]
+    parts = np.array([shapely.unary_union(shapely.get_parts(g)[np.isin(
+        shapely.get_type_id(shapely.get_parts(g)), (3, 6))]) for g in fixed], dtype=object)
+    flat = np.zeros(len(gdf), dtype=bool)
+    flat[np.flatnonzero(invalid)] = shapely.is_empty(parts) | (shapely.area(parts) == 0)
+    problems.rows(gdf, flat, "polygon has zero area (its corners lie on one line or at one "
+                  "point); draw its outline, or give the feature a point")
+    repaired = invalid & ~flat
+    if not repaired.any():
+        return gdf
     geoms = geoms.copy()
-    geoms[invalid] = parts
+    geoms[repaired] = parts[~flat[invalid]]
     out = gdf.copy()
     out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
     warnings.warn(
-        f"{source}: repaired {int(invalid.sum())} invalid polygon(s) with make_valid "
-        f"(e.g. {gdf.at[gdf.index[np.flatnonzero(invalid)[0]], ROW]})",
+        f"{source}: repaired {int(repaired.sum())} invalid polygon(s) with make_valid "
+        f"(e.g. {gdf.at[gdf.index[np.flatnonzero(repaired)[0]], ROW]})",
         RepairWarning, stacklevel=3)
     return out
 
@@ -259,6 +306,12 @@ def _nearest_distance_m(points: gpd.GeoSeries, area: gpd.GeoDataFrame,
     polys = area.to_crs(metric_crs)
     _, dist = polys.sindex.nearest(pts.to_numpy(), return_distance=True, return_all=False)
     return np.asarray(dist)
+
+
+def _release(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop the reader's note on the file's decimal separator (it holds the file's text)."""
+    gdf.attrs.pop(DECIMAL_ATTR, None)
+    return gdf
 
 
 def _finish(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFrame:
@@ -294,12 +347,12 @@ def read_communes(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "commune_code") if problems is None else problems
+    problems = problems_for(spec, "commune_code") if problems is None else problems
     gdf = read_vector(spec, name="communes", columns=columns, problems=problems)
     gdf = _check_communes(gdf, problems) if gdf is not None else None
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 def _check_communes(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFrame | None:
@@ -326,7 +379,7 @@ def _check_communes(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFra
         gdf["region"] = region
     else:
         gdf["region"] = pd.Series(pd.NA, index=gdf.index, dtype="string")
-    return _repair_polygons(gdf, problems.source)
+    return _repair_polygons(gdf, problems)
 
 
 # --------------------------------------------------------------------------- villages
@@ -372,13 +425,13 @@ def read_villages(
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "village_id") if problems is None else problems
+    problems = problems_for(spec, "village_id") if problems is None else problems
     gdf = read_vector(spec, name="villages", columns=columns, problems=problems)
     if gdf is not None:
         gdf = _check_villages(gdf, problems, communes, metric_crs, outside_m)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 def _check_villages(gdf: gpd.GeoDataFrame, problems: Problems,
@@ -403,7 +456,7 @@ def _check_villages(gdf: gpd.GeoDataFrame, problems: Problems,
         else:
             gdf[col] = np.nan
     gdf["difficult"] = _flag(gdf, "difficult", problems)
-    gdf = _repair_polygons(gdf, problems.source)
+    gdf = _repair_polygons(gdf, problems)
     code_col = "commune_code" if "commune_code" in gdf else None
     if code_col is not None:
         gdf["commune_code"] = _code(gdf["commune_code"])
@@ -520,13 +573,13 @@ def read_sites(
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "site_id") if problems is None else problems
+    problems = problems_for(spec, "site_id") if problems is None else problems
     gdf = read_vector(spec, name="sites", columns=columns, problems=problems)
     if gdf is not None:
         gdf = _check_sites(gdf, problems, communes, metric_crs, operator_aliases, outside_m)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 _SITE_NUMBERS = {
@@ -681,13 +734,13 @@ def read_fibre(
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, "fibre_id") if problems is None else problems
+    problems = problems_for(spec, "fibre_id") if problems is None else problems
     gdf = read_vector(spec, name="fibre", columns=columns, problems=problems)
     if gdf is not None:
         gdf = _check_fibre(gdf, problems, operator_aliases)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 def _check_fibre(gdf: gpd.GeoDataFrame, problems: Problems,
@@ -765,7 +818,7 @@ def read_places(spec: LayerInput, *, communes: gpd.GeoDataFrame | None = None,
         ("did you mean..."), a place outside every commune.
     """
     own = problems is None
-    problems = _problems_for(spec, "place_id") if problems is None else problems
+    problems = problems_for(spec, "place_id") if problems is None else problems
     gdf = read_vector(spec, name="places", columns=columns, problems=problems)
     if gdf is not None:
         gdf = _check_places(gdf, problems, communes)
@@ -827,7 +880,7 @@ def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
         Listing every problem of the layer (when ``problems`` is not given).
     """
     own = problems is None
-    problems = _problems_for(spec, None) if problems is None else problems
+    problems = problems_for(spec, None) if problems is None else problems
     gdf = read_vector(spec, name="roads", columns=columns, problems=problems)
     if gdf is not None:
         if gdf.empty:
@@ -836,4 +889,4 @@ def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
         _check_geometry(gdf, ("LineString", "MultiLineString"), "a line", problems)
     if own:
         problems.raise_if_any()
-    return gdf.reset_index(drop=True) if gdf is not None else gdf
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf

@@ -12,7 +12,9 @@ from covgap.errors import InputError
 __all__ = ["ROW", "Problems"]
 
 #: Column carrying each feature's human-facing position in its file ("row 118",
-#: "feature 17"): Excel's row number for CSV/XLSX, the feature id for OGR formats.
+#: "feature 17"), one convention everywhere: CSV/XLSX rows as Excel numbers them (the
+#: header is row 1), features of GDAL layers numbered from 1 as QGIS shows them (the
+#: GeoPackage fid).  A frame without it is numbered "feature N" by position, from 1.
 ROW = "_covgap_row"
 
 #: At most this many rows are listed per kind of problem; the rest are counted.
@@ -48,7 +50,7 @@ class Problems:
     def where(self, frame: pd.DataFrame, index: object) -> str:
         """Return ``"bts.csv row 118 (site_id=TH-0412)"`` for one row of ``frame``."""
         text = f"{self.source} {frame.at[index, ROW]}" if ROW in frame else (
-            f"{self.source} row {index}")
+            f"{self.source} feature {_position(frame.index, index) + 1}")
         if self.id_column and self.id_column in frame:
             value = frame.at[index, self.id_column]
             if not _is_missing(value):
@@ -90,6 +92,16 @@ class Problems:
         """Raise :class:`InputError` listing every problem, if there is any."""
         if self.lines:
             raise InputError(f"{self.source}: {len(self.lines)} problem(s)", self.lines)
+
+
+def _position(index: pd.Index, label: object) -> int:
+    """Return the 0-based position of ``label`` (its first, when labels repeat)."""
+    loc = index.get_loc(label)
+    if isinstance(loc, slice):
+        return int(loc.start or 0)
+    if isinstance(loc, np.ndarray):
+        return int(np.flatnonzero(loc)[0])
+    return int(loc)
 
 
 def _is_missing(value: object) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.warp
+import rasterio.windows
 from pyproj import CRS
 from rasterio.errors import RasterioIOError
 
@@ -21,6 +22,7 @@ from covgap.config import LayerInput
 from covgap.errors import InputWarning
 from covgap.io.crs import parse_crs
 from covgap.io.problems import Problems
+from covgap.io.vector import readable_file
 
 __all__ = ["RasterLayer", "read_raster"]
 
@@ -111,6 +113,8 @@ def _check(spec: LayerInput, kind: str, province_bounds: tuple[float, float, flo
     if not path.exists():
         problems.add(f"file not found ({path}); check [inputs] {kind}")
         return None
+    if not readable_file(path, kind, problems, max_bytes=None):
+        return None
     try:
         src = rasterio.open(path)
     except RasterioIOError as exc:
@@ -133,8 +137,8 @@ def _check(spec: LayerInput, kind: str, province_bounds: tuple[float, float, flo
         if src.count > 1:
             warnings.warn(f"{problems.source}: has {src.count} bands; covgap uses band 1",
                           InputWarning, stacklevel=4)
-        bounds = rasterio.warp.transform_bounds(
-            rasterio.crs.CRS.from_wkt(crs.to_wkt()), "EPSG:4326", *src.bounds)
+        src_crs = rasterio.crs.CRS.from_wkt(crs.to_wkt())
+        bounds = rasterio.warp.transform_bounds(src_crs, "EPSG:4326", *src.bounds)
         if province_bounds is not None:
             share = _overlap_share(bounds, province_bounds)
             if share == 0:
@@ -148,7 +152,19 @@ def _check(spec: LayerInput, kind: str, province_bounds: tuple[float, float, flo
                 warnings.warn(
                     f"{problems.source}: covers only {share:.1%} of the province's extent; "
                     "cells outside it count as missing", InputWarning, stacklevel=4)
-        total = _scan_values(src, kind, problems)
+        window = None
+        if province_bounds is not None:
+            window = rasterio.windows.from_bounds(
+                *rasterio.warp.transform_bounds("EPSG:4326", src_crs, *province_bounds),
+                transform=src.transform)
+        total, valid = _scan_values(src, kind, problems, window)
+        if valid == 0:
+            where = "over the province's communes" if window is not None else "anywhere"
+            problems.add(
+                f"every cell {where} is nodata (nodata value {src.nodata!r}); is it the "
+                f"right file, and is its nodata value right? covgap needs a {kind_text(kind)} "
+                "there")
+            return None
         return RasterLayer(kind=kind, path=path.resolve(), crs=crs, transform=src.transform,
                            width=src.width, height=src.height, nodata=src.nodata,
                            bounds_wgs84=tuple(bounds), total=total)
@@ -162,16 +178,33 @@ def _overlap_share(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return w * h / area if area > 0 else 1.0
 
 
-def _scan_values(src: rasterio.io.DatasetReader, kind: str, problems: Problems) -> float | None:
-    """Read band 1 block by block; report impossible values; return the valid sum."""
+def kind_text(kind: str) -> str:
+    """Return what a raster of ``kind`` holds, for messages."""
+    return {"dem": "terrain height (DEM)", "population": "population count"}.get(kind, kind)
+
+
+def _scan_values(src: rasterio.io.DatasetReader, kind: str, problems: Problems,
+                 window: rasterio.windows.Window | None = None,
+                 ) -> tuple[float | None, int | None]:
+    """Read band 1 block by block; report impossible values.
+
+    Returns the valid sum (population rasters, else None) and the number of valid
+    (not nodata) cells inside ``window`` (the province; the whole raster when None).
+    """
     if kind not in ("dem", "population"):
-        return None
+        return None, None
+    valid_cells = 0
+    if window is not None:
+        # sorted: a south-up raster gives a window of negative height
+        r0, r1 = sorted((window.row_off, window.row_off + window.height))
+        c0, c1 = sorted((window.col_off, window.col_off + window.width))
     bad = 0
     first_bad: tuple[int, int] | None = None
     total = 0.0
     low, high = (0.0, np.inf) if kind == "population" else _DEM_RANGE_M
-    for _, window in src.block_windows(1):
-        data = src.read(1, window=window, masked=True)
+    for _, block in src.block_windows(1):
+        data = src.read(1, window=block, masked=True)
+        valid_cells += _valid_inside(data, block, None if window is None else (r0, c0, r1, c1))
         values = data.compressed().astype(float)
         values = values[np.isfinite(values)]
         out = (values < low) | (values > high)
@@ -179,7 +212,7 @@ def _scan_values(src: rasterio.io.DatasetReader, kind: str, problems: Problems) 
             bad += int(out.sum())
             if first_bad is None:
                 rows, cols = np.nonzero(((data < low) | (data > high)).filled(False))
-                first_bad = (window.row_off + int(rows[0]), window.col_off + int(cols[0]))
+                first_bad = (block.row_off + int(rows[0]), block.col_off + int(cols[0]))
         total += float(values[~out].sum())
     if bad:
         r, c = first_bad  # type: ignore[misc]
@@ -194,4 +227,25 @@ def _scan_values(src: rasterio.io.DatasetReader, kind: str, problems: Problems) 
                 f"{bad:,} cell(s) have elevations outside {low:g}..{high:g} m (first at row "
                 f"{r}, column {c}); declare the file's nodata value (e.g. gdal_edit.py "
                 "-a_nodata -32768) or check its units are metres")
-    return total if kind == "population" else None
+    return (total if kind == "population" else None), valid_cells
+
+
+def _valid_inside(data: np.ma.MaskedArray, block: rasterio.windows.Window,
+                  box: tuple[float, float, float, float] | None) -> int:
+    """Count the cells of ``data`` (read at ``block``) that are valid and inside ``box``.
+
+    ``box`` is (row0, col0, row1, col1) in the raster's fractional pixel coordinates;
+    a cell counts when it overlaps the box.
+    """
+    ok = ~np.ma.getmaskarray(data)
+    if np.issubdtype(data.dtype, np.floating):
+        ok &= np.isfinite(data.filled(0))
+    if box is None:
+        return int(ok.sum())
+    r0 = max(0, int(np.floor(box[0])) - block.row_off)
+    c0 = max(0, int(np.floor(box[1])) - block.col_off)
+    r1 = min(ok.shape[0], int(np.ceil(box[2])) - block.row_off)
+    c1 = min(ok.shape[1], int(np.ceil(box[3])) - block.col_off)
+    if r1 <= r0 or c1 <= c0:
+        return 0
+    return int(ok[r0:r1, c0:c1].sum())

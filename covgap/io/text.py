@@ -46,8 +46,17 @@ __all__ = [
     "detect_legacy_encoding",
     "encode_legacy",
     "find_legacy_text",
+    "name_key",
     "normalize_nfc",
+    "strip_invisible",
 ]
+
+#: Invisible formatting characters that sneak into names copied from web pages, PDFs and
+#: right-to-left documents: zero-width space, non-joiner and joiner, left-to-right and
+#: right-to-left marks (U+200B-U+200F), embeddings and overrides (U+202A-U+202E),
+#: isolates (U+2066-U+2069) and the byte order mark / zero-width no-break space (U+FEFF).
+INVISIBLE_MARKS = "\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff"
+_INVISIBLE = re.compile(f"[{INVISIBLE_MARKS}]")
 
 #: Names of the legacy encodings this module detects and decodes.
 LEGACY_ENCODINGS = ("TCVN3", "VNI")
@@ -427,6 +436,70 @@ def normalize_nfc(series: pd.Series) -> pd.Series:
     cleaned = strings.normalize("NFC").str.strip().str.replace(r"\s+", " ", regex=True)
     # Non-strings give NA in ``cleaned``; keep the original value (None, NaN, 5) there.
     return series.mask(cleaned.notna(), cleaned)
+
+
+def strip_invisible(series: pd.Series) -> tuple[pd.Series, int]:
+    """Remove zero-width and bidirectional marks (:data:`INVISIBLE_MARKS`) from names.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Names; values that are not strings are passed through.
+
+    Returns
+    -------
+    cleaned : pandas.Series
+        A new Series; ``series`` is not modified.
+    removed : int
+        How many marks were removed.
+
+    Examples
+    --------
+    >>> cleaned, n = strip_invisible(pd.Series(["Thôn\u200b Đông", "\u202eBản", None],
+    ...                                        dtype=object))
+    >>> cleaned.tolist(), n
+    (['Thôn Đông', 'Bản', None], 2)
+    """
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return series.copy(), 0
+    strings = [v for v in series.to_numpy(dtype=object) if isinstance(v, str)]
+    # one regex pass over the whole column (fast) before any per-cell work
+    removed = len(_INVISIBLE.findall("\n".join(strings)))
+    if not removed:
+        return series.copy(), 0
+    out = pd.Series([_INVISIBLE.sub("", v) if isinstance(v, str) else v for v in series],
+                    index=series.index, name=series.name, dtype=series.dtype)
+    return out, removed
+
+
+def name_key(text: str) -> str:
+    """Return the matching key of a name: case-, accent-, width- and punctuation-free.
+
+    Latin letters lose their accents (``"Mobiphône"`` matches ``"MobiFone"``, ``đ`` is
+    ``d``); letters of other scripts are kept, casefolded and NFKC-normalised, so two
+    names in Chinese, Thai or Khmer keep different keys.  A name with no letters or
+    digits has the empty key.
+
+    Examples
+    --------
+    >>> name_key("VNPT-VinaPhone"), name_key("Mobiphône"), name_key("Ｖｉｅｔｔｅｌ")
+    ('vnptvinaphone', 'mobiphone', 'viettel')
+    >>> name_key("中国移动") != name_key("中国联通")
+    True
+    """
+    text = _INVISIBLE.sub("", text).replace("đ", "d").replace("Đ", "D").replace("+", "plus")
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    kept: list[str] = []
+    latin_base = False
+    for ch in decomposed:
+        if unicodedata.combining(ch):
+            if not latin_base:  # marks of other scripts are part of their letters
+                kept.append(ch)
+            continue
+        latin_base = ch.isascii()
+        kept.append(ch)
+    composed = unicodedata.normalize("NFKC", "".join(kept))
+    return "".join(c for c in composed if c.isalnum())
 
 
 def _candidates(text: object, *, need_evidence: bool = True) -> list[str]:

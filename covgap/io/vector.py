@@ -7,6 +7,8 @@ fibre feature must look like is in :mod:`covgap.io.layers`.
 from __future__ import annotations
 
 import logging
+import re
+import stat
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,14 +19,26 @@ import pandas as pd
 import shapely
 
 from covgap.config import LayerInput
+from covgap.errors import InputWarning
 from covgap.io.crs import WGS84, parse_crs
 from covgap.io.problems import ROW, Problems
+from covgap.io.text import strip_invisible
 
-__all__ = ["TABLE_SUFFIXES", "number_column", "read_vector"]
+__all__ = ["MAX_TABLE_BYTES", "MAX_VECTOR_BYTES", "TABLE_SUFFIXES", "number_column",
+           "read_vector", "readable_file"]
 
 log = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+#: Vector formats stored as a folder (ESRI File Geodatabase).
+DIRECTORY_FORMATS = {".gdb"}
+
+#: Largest CSV/XLSX covgap reads, bytes: a table is read whole into memory (about ten
+#: times its size as a DataFrame), and Vietnam's 100,000 villages or 200,000 cells fit
+#: in well under 100 MB.  Larger files are refused instead of exhausting memory.
+MAX_TABLE_BYTES = 2 * 2**30
+#: Largest file of another vector format (GeoPackage, shapefile, ...), bytes.
+MAX_VECTOR_BYTES = 8 * 2**30
 _X_NAMES = ("lon", "longitude", "long", "lng", "x", "kinh_do", "kinhdo", "kinh do")
 _Y_NAMES = ("lat", "latitude", "y", "vi_do", "vido", "vi do")
 
@@ -65,18 +79,102 @@ def read_vector(
     if not path.exists():
         problems.add(f"file not found ({path}); check [inputs] {name}")
         return None
+    if not readable_file(path, name, problems):
+        return None
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         frame = _read_table(spec, path, problems)
         if frame is None:
             return None
-        frame = _rename(frame, columns, name, problems)
+        frame = _rename(_strip_marks(frame, problems), columns, name, problems)
         return _points_from_xy(frame, spec, name, problems)
     gdf = _read_ogr(spec, path, problems)
     if gdf is None:
         return None
-    gdf = _rename(gdf, columns, name, problems)
+    gdf = _rename(_strip_marks(gdf, problems), columns, name, problems)
     return _to_wgs84(gdf, spec, name, problems)
+
+
+def readable_file(path: Path, name: str, problems: Problems, *,
+                  max_bytes: int | str | None = "auto") -> bool:
+    """Check that ``path`` is a regular file covgap may read, else add a problem.
+
+    Parameters
+    ----------
+    path : Path
+    name : str
+        The layer's key in ``[inputs]``, for the fix.
+    problems : Problems
+    max_bytes : int, None or "auto"
+        Largest size accepted; "auto": :data:`MAX_TABLE_BYTES` for CSV/XLSX,
+        :data:`MAX_VECTOR_BYTES` for other formats; None: no cap (rasters, read in blocks).
+
+    Returns
+    -------
+    bool
+        False when the file is a device, pipe, socket, a folder that is no known
+        format, or too large (the reason is in ``problems``).
+    """
+    try:
+        st = path.stat()
+    except OSError as exc:
+        problems.add(f"cannot be read: {exc.strerror}; check [inputs] {name}")
+        return False
+    if path.is_dir():
+        if path.suffix.lower() in DIRECTORY_FORMATS:  # a File Geodatabase is a folder
+            return True
+        problems.add(f"is a folder, not a file ({path}); check [inputs] {name}")
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        problems.add(f"is not a regular file ({path} is a device, pipe or socket); give "
+                     f"the path of a file in [inputs] {name}")
+        return False
+    cap = ((MAX_TABLE_BYTES if path.suffix.lower() in TABLE_SUFFIXES else MAX_VECTOR_BYTES)
+           if max_bytes == "auto" else max_bytes)
+    if cap is not None and st.st_size > cap:
+        problems.add(
+            f"is {_size(st.st_size)}, more than covgap reads from one "
+            f"{'CSV/XLSX' if cap == MAX_TABLE_BYTES else 'vector'} file ({_size(cap)}); "
+            "split it by province, or convert it to a GeoPackage")
+        return False
+    return True
+
+
+def _size(n: int) -> str:
+    """Return a file size for people: ``"3.0 GiB"``, ``"12.5 MiB"``, ``"100 bytes"``."""
+    for unit, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= unit:
+            return f"{n / unit:.1f} {name}"
+    return f"{n} bytes"
+
+
+def _strip_marks(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """Remove zero-width and right-to-left marks from headers and text cells, with a warning."""
+    removed = 0
+    out = frame
+    headers = pd.Series([str(c) for c in frame.columns], dtype=object)
+    clean_headers, n = strip_invisible(headers)
+    if n:
+        removed += n
+        out = out.rename(columns=dict(zip(frame.columns, clean_headers, strict=True)))
+    columns = []
+    for col in out.columns:
+        if col in (ROW, "geometry"):
+            continue
+        cleaned, n = strip_invisible(out[col])
+        if n:
+            if out is frame:
+                out = frame.copy()
+            out[col] = cleaned
+            removed += n
+            columns.append(str(col))
+    if removed:
+        where = f" (in {', '.join(columns)})" if columns else " (in the column names)"
+        warnings.warn(
+            f"{problems.source}: removed {removed} invisible zero-width or right-to-left "
+            f"mark(s) (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+FEFF){where}",
+            InputWarning, stacklevel=4)
+    return out
 
 
 def _read_table(spec: LayerInput, path: Path, problems: Problems) -> pd.DataFrame | None:
@@ -102,7 +200,11 @@ def _read_table(spec: LayerInput, path: Path, problems: Problems) -> pd.DataFram
         problems.add(f"cannot be read: {type(exc).__name__}: {exc}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
-    # Excel shows the header on row 1, so data row i (0-based) is row i + 2.
+    # before the coordinate columns, the best evidence, are dropped
+    _remember_file_decimal(frame)
+    # One convention for positions in messages (problems.py): a table's rows are named as
+    # Excel and LibreOffice number them, "row N" with the header on row 1, so data row i
+    # (0-based) is row i + 2; that is the number a user sees next to the cell.
     frame[ROW] = [f"row {i + 2}" for i in range(len(frame))]
     return frame
 
@@ -122,8 +224,24 @@ def _read_ogr(spec: LayerInput, path: Path, problems: Problems) -> gpd.GeoDataFr
     except Exception as exc:
         problems.add(f"cannot be read by GDAL/OGR: {exc}")
         return None
-    gdf[ROW] = [f"feature {i}" for i in gdf.index]
+    gdf[ROW] = [f"feature {n}" for n in feature_numbers(path, gdf.index)]
     return gdf.reset_index(drop=True)
+
+
+#: Formats whose feature ids are stored, start at 1 and are what QGIS shows (fid).
+_STORED_FID_SUFFIXES = {".gpkg", ".sqlite", ".db"}
+
+
+def feature_numbers(path: Path, fids: pd.Index) -> list[int]:
+    """Return the 1-based feature number QGIS shows for each feature of a GDAL layer.
+
+    GeoPackage and SpatiaLite store a feature id starting at 1 (``fid``), kept even when
+    features were deleted; other formats (shapefile, GeoJSON, KML, ...) have no stored id
+    and GDAL counts from 0, so the number is the position in the file plus one.
+    """
+    if Path(path).suffix.lower() in _STORED_FID_SUFFIXES:
+        return [int(i) for i in fids]
+    return list(range(1, len(fids) + 1))
 
 
 def _rename(frame: pd.DataFrame, columns: Mapping[str, str] | None, name: str,
@@ -155,35 +273,171 @@ def find_column(frame: pd.DataFrame, wanted: str) -> str | None:
     return folded.get(wanted.casefold())
 
 
-def number_column(frame: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
-    """Parse a column as numbers.
+# How a number cell is written.  A single group of three digits after the separator
+# ("2.020", "2,020") is ambiguous: 2.02 with three decimals, or 2020 with a thousands
+# separator.  Everything else says which character is the decimal separator.
+_SIGN = r"[+-]?"
+_AMBIGUOUS_DOT = re.compile(_SIGN + r"[1-9]\d{0,2}\.\d{3}")
+_AMBIGUOUS_COMMA = re.compile(_SIGN + r"[1-9]\d{0,2},\d{3}")
+_DECIMAL_DOT = re.compile(
+    _SIGN + r"(?:\d*\.\d+(?:[eE][+-]?\d+)?"          # 2.5, .5, 105.33, 1.5e3
+    r"|[1-9]\d{0,2}(?:,\d{3})+\.\d+"                 # 1,234.5
+    r"|[1-9]\d{0,2}(?:,\d{3}){2,})")                    # 1,234,567
+_DECIMAL_COMMA = re.compile(
+    _SIGN + r"(?:\d*,\d+"                              # 2,5, 105,33
+    r"|[1-9]\d{0,2}(?:\.\d{3})+,\d+"                 # 1.234,5
+    r"|[1-9]\d{0,2}(?:\.\d{3}){2,})")                  # 1.234.567
+
+
+#: ``DataFrame.attrs`` key of the decimal separator of the file a frame was read from:
+#: a function computing it once, when a column needs it (rarely: only a column whose
+#: own cells do not tell).  A function, because pandas copies ``attrs`` with every
+#: operation and copies a function by reference, not the frame it reads.
+DECIMAL_ATTR = "covgap_decimal"
+
+_LABELS = ((_AMBIGUOUS_DOT, "?."), (_AMBIGUOUS_COMMA, "?,"), (_DECIMAL_DOT, "."),
+           (_DECIMAL_COMMA, ","))
+
+
+def _label(value: object) -> str | None:
+    if not isinstance(value, str) or ("." not in value and "," not in value):
+        return None
+    value = value.strip()
+    for pattern, label in _LABELS:
+        if pattern.fullmatch(value):
+            return label
+    return None
+
+
+def _classify(text: pd.Series) -> pd.Series:
+    """Label each cell "." or "," (its decimal separator), "?." / "?," (ambiguous) or None."""
+    uniques = pd.unique(text.to_numpy(dtype=object))
+    table = {u: _label(u) for u in uniques}
+    return pd.Series([table[v] for v in text.to_numpy(dtype=object)], index=text.index,
+                     dtype=object)
+
+
+def _decimal_of(labels: pd.Series) -> str | None:
+    """"." or "," when the cells say so and do not contradict each other, else None."""
+    seen = {v for v in pd.unique(labels.to_numpy(dtype=object)) if v in (".", ",")}
+    return seen.pop() if len(seen) == 1 else None
+
+
+def _remember_file_decimal(frame: pd.DataFrame) -> None:
+    """Attach to ``frame`` (the file as read) how to find its decimal separator."""
+    text_columns = [frame[c] for c in frame.columns if c not in (ROW, "geometry")
+                    and (pd.api.types.is_object_dtype(frame[c])
+                         or pd.api.types.is_string_dtype(frame[c]))]
+    memo: list[str | None] = []
+
+    def decimal() -> str | None:
+        if not memo:
+            seen: set[str] = set()
+            for column in text_columns:
+                labels = _classify(column)
+                seen |= {v for v in pd.unique(labels.to_numpy(dtype=object))
+                         if v in (".", ",")}
+                if len(seen) == 2:
+                    break
+            memo.append(seen.pop() if len(seen) == 1 else None)
+        return memo[0]
+
+    frame.attrs[DECIMAL_ATTR] = decimal
+
+
+def _file_decimal(frame: pd.DataFrame) -> str | None:
+    """Return the decimal separator of the text cells of a file; None if unknown or mixed.
+
+    The frame is the file (or what is left of it), so every text column is evidence.
+    """
+    if not callable(frame.attrs.get(DECIMAL_ATTR)):
+        _remember_file_decimal(frame)
+    return frame.attrs[DECIMAL_ATTR]()
+
+
+def number_column(frame: pd.DataFrame, column: str, problems: Problems | None = None,
+                  ) -> tuple[pd.Series, pd.Series]:
+    """Parse a column as numbers, written the English or the Vietnamese way.
 
     Parameters
     ----------
     frame : DataFrame
+        The whole layer as read from its file (its other text columns are evidence of
+        the file's decimal separator).
     column : str
+    problems : Problems, optional
+        Where an ambiguous column is reported (once, with an example row); without it
+        the ambiguous cells count as ``bad``.
 
     Returns
     -------
     values : Series of float
-        NaN where the cell is empty or not a number.
+        NaN where the cell is empty, not a number or ambiguous.
     bad : Series of bool
         True where a non-empty cell is not a number.
 
     Notes
     -----
-    A decimal comma (``105,3``, common in Vietnamese Excel files) is accepted when the
-    cell has no decimal point.
+    Vietnamese files (and Excel in a Vietnamese locale) write decimals with a comma and
+    group thousands with a dot: ``2.020`` is two thousand and twenty, ``2,5`` two and a
+    half.  The decimal separator of a column is what its own cells show (``2,5``,
+    ``1.234,5`` or ``1.234.567`` mean a comma; ``2.5`` or ``1,234.5`` a dot), else
+    what the file's other text columns show.  A column whose numbers could be read
+    either way (only ``2.020``-like values, and no evidence in the file) is refused
+    rather than guessed.
     """
     raw = frame[column]
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype(float)
         return values, pd.Series(False, index=frame.index)
-    text = raw.astype("string").str.strip()
-    text = text.where(text.str.contains(".", regex=False).fillna(False),
-                      text.str.replace(",", ".", regex=False))
-    values = pd.to_numeric(text, errors="coerce").astype(float)
-    bad = values.isna() & text.notna() & (text != "")
+    # numbers already (Excel cells) are taken as they are; only text is parsed
+    is_text = np.array([isinstance(v, str) for v in raw.to_numpy(dtype=object)], dtype=bool)
+    text = raw.where(is_text).astype("string").str.strip()
+    labels = _classify(raw)
+    ambiguous = labels.isin(["?.", "?,"]).astype(bool)
+    decimal = _decimal_of(labels)
+    if decimal is None and ambiguous.any():  # only then does the rest of the file matter
+        decimal = _file_decimal(frame)
+    if decimal == ",":
+        cleaned = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        ambiguous[:] = False
+    elif decimal == ".":
+        cleaned = text.str.replace(",", "", regex=False)
+        ambiguous[:] = False
+    else:  # each cell by its own form; the ambiguous ones cannot be read
+        comma = (labels == ",").to_numpy(dtype=bool)
+        cleaned = text.where(~comma, text.str.replace(".", "", regex=False)
+                             .str.replace(",", ".", regex=False))
+        dot = (labels == ".").to_numpy(dtype=bool)
+        cleaned = cleaned.where(~dot, text.str.replace(",", "", regex=False))
+        cleaned = cleaned.where(~ambiguous)
+    values = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    other = ~is_text & raw.notna().to_numpy()
+    if other.any():
+        cells = raw[other]
+        numeric = np.array([isinstance(v, int | float | np.number) and not isinstance(
+            v, bool | np.bool_) for v in cells.to_numpy(dtype=object)], dtype=bool)
+        values[other] = np.where(numeric, pd.to_numeric(cells.where(numeric), errors="coerce"),
+                                 np.nan)
+        text = text.where(~other, raw.astype("string"))
+    values = values.where(np.isfinite(values))  # "inf", "nan" and 1e999 are not numbers
+    bad = values.isna() & text.notna() & (text != "") & ~ambiguous
+    if ambiguous.any():
+        if problems is None:
+            bad |= ambiguous
+        else:
+            first = frame.index[ambiguous.to_numpy()][0]
+            cell = str(text[first])
+            sep = "." if "." in cell else ","
+            name = "a decimal point" if sep == "." else "a decimal comma"
+            group = "a dot" if sep == "." else "a comma"
+            small, large = f"{float(cell.replace(',', '.')):g}", cell.replace(sep, "")
+            problems.extend([
+                f"{problems.where(frame, first)}: {column} {cell!r} is ambiguous: "
+                f"{small} with {name}, or {large} with {group} "
+                f"grouping thousands? {int(ambiguous.sum())} cell(s) of column {column} are "
+                "written like this and the file has no other decimals to tell; write the "
+                f"numbers without thousands separators ({large})"])
     return values, bad
 
 
@@ -206,8 +460,8 @@ def _points_from_xy(frame: pd.DataFrame, spec: LayerInput, name: str,
                 f"{axis} column {col!r} given in [inputs] {name} is not in the file "
                 f"(columns: {', '.join(_visible(frame.columns))})")
             return None
-    x, xbad = number_column(frame, xcol)
-    y, ybad = number_column(frame, ycol)
+    x, xbad = number_column(frame, xcol, problems)
+    y, ybad = number_column(frame, ycol, problems)
     problems.rows(frame, xbad, lambda i: f"{xcol} {frame.at[i, xcol]!r} is not a number")
     problems.rows(frame, ybad, lambda i: f"{ycol} {frame.at[i, ycol]!r} is not a number")
     empty = (x.isna() & ~xbad) | (y.isna() & ~ybad)
@@ -231,6 +485,7 @@ def _points_from_xy(frame: pd.DataFrame, spec: LayerInput, name: str,
     geometry = gpd.points_from_xy(x.to_numpy(), y.to_numpy())
     gdf = gpd.GeoDataFrame(frame.drop(columns=[xcol, ycol]), geometry=geometry, crs=crs)
     gdf.attrs["xy_columns"] = (xcol, ycol)
+    gdf.attrs[DECIMAL_ATTR] = frame.attrs.get(DECIMAL_ATTR)
     return _to_wgs84(gdf, spec, name, problems)
 
 
