@@ -108,8 +108,9 @@ class Result:
 
     @property
     def warnings(self) -> list[str]:
-        """Warnings raised during the run, as text."""
-        return list(self.inputs.warnings)
+        """Warnings raised during the run, as text (reading, then analysis)."""
+        extra = self.analysis.warnings if self.analysis is not None else []
+        return list(self.inputs.warnings) + [w for w in extra if w not in self.inputs.warnings]
 
     def map(self, **options: Any) -> folium.Map:
         """Return the interactive map, to show in a notebook (same as ``map.html``).

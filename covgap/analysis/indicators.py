@@ -12,7 +12,13 @@ keeps the numerator and denominator beside the value so a figure can be checked:
   ``[rules] site_sharing_m`` of each other (0: identical coordinates).
 - ``population_mbb_pct``: people covered (each village's population x its covered
   share) / all people x 100.
-- ``commune_centres_5g_pct``: communes whose centre has 5G / all communes x 100.
+- ``commune_centres_5g_pct``: communes whose centre (UBND) has 5G / communes whose
+  centre is known x 100.  A centre comes from the ``places`` layer or the communes'
+  ``centre_lon``/``centre_lat``; it is never guessed.
+- ``usp_mobile_villages``, ``usp_fibre_villages``: villages eligible for each part of
+  the universal-service programme (counts; lower is better).
+- ``places_5g_pct``, ``places_fibre_pct``: places of one kind with 5G / with fibre
+  reach, one row per kind (``kind`` column).
 - ``households_mbb_pct``, ``households_ftth_pct``: households in villages covered by
   mobile broadband (with FTTH reach) / all households x 100 (seed 001: fibre reaching
   80% of households; seed 003: every household able to get fibre on request).  Empty
@@ -36,7 +42,9 @@ import shapely
 from pyproj import CRS
 
 __all__ = [
+    "ANY_SHARE",
     "INDICATORS",
+    "PLACE_INDICATORS",
     "commune_table",
     "exact_percent",
     "indicator_table",
@@ -58,6 +66,17 @@ INDICATORS: dict[str, tuple[str, bool]] = {
     "households_mbb_pct": ("%", True),
     "households_ftth_pct": ("%", True),
     "usp_villages": ("count", False),
+    "usp_mobile_villages": ("count", False),
+    "usp_fibre_villages": ("count", False),
+}
+
+#: The village column with the share covered by any operator (the union), 0-1.
+ANY_SHARE = "share_any_operator"
+
+#: Indicators with one row per place kind (``kind`` column of the indicator table).
+PLACE_INDICATORS: dict[str, tuple[str, bool]] = {
+    "places_5g_pct": ("%", True),
+    "places_fibre_pct": ("%", True),
 }
 
 
@@ -365,8 +384,9 @@ def _values(totals: dict, *, locations: int, shared: int, centres: int, centres_
         num = totals[flag]
         out[ind] = ((exact_percent(num, hh), round(num), round(hh)) if known
                     else (None, np.nan, np.nan))
-    usp = totals["usp_villages"]
-    out["usp_villages"] = (Fraction(usp), usp, n)
+    for ind in ("usp_villages", "usp_mobile_villages", "usp_fibre_villages"):
+        count = totals[ind]
+        out[ind] = (Fraction(count), count, n)
     return out
 
 
@@ -414,8 +434,13 @@ def _group_totals(villages: pd.DataFrame, keys: pd.Series | np.ndarray
 
     size = np.bincount(code, minlength=k)
     covered, ftth, usp = (count(c) for c in ("mbb_covered", "ftth", "usp_eligible"))
+    usp_m, usp_f = (count(c) if c in villages else np.zeros(k, dtype=np.int64)
+                    for c in ("usp_mobile", "usp_fibre"))
     pop = villages["population"]
-    people = pop * villages["mbb_share"]
+    # a person is covered when any operator covers them (issue: single-operator shares
+    # would count the half of a village one operator covers and the other half another
+    # covers as people without mobile broadband)
+    people = pop * villages[ANY_SHARE if ANY_SHARE in villages else "mbb_share"]
     order = np.argsort(code, kind="stable")  # keeps village order inside each group
     bounds = np.concatenate([[0], np.cumsum(size)]).tolist()
 
@@ -431,16 +456,19 @@ def _group_totals(villages: pd.DataFrame, keys: pd.Series | np.ndarray
     hh_mbb = sums(hh.where(villages["mbb_covered"].fillna(False).astype(bool), 0.0))
     hh_ftth = sums(hh.where(villages["ftth"].fillna(False).astype(bool), 0.0))
     totals = [{"villages": s, "villages_mbb": c, "villages_ftth": f, "usp_villages": u,
+               "usp_mobile_villages": um, "usp_fibre_villages": uf,
                "population": p, "people": q, "households": h, "households_mbb": hm,
                "households_ftth": hf}
-              for s, c, f, u, p, q, h, hm, hf in zip(
-                  size.tolist(), covered.tolist(), ftth.tolist(), usp.tolist(), pop_sum,
-                  people_sum, hh_sum, hh_mbb, hh_ftth, strict=True)]
+              for s, c, f, u, um, uf, p, q, h, hm, hf in zip(
+                  size.tolist(), covered.tolist(), ftth.tolist(), usp.tolist(),
+                  usp_m.tolist(), usp_f.tolist(), pop_sum, people_sum, hh_sum, hh_mbb,
+                  hh_ftth, strict=True)]
     return pd.Index(uniques), totals
 
 
 #: The totals of a group without villages (what the sums of an empty table give).
 _NO_VILLAGES = {"villages": 0, "villages_mbb": 0, "villages_ftth": 0, "usp_villages": 0,
+                "usp_mobile_villages": 0, "usp_fibre_villages": 0,
                 "population": 0.0, "people": 0.0, "households": 0.0, "households_mbb": 0.0,
                 "households_ftth": 0.0}
 
@@ -470,8 +498,9 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
         ``district``), in the metric CRS of ``locations``.
     locations : GeoDataFrame
         Site locations (:func:`site_locations`).
-    centre_5g : Series of bool
-        Whether each commune's centre has 5G, indexed like ``communes``.
+    centre_5g : Series of boolean
+        Whether each commune's centre has 5G, indexed like ``communes``; NA where the
+        centre is not known (the commune is left out of ``commune_centres_5g_pct``).
 
     Returns
     -------
@@ -485,7 +514,7 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
     """
     table = communes[["commune_code", "commune_name", "region"]].copy()
     table["district"] = communes["district"] if "district" in communes else pd.NA
-    table["centre_5g"] = centre_5g.to_numpy(dtype=bool)
+    table["centre_5g"] = pd.array(centre_5g.astype("boolean").to_numpy(), dtype="boolean")
     loc_code = _locate(locations, communes)
     per_loc = pd.DataFrame({"commune_code": loc_code,
                             "shared": locations["shared"].to_numpy()})
@@ -503,8 +532,9 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
     for t, n_loc, n_shared, c5g in zip(per_commune, table["site_locations"].tolist(),
                                        table["shared_locations"].tolist(),
                                        table["centre_5g"].tolist(), strict=True):
-        values = _values(t, locations=n_loc, shared=n_shared, centres=1,
-                         centres_5g=int(c5g), ftth_known=ftth_known,
+        known = c5g is not pd.NA
+        values = _values(t, locations=n_loc, shared=n_shared, centres=int(known),
+                         centres_5g=int(known and bool(c5g)), ftth_known=ftth_known,
                          population_known=pop_known, households_known=hh_known)
         rows.append({
             "villages": t["villages"],
@@ -513,7 +543,10 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
             "population": t["population"] if pop_known else np.nan,
             "population_mbb": round(t["people"]) if pop_known else np.nan,
             "usp_villages": t["usp_villages"],
-            **{k: _shown(k, v[0], None) for k, v in values.items() if k != "usp_villages"},
+            "usp_mobile_villages": t["usp_mobile_villages"],
+            "usp_fibre_villages": t["usp_fibre_villages"],
+            **{k: _shown(k, v[0], None) for k, v in values.items()
+               if INDICATORS[k][0] == "%"},
         })
     extra = pd.DataFrame(rows, index=table.index)
     return pd.concat([table, extra], axis=1)
@@ -533,7 +566,9 @@ def _locate(points: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> np.ndarray:
 def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                     province_code: str, province_name: str, targets: dict[str, float | None],
                     reported: dict[str, float] | None = None,
-                    commune_targets: dict[str, dict[str, float]] | None = None
+                    commune_targets: dict[str, dict[str, float]] | None = None,
+                    places: dict[str, Figure] | None = None,
+                    place_targets: dict[str, dict[str, float]] | None = None,
                     ) -> pd.DataFrame:
     """Return the indicators of the province, districts and communes against targets.
 
@@ -554,12 +589,18 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
         commune_code -> {indicator id: target}.  Commune rows get a target only from
         here: the province's targets are the province's (a commune with one tower does
         not "fail" a 15% sharing target).
+    places : dict, optional
+        ``"places_5g_pct.<kind>"`` -> figure (:func:`covgap.analysis.places.place_figures`):
+        province rows of :data:`PLACE_INDICATORS` with their ``kind``.
+    place_targets : dict, optional
+        Indicator id -> {kind: target} for those rows.
 
     Returns
     -------
     DataFrame
         ``level, code, name, indicator, value, target, met, numerator, denominator,
-        unit, source``.  ``met`` compares the exact numerator / denominator with the
+        unit, source, kind`` (``kind``: the place kind of a places row, else empty).
+        ``met`` compares the exact numerator / denominator with the
         target (>=; <= for ``usp_villages``), never the rounded value (:func:`meets`);
         NA without a target or a value.  ``value`` is rounded half up to one decimal,
         with more decimals where one would print a missed target as met
@@ -593,15 +634,19 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
     province = everyone[0] if everyone else _NO_VILLAGES
     add("province", province_code, province_name,
         totals(province, locations=int(commune_rows["site_locations"].sum()),
-               shared=int(commune_rows["shared_locations"].sum()), centres=len(commune_rows),
-               centres_5g=int(commune_rows["centre_5g"].sum())), targets)
+               shared=int(commune_rows["shared_locations"].sum()),
+               centres=int(commune_rows["centre_5g"].notna().sum()),
+               centres_5g=int(commune_rows["centre_5g"].fillna(False).sum())), targets)
     if commune_rows["district"].notna().any():
         code_to_district = commune_rows.set_index("commune_code")["district"]
         village_district = villages["commune_code"].map(code_to_district)
         keys, per_key = _group_totals(villages, village_district)
-        parts = commune_rows.groupby("district", sort=True)
-        sums = parts[["site_locations", "shared_locations", "centre_5g"]].sum()
-        sums["centres"] = parts.size()
+        parts = commune_rows.assign(
+            _c5g=commune_rows["centre_5g"].fillna(False).astype(int),
+            _known=commune_rows["centre_5g"].notna().astype(int)).groupby("district",
+                                                                           sort=True)
+        sums = parts[["site_locations", "shared_locations", "_c5g", "_known"]].sum()
+        sums = sums.rename(columns={"_c5g": "centre_5g", "_known": "centres"})
         for district, group, n_loc, n_shared, n_5g, n in zip(
                 sums.index, _lookup(keys, per_key, sums.index), sums["site_locations"],
                 sums["shared_locations"], sums["centre_5g"], sums["centres"], strict=True):
@@ -614,9 +659,21 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
             _lookup(keys, per_key, commune_rows["commune_code"]),
             commune_rows["site_locations"], commune_rows["shared_locations"],
             commune_rows["centre_5g"], strict=True):
+        known = n_5g is not pd.NA
         add("commune", code, name, totals(group, locations=int(n_loc), shared=int(n_shared),
-                                          centres=1, centres_5g=int(n_5g)),
+                                          centres=int(known),
+                                          centres_5g=int(known and bool(n_5g))),
             (commune_targets or {}).get(str(code), {}))
+    for key, (exact, num, den) in (places or {}).items():
+        ind, kind = key.split(".", 1)
+        unit, higher = PLACE_INDICATORS[ind]
+        target = (place_targets or {}).get(ind, {}).get(kind)
+        met = meets(exact, target, higher=higher)
+        rows.append({"level": "province", "code": province_code, "name": province_name,
+                     "indicator": ind, "value": shown_percent(exact, target, higher=higher),
+                     "target": target, "met": pd.NA if met is None else met,
+                     "numerator": num, "denominator": den, "unit": unit, "source": "map",
+                     "kind": kind})
     for ind, value in (reported or {}).items():
         met = meets(float(value), targets.get(ind))
         rows.append({"level": "province", "code": province_code, "name": province_name,
@@ -624,5 +681,8 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                      "met": pd.NA if met is None else met, "numerator": np.nan,
                      "denominator": np.nan, "unit": "", "source": "supplied"})
     table = pd.DataFrame(rows)
+    if "kind" not in table:
+        table["kind"] = pd.NA
+    table["kind"] = table["kind"].astype("string")
     table["met"] = table["met"].astype("boolean")
     return table

@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-__all__ = ["USP_COLUMNS", "UspClasses", "usp_parts", "village_classes"]
+__all__ = ["USP_COLUMNS", "UspClasses", "qualifies", "usp_parts", "village_classes"]
 
 #: The columns :func:`usp_parts` writes, in order.
 USP_COLUMNS: tuple[str, ...] = ("usp_mobile", "usp_fibre", "usp_eligible",
@@ -119,8 +119,11 @@ def village_classes(villages: pd.DataFrame, communes: pd.DataFrame) -> UspClasse
                       border=either("border"), island=either("island"))
 
 
-def _qualifies(classes: UspClasses, rule: _Rule) -> tuple[pd.Series, pd.Series]:
-    """Whether each village's class qualifies under one part's rule, and why (text)."""
+def qualifies(classes: UspClasses, rule: _Rule) -> tuple[pd.Series, pd.Series]:
+    """Return whether each village's class qualifies under one part's rule, and why.
+
+    The class alone, gap or not: planning favours these villages (the mobile part's).
+    """
     idx = classes.region.index
     in_class = classes.region.isin(list(rule.regions)).fillna(False).astype(bool)
     why = pd.Series("", index=idx, dtype=object)
@@ -168,8 +171,8 @@ def usp_parts(lom_song: pd.Series, no_ftth: pd.Series, classes: UspClasses, *,
     """
     gap_m = lom_song.fillna(False).astype(bool)
     gap_f = no_ftth.fillna(False).astype(bool)
-    ok_m, why_m = _qualifies(classes, mobile)
-    ok_f, why_f = _qualifies(classes, fibre)
+    ok_m, why_m = qualifies(classes, mobile)
+    ok_f, why_f = qualifies(classes, fibre)
     out = pd.DataFrame(index=lom_song.index)
     out["usp_mobile"] = gap_m & ok_m
     out["usp_fibre"] = gap_f & ok_f

@@ -7,26 +7,30 @@ table, the indicators against the plan's targets, and the gap list.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from covgap.analysis.fibre import fibre_reach, lacks_ftth, village_points
 from covgap.analysis.flags import covered_at, point_diagnostics, reasons
 from covgap.analysis.indicators import (
+    ANY_SHARE,
     INDICATORS,
     commune_table,
     indicator_table,
     site_locations,
 )
+from covgap.analysis.places import commune_centres, place_figures, place_table
 from covgap.analysis.shares import coverage_shares
+from covgap.analysis.usp import qualifies, usp_parts, village_classes
 from covgap.config import TECHNOLOGIES, Config, RulesConfig, load_config
 from covgap.coverage import Coverage
-from covgap.io import WGS84, Inputs
+from covgap.errors import CovgapWarning
+from covgap.io import WGS84, Inputs, read_commune_targets
 
 __all__ = ["VILLAGE_COLUMNS", "Analysis", "analyse"]
 
@@ -34,8 +38,11 @@ __all__ = ["VILLAGE_COLUMNS", "Analysis", "analyse"]
 VILLAGE_COLUMNS = (
     "village_id", "village_name", "commune_code", "population", "lon", "lat", "mbb_share",
     "mbb_covered", "operators", "fibre_distance_m", "ftth", "lom_song", "region",
-    "difficult", "usp_eligible",
+    "difficult", "usp_eligible", "usp_mobile", "usp_fibre",
 )
+
+#: The coverage bases of ``[rules] coverage_basis``.
+COVERAGE_BASES = ("any_operator", "single_operator")
 
 #: Gap order: programme-eligible first, then the worse gap, then the most people.
 _STATUS_ORDER = {"lom_song": 0, "partial": 1, "covered": 2}
@@ -49,16 +56,16 @@ _FIX_COLUMNS = ("lom_song", "best_operator", "nearest_site_id", "nearest_site_m"
 class Analysis:
     """The tables of one run, and the verdicts later stages read.
 
-    Analysis owns the rules about villages: ``[rules] village_covered_share`` and
-    ``usp_regions`` are applied here, once; planning and the exports read the verdicts
-    below and never apply a threshold again.
+    Analysis owns the rules about villages: ``[rules] village_covered_share``,
+    ``coverage_basis`` and the universal-service rules are applied here, once; planning
+    and the exports read the verdicts below and never apply a threshold again.
 
     Attributes
     ----------
     villages : GeoDataFrame
         One row per village (EPSG:4326): the SPEC columns, then covgap's own.  Verdict
         columns: ``mbb_covered`` (and ``lom_song``, its negation), ``ftth``,
-        ``usp_eligible``.
+        ``usp_mobile``, ``usp_fibre`` and ``usp_eligible`` (either part).
     communes : GeoDataFrame
         One row per commune (EPSG:4326) with counts and indicator values.
     indicators : DataFrame
@@ -74,9 +81,14 @@ class Analysis:
         Kept here rather than in ``villages`` so the village table's columns stay as
         they are.
     usp_priority : Series
-        Boolean, indexed like ``villages``: the village is in a ``[rules] usp_regions``
-        region or is ĐBKK (``difficult``), whether or not it has a gap; the USP
-        programme favours it.  ``usp_eligible`` is a gap and this.
+        Boolean, indexed like ``villages``: the village's class qualifies for the mobile
+        part of the universal-service programme (``[rules] usp_mobile_*``), whether or
+        not it has a gap; planning favours it.  ``usp_mobile`` is a mobile gap and this.
+    places : DataFrame or None
+        The ``places.csv`` table (:func:`covgap.analysis.places.place_table`), when the
+        run has a places layer.
+    warnings : list of str
+        What the analysis could not compute and why (e.g. no commune centre known).
     """
 
     villages: gpd.GeoDataFrame
@@ -86,6 +98,8 @@ class Analysis:
     locations: gpd.GeoDataFrame
     operator_covered: pd.DataFrame = field(default_factory=pd.DataFrame)
     usp_priority: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
+    places: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -94,7 +108,8 @@ class _Shares:
 
     table: pd.DataFrame  # share per operator, 0-1
     basis: pd.Series  # "population", "area" or "point"
-    mbb_share: pd.Series  # the best operator's share
+    mbb_share: pd.Series  # the share the village rule reads ([rules] coverage_basis)
+    any_share: pd.Series  # the share covered by any operator (the union)
     passing: pd.DataFrame  # per operator: share >= village_covered_share
 
 
@@ -128,45 +143,58 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     shares = _village_shares(inputs, coverage, cfg.rules, techs, operators)
     points = village_points(villages, inputs.metric_crs)
     fibre = fibre_reach(points, inputs.fibre)
-    out, priority = _spec_columns(inputs, points, shares, fibre, cfg.rules)
+    out, priority, usp = _spec_columns(inputs, points, shares, fibre, cfg.rules)
     gap = out["lom_song"] | lacks_ftth(out["ftth"])
     out = _own_columns(out, inputs, coverage, shares, fibre, points.to_numpy(), techs,
                        operators)
     out["reason"] = _reasons(out, gap, shares.basis, coverage, cfg.rules, "/".join(techs))
+    out["usp_mobile_reason"] = usp["usp_mobile_reason"].astype("string")
+    out["usp_fibre_reason"] = usp["usp_fibre_reason"].astype("string")
     out["best_operator"] = _best_operator(out, operators)
     extra = [c for c in villages.columns if c not in out.columns and c != "geometry"]
     for col in extra:  # columns covgap does not know travel to the outputs
         out[col] = villages[col]
     village_gdf = gpd.GeoDataFrame(out, geometry=villages.geometry, crs=villages.crs)
+    notes: list[str] = []
+    places = (None if inputs.places is None else place_table(
+        inputs.places, coverage, inputs.fibre, inputs.metric_crs,
+        ftth_max_distance_m=cfg.rules.ftth_max_distance_m))
     communes, indicators, locations = _communes_and_indicators(out, inputs, coverage, cfg,
-                                                               operators)
+                                                               operators, places, notes)
     return Analysis(villages=village_gdf, communes=communes, indicators=indicators,
                     gaps=_gap_table(out[gap]), locations=locations,
-                    operator_covered=shares.passing, usp_priority=priority)
+                    operator_covered=shares.passing, usp_priority=priority,
+                    places=places, warnings=notes)
 
 
 def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
                     techs: list[str], operators: list[str]) -> _Shares:
     """Return each operator's covered share of each village and the verdicts on them."""
     villages = inputs.villages
-    # per operator: its own counted technologies together
+    # per operator: its own counted technologies together; and every operator together
+    # (the union), which is how people experience coverage
     layers = {op: [(op, t) for t in techs] for op in operators}
+    if operators:
+        layers[ANY_SHARE] = [(op, t) for op in operators for t in techs]
     shares = coverage_shares(villages.to_crs(inputs.metric_crs), coverage, layers=layers,
                              population=inputs.population,
                              point_radius_m=rules.village_point_radius_m)
+    zero = pd.Series(0.0, index=villages.index)
     table = shares[operators] if operators else pd.DataFrame(index=villages.index)
-    mbb_share = table.max(axis=1).fillna(0.0) if operators else pd.Series(
-        0.0, index=villages.index)
+    best = table.max(axis=1).fillna(0.0) if operators else zero
+    any_share = shares[ANY_SHARE].fillna(0.0) if operators else zero
+    mbb_share = any_share if rules.coverage_basis == "any_operator" else best
     return _Shares(table=table, basis=shares["basis"], mbb_share=mbb_share,
-                   passing=table.ge(rules.village_covered_share))
+                   any_share=any_share, passing=table.ge(rules.village_covered_share))
 
 
 def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
-                  fibre: pd.DataFrame, rules: RulesConfig) -> tuple[pd.DataFrame, pd.Series]:
-    """Return the SPEC columns of the village table, and the USP priority of each village.
+                  fibre: pd.DataFrame, rules: RulesConfig
+                  ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """Return the SPEC columns of the village table, the USP priority and the USP parts.
 
-    The verdicts are written here, once: ``mbb_covered``, ``ftth``, ``lom_song`` and
-    ``usp_eligible``.
+    The verdicts are written here, once: ``mbb_covered``, ``ftth``, ``lom_song``,
+    ``usp_mobile``, ``usp_fibre`` and ``usp_eligible``.
     """
     villages = inputs.villages
     op_lists = pd.Series("", index=villages.index)
@@ -187,14 +215,16 @@ def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
     else:
         out["ftth"] = pd.Series(pd.NA, index=villages.index, dtype="boolean")
     out["lom_song"] = ~out["mbb_covered"]
-    region = villages["commune_code"].map(
-        inputs.communes.set_index("commune_code")["region"]).astype("string")
-    out["region"] = region
-    out["difficult"] = villages["difficult"].astype(bool)
-    priority = (region.isin(rules.usp_regions).fillna(False).astype(bool)
-                | out["difficult"]).rename("usp_priority")
-    out["usp_eligible"] = (out["lom_song"] | lacks_ftth(out["ftth"])) & priority
-    return out, priority
+    classes = village_classes(villages, inputs.communes)
+    out["region"] = classes.region
+    out["difficult"] = classes.difficult
+    mobile, fibre_rule = rules.usp_rule("mobile"), rules.usp_rule("fibre")
+    usp = usp_parts(out["lom_song"], lacks_ftth(out["ftth"]), classes, mobile=mobile,
+                    fibre=fibre_rule)
+    for col in ("usp_eligible", "usp_mobile", "usp_fibre"):
+        out[col] = usp[col]
+    priority = qualifies(classes, mobile)[0].rename("usp_priority")
+    return out, priority, usp
 
 
 def _own_columns(out: pd.DataFrame, inputs: Inputs, coverage: Coverage, shares: _Shares,
@@ -213,6 +243,7 @@ def _own_columns(out: pd.DataFrame, inputs: Inputs, coverage: Coverage, shares: 
     out["n_operators"] = shares.passing.sum(axis=1).astype(int) if operators else 0
     for op in operators:
         out[f"share_{op}"] = shares.table[op].round(4)
+    out[ANY_SHARE] = shares.any_share.clip(0, 1).round(4)
     out["share_basis"] = shares.basis
     out = out.join(_nearest_sites(pts, coverage, techs))
     for col in fibre.columns:
@@ -248,37 +279,58 @@ def _reasons(out: pd.DataFrame, gap: pd.Series, basis: pd.Series, coverage: Cove
 
 
 def _communes_and_indicators(out: pd.DataFrame, inputs: Inputs, coverage: Coverage,
-                             cfg: Config, operators: list[str]
+                             cfg: Config, operators: list[str], places: pd.DataFrame | None,
+                             notes: list[str]
                              ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame]:
     """Return the commune table, the indicators and the site locations (EPSG:4326)."""
     metric = inputs.metric_crs
     locations = site_locations(inputs.sites, metric, tolerance_m=cfg.rules.site_sharing_m)
-    centre_5g = pd.Series(
-        covered_at(_commune_centres(inputs.communes, metric), coverage,
-                   [(op, "5G") for op in operators]), index=inputs.communes.index)
+    centre_5g = _centre_5g(inputs, coverage, operators, notes)
     commune_rows = commune_table(out, inputs.communes.to_crs(metric), locations, centre_5g)
     for col in [c for c in inputs.communes.columns
                 if c not in commune_rows.columns and c != "geometry"]:
         commune_rows[col] = inputs.communes[col].to_numpy()  # e.g. province: to the outputs
-    targets = {k: getattr(cfg.targets, k) for k in INDICATORS}
-    indicators = indicator_table(out, commune_rows, province_code=cfg.run.name,
-                                 province_name=cfg.display_name, targets=targets,
-                                 reported=cfg.reported)
+    t = cfg.targets
+    targets = {k: getattr(t, k) for k in INDICATORS} | dict(t.reported)
+    commune_targets = {code: dict(v) for code, v in t.communes.items()}
+    if t.communes_file is not None:
+        for code, v in read_commune_targets(t.communes_file).items():
+            commune_targets.setdefault(code, {}).update(v)
+    indicators = indicator_table(
+        out, commune_rows, province_code=cfg.run.name, province_name=cfg.display_name,
+        targets=targets, reported=cfg.reported, commune_targets=commune_targets,
+        places=None if places is None else place_figures(places),
+        place_targets={"places_5g_pct": t.places_5g_pct,
+                       "places_fibre_pct": t.places_fibre_pct})
     commune_gdf = gpd.GeoDataFrame(commune_rows, geometry=inputs.communes.geometry,
                                    crs=inputs.communes.crs)
     return commune_gdf, indicators, locations.to_crs(WGS84)
 
 
-def _commune_centres(communes: gpd.GeoDataFrame, metric: CRS) -> np.ndarray:
-    """Each commune's centre: ``centre_lon``/``centre_lat`` if given, else a point inside."""
-    pts = communes.geometry.representative_point()
-    if "centre_lon" in communes and "centre_lat" in communes:
-        lon = pd.to_numeric(communes["centre_lon"], errors="coerce")
-        lat = pd.to_numeric(communes["centre_lat"], errors="coerce")
-        given = lon.notna() & lat.notna()
-        pts = pts.where(~given, gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=communes.crs,
-                                              index=communes.index))
-    return gpd.GeoSeries(pts, crs=communes.crs).to_crs(metric).to_numpy()
+#: What the warning says when commune centres are missing.
+CENTRE_HINT = ("give [inputs] places with kind = \"commune_centre\" points (the UBND), or "
+               "centre_lon/centre_lat columns on the communes; covgap never guesses a centre")
+
+
+def _centre_5g(inputs: Inputs, coverage: Coverage, operators: list[str],
+               notes: list[str]) -> pd.Series:
+    """Whether each commune's known centre has 5G (NA where the centre is not known)."""
+    centres, _source = commune_centres(inputs.communes, inputs.places, inputs.metric_crs)
+    known = centres.notna() & ~centres.is_empty
+    out = pd.Series(pd.NA, index=inputs.communes.index, dtype="boolean")
+    if known.any():
+        out[known] = covered_at(centres[known].to_numpy(), coverage,
+                                [(op, "5G") for op in operators])
+    missing = int((~known).sum())
+    if missing:
+        text = (f"commune_centres_5g_pct: no commune centre is known, so the indicator is "
+                f"empty; {CENTRE_HINT}" if not known.any() else
+                f"commune_centres_5g_pct counts the {int(known.sum())} communes whose centre "
+                f"is known; {missing} commune(s) have none (e.g. "
+                f"{inputs.communes.loc[~known, 'commune_code'].iloc[0]}): {CENTRE_HINT}")
+        notes.append(text)
+        warnings.warn(text, CovgapWarning, stacklevel=3)
+    return out
 
 
 def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> pd.DataFrame:

@@ -99,7 +99,8 @@ def write_tables(result: Result, folder: Path) -> None:
     """Write the CSV tables of a run with its analysis into ``folder``.
 
     ``villages.csv``, ``communes.csv``, ``indicators.csv``, ``gaps.csv``,
-    ``candidates.csv`` (when the run has a plan) and one ``gaps_<operator>.csv`` per
+    ``candidates.csv`` (when the run has a plan), ``places.csv`` (when it has a places
+    layer) and one ``gaps_<operator>.csv`` per
     operator of the sites or the fibre (:func:`operator_gaps`), with the headers of
     ``[output] headers``.
 
@@ -120,6 +121,8 @@ def write_tables(result: Result, folder: Path) -> None:
     write_csv(gaps, folder / "gaps.csv", headers=lang)
     if result.plan is not None:
         write_csv(result.plan.candidates, folder / "candidates.csv", headers=lang)
+    if a.places is not None:
+        write_csv(a.places, folder / "places.csv", headers=lang)
     operators = sorted(set(result.inputs.sites["operator"]))
     if result.inputs.fibre is not None:
         operators = sorted(set(operators) | set(result.inputs.fibre["operator"]))

@@ -16,6 +16,8 @@ maps
     Operators' coverage maps (``[coverage.maps]``): keys, rasters, polygons.
 rasters
     DEM and population rasters.
+targets
+    Targets of single communes (``[targets] communes_file``).
 vector, text, crs, problems
     Reading files, parsing text and numbers, CRS choice, collecting problems.
 """
@@ -32,6 +34,7 @@ from covgap.io.layers import (
 )
 from covgap.io.rasters import RasterLayer, read_raster
 from covgap.io.read import Inputs, file_sha256, read_inputs
+from covgap.io.targets import read_commune_targets
 
 __all__ = [
     "WGS84",
@@ -42,6 +45,7 @@ __all__ = [
     "normalize_operator",
     "normalize_technology",
     "parse_crs",
+    "read_commune_targets",
     "read_communes",
     "read_fibre",
     "read_inputs",
