@@ -1846,6 +1846,7 @@ def write_outputs(out: Path, grid: Grid, dem: np.ndarray, pop: np.ndarray,
         "fibre": out / "sites" / "fibre.gpkg",
         "dem": out / "rasters" / "dem.tif",
         "population": out / "rasters" / "population.tif",
+        "places": out / "boundaries" / "places.csv",
     }
     for pth in paths.values():
         pth.parent.mkdir(parents=True, exist_ok=True)
@@ -1900,6 +1901,8 @@ def write_outputs(out: Path, grid: Grid, dem: np.ndarray, pop: np.ndarray,
     fg.to_file(paths["fibre"], layer="fibre", driver="GPKG", engine="pyogrio",
                geometry_type="Unknown")
 
+    write_places(paths["places"], communes, frames)
+
     common = {"driver": "GTiff", "width": grid.nx, "height": grid.ny, "count": 1,
               "crs": "EPSG:4326", "transform": grid.transform, "tiled": True,
               "blockxsize": 256, "blockysize": 256, "compress": "deflate"}
@@ -1915,6 +1918,58 @@ def write_outputs(out: Path, grid: Grid, dem: np.ndarray, pop: np.ndarray,
                         "(scripts/make_sample_data.py, seed 2025), people per cell",
                         UNITS="people per cell")
     return paths
+
+
+# --------------------------------------------------------------------------- places
+
+#: (district index, kind, name) of the sample's places beside the commune centres: the
+#: district hospitals, and an industrial zone and a bus station by the Thị xã.
+OTHER_PLACES: tuple[tuple[int, str, str, tuple[float, float]], ...] = (
+    (2, "health", "Trung tâm Y tế khu vực Mường Khê", (350.0, 200.0)),
+    (4, "health", "Trung tâm Y tế khu vực Ngọc Sơn", (-300.0, 250.0)),
+    (6, "health", "Bệnh viện Đa khoa thị xã", (400.0, -300.0)),
+    (6, "industrial_zone", "Khu công nghiệp phía Nam", (0.0, -3400.0)),
+    (6, "transport_hub", "Bến xe khách thị xã", (-900.0, 600.0)),
+)
+
+
+def write_places(path: Path, communes: Communes, frames: Frames) -> None:
+    """Write the places layer: every commune's centre (UBND), town centres, hospitals.
+
+    The UBND of a commune stands at its centre (:func:`commune_centres`, where the
+    centres' 5G cells stand); the centre of a town (thị trấn, phường) is listed again as
+    ``town_centre``.
+    No random numbers are drawn, so the other sample files stay as they were.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV to write (WGS84 lon/lat).
+    communes : Communes
+    frames : Frames
+    """
+    rows = []
+    centres = commune_centres(communes)  # where the 5G cells of the centres stand
+    for i in np.argsort(np.array(communes.code), kind="stable"):
+        xy = centres[i]
+        # "Xã Khoa Sáy" -> "UBND xã Khoa Sáy"
+        name = communes.name[i].replace(communes.kind[i], communes.kind[i].lower(), 1)
+        rows.append((f"UB-{communes.code[i]}", f"UBND {name}", "commune_centre", xy))
+        if communes.kind[i] != "Xã":
+            rows.append((f"TT-{communes.code[i]}", f"Trung tâm {name}", "town_centre", xy))
+    cent = district_centres(frames)
+    for k, (district, kind, name, (dx, dy)) in enumerate(OTHER_PLACES):
+        rows.append((f"PL-{k + 1:03d}", name, kind, cent[district] + np.array([dx, dy])))
+    xy = np.array([r[3] for r in rows])
+    ll = np.round(frames.work_to_lonlat(xy), 6)
+    inside = shapely.contains_xy(shapely.union_all(communes.geom), xy[:, 0], xy[:, 1])
+    if not inside.all():
+        raise RuntimeError("a sample place lies outside the communes")
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        wr = csv.writer(fh, lineterminator="\n")
+        wr.writerow(["place_id", "name", "kind", "lon", "lat"])
+        for (pid, name, kind, _), (lon, lat) in zip(rows, ll, strict=True):
+            wr.writerow([pid, nfc(name), kind, f"{lon:.6f}", f"{lat:.6f}"])
 
 
 # --------------------------------------------------------------------------- main
