@@ -466,8 +466,9 @@ class ComputeConfig:
         "0: one per core", low=0, high=4096))
     tile_m: float = field(default=50000.0, metadata=_doc(
         "side of the square tiles sites are batched by, metres: a tile's sites are "
-        "computed together over the part of the grid they reach (one Dask task each)",
-        low=1000.0, high=1_000_000.0))
+        "computed together over the part of the grid they reach (one Dask task each); "
+        "40,000 km (the Earth's circumference) makes one tile of any run",
+        low=1000.0, high=40_000_000.0))
 
 
 @dataclass(frozen=True)
