@@ -233,6 +233,12 @@ def _build(layers: _Layers, *, tiles: bool = True, coverage_overlays: bool = Tru
         _Piece("candidates", data=cand_data,
                name="Điểm đề xuất theo thứ hạng / Candidate sites, ranked").add_to(m)
 
+    if layers.places is not None and len(layers.places):
+        _Piece("places", data=_place_payload(layers.places), options={
+            "colors": list(PLACE_COLORS)},
+            name="Địa điểm: xanh có 5G, cam chỉ 4G, đỏ không có / Places: green 5G, amber "
+                 "4G only, red neither").add_to(m)
+
     site_tables = _site_payloads(sites, layers.locations)
     cluster = sum(len(t["id"]) for t in site_tables.values()) > CLUSTER_SITES_ABOVE
     for op, table in site_tables.items():
@@ -400,6 +406,7 @@ class _Layers:
     coverage: Coverage | None
     candidates: pd.DataFrame | None
     indicators: pd.DataFrame | None
+    places: pd.DataFrame | None = None
 
     @classmethod
     def of(cls, result: Result) -> _Layers:
@@ -409,7 +416,8 @@ class _Layers:
                    villages=analysis.villages, communes=analysis.communes,
                    locations=analysis.locations, sites=result.inputs.sites,
                    fibre=result.inputs.fibre, coverage=result.coverage,
-                   candidates=result.candidates, indicators=result.indicators)
+                   candidates=result.candidates, indicators=result.indicators,
+                   places=analysis.places)
 
 
 def _analysis(result: Result) -> Analysis:
@@ -673,6 +681,24 @@ def _present_fibre_ops(fibre: gpd.GeoDataFrame | None, operators: list[str]) -> 
     lines = fibre[~fibre.geometry.geom_type.isin(["Point", "MultiPoint"])]
     present = set(lines["operator"].dropna().astype(str))
     return [op for op in operators if op in present]
+
+
+#: Places by their signal: 5G, 4G only, neither (green, amber, red).
+PLACE_COLORS: tuple[str, ...] = ("#1a9641", "#fdae61", "#d7191c")
+
+
+def _place_payload(places: pd.DataFrame) -> dict:
+    """Return the places of ``places.csv``, escaped, with a class: 0 5G, 1 4G only, 2 none."""
+    has5 = places["has_5g"].to_numpy(dtype=bool)
+    has4 = places["has_4g"].to_numpy(dtype=bool)
+    return {
+        "lat": _numbers(places["lat"], COORD_DECIMALS),
+        "lon": _numbers(places["lon"], COORD_DECIMALS),
+        "name": _texts(places["name"]), "kind": _texts(places["kind"]),
+        "cls": np.where(has5, 0, np.where(has4, 1, 2)).tolist(),
+        "op5": _texts(places["operators_5g"]), "op4": _texts(places["operators_4g"]),
+        "fibre_m": _numbers(places["fibre_distance_m"]),
+    }
 
 
 def _candidate_payload(candidates: pd.DataFrame) -> dict:

@@ -379,6 +379,24 @@
     return group;
   };
 
+  // ---------------------------------------------------------------- places
+  // Commune centres, town centres, hospitals, ...: a ring coloured by the signal at the
+  // place (5G, 4G only, neither).
+  cg.places = function (map, d, o) {
+    var group = L.featureGroup(), words = ['Có 5G / 5G', 'Chỉ 4G / 4G only',
+      'Không có 4G/5G / No 4G or 5G'];
+    for (var i = 0; i < d.lat.length; i++) {
+      var m = L.circleMarker([d.lat[i], d.lon[i]], {radius: 6, weight: 3,
+        color: o.colors[d.cls[i]], fillColor: '#ffffff', fillOpacity: 0.9});
+      m.bindPopup(popupHtml(text(d.name[i]), text(d.kind[i]), '', [
+        row('Sóng / Signal', words[d.cls[i]]),
+        row('5G', text(d.op5[i])), row('4G', text(d.op4[i])),
+        row('Cáp quang gần nhất / Nearest fibre, m', num(d.fibre_m[i]))]), {maxWidth: 320});
+      group.addLayer(m);
+    }
+    return group;
+  };
+
   // ---------------------------------------------------------------- controls
   cg.title = function (map, d) {
     var div = L.DomUtil.create('div', 'cg-title', map.getContainer());
