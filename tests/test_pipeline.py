@@ -160,3 +160,13 @@ def test_only_coverage_stops_after_the_coverage(province, tmp_path):
     assert not (target / "villages.csv").exists()
     with pytest.raises(ValueError, match="only='villages'; valid values: 'inputs', 'coverage'"):
         covgap.run(province.config(), only="villages")
+
+
+def test_only_is_checked_before_anything_is_read(tmp_path):
+    # the configuration names files that do not exist: --only is refused first
+    missing = {"inputs": {name: str(tmp_path / f"{name}.gpkg")
+                          for name in ("communes", "villages", "sites")}}
+    with pytest.raises(ValueError, match="only='candidates'; valid values"):
+        covgap.run(missing, only="candidates")
+    with pytest.raises(covgap.InputError):
+        covgap.run(missing, only="inputs")
