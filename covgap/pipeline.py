@@ -20,8 +20,6 @@ from covgap.analysis import analyse
 from covgap.config import Config, load_config
 from covgap.coverage import compute_coverage
 from covgap.coverage.cache import cache_path, coverage_key
-from covgap.export.names import operator_part
-from covgap.export.rundir import write_atomic  # noqa: F401  (for covgap/diff.py, below)
 from covgap.io import read_inputs
 from covgap.planning import plan
 from covgap.progress import Progress
@@ -35,11 +33,6 @@ log = logging.getLogger(__name__)
 
 #: Stages a run can stop after (``covgap run --only``).
 ONLY: tuple[str, ...] = ("inputs", "coverage")
-
-# covgap/diff.py still imports write_atomic and _file_part from here; both go when the
-# covgap/diff/ package (issue 16) imports covgap.export.rundir and covgap.export.names.
-_file_part = operator_part
-
 
 @contextmanager
 def _stage(result: Result, name: str, progress: Progress | None) -> Iterator[None]:
