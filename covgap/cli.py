@@ -251,7 +251,9 @@ def _print_indicators(result: Result) -> None:
             "yes" if r["met"] else "no")
         target = "" if r["target"] is None or r["target"] != r["target"] else f"{r['target']:g}"
         value = "" if r["value"] != r["value"] else f"{r['value']:g}"
-        view.add_row(str(r["indicator"]), value, target, met)
+        kind = r.get("kind")
+        name = str(r["indicator"]) + (f" ({kind})" if isinstance(kind, str) and kind else "")
+        view.add_row(name, value, target, met)
     out.print(view)
 
 
