@@ -164,3 +164,29 @@ def test_place_outside_every_commune_and_kind_typo_are_refused(province):
            "mean 'commune_centre'?" in text
     assert "places.csv row 3 (place_id=P2): place 'Cảng' (transport_hub) lies outside " \
            "every commune" in text
+
+
+def test_weak_signal_is_named_in_the_reason():
+    # a point village 6 km from a 4G site under the pathloss model: its signal S is
+    # computed first; with the threshold at S + 4 dB it is not covered, and the reason
+    # says the signal is weak (within 10 dB of the threshold), quoting both figures
+    from covgap.coverage import compute_coverage
+    inputs = world([cell("A", X0 + 4000, Y0 + 10000)])
+    inputs.villages = gpd.GeoDataFrame(
+        {"village_id": ["V1"], "village_name": ["Bản Xa"], "commune_code": ["00001"],
+         "population": [100.0], "households": [20.0], "difficult": [False]},
+        geometry=[Point(X0 + 10000, Y0 + 10000)], crs=UTM).to_crs(4326)
+
+    def run(threshold):
+        c = covgap.load_config({"inputs": {"communes": "c", "villages": "v", "sites": "s"},
+                                "coverage": {"model": "pathloss", "resolution_m": 100.0,
+                                             "min_rsrp_dbm": threshold}})
+        return analyse(inputs, compute_coverage(inputs, c), c).villages.iloc[0]
+
+    signal = run(-140.0)["best_signal_dbm"]
+    assert -140 < signal < -60
+    threshold = float(np.ceil(signal + 4))
+    v = run(threshold)
+    assert bool(v["lom_song"])
+    assert v["reason"].startswith(f"weak 4G/5G signal {signal:.0f} dBm (threshold "
+                                  f"{threshold:.0f} dBm)")

@@ -271,8 +271,10 @@ def _reasons(out: pd.DataFrame, gap: pd.Series, basis: pd.Series, coverage: Cove
     if gap.any():
         basis_word = basis.map({"population": "people", "area": "area",
                                 "point": "village point"})
+        # reasons() reads the strongest signal as best_dbm (point_diagnostics' name)
         reason.loc[gap] = reasons(
-            out[gap], threshold_share=rules.village_covered_share,
+            out[gap].rename(columns={"best_signal_dbm": "best_dbm"}),
+            threshold_share=rules.village_covered_share,
             min_dbm=coverage.min_rsrp_dbm, tech_label=tech_label,
             basis_word=basis_word[gap])
     return reason
