@@ -41,8 +41,8 @@ def _sha(data: bytes) -> str:
 
 
 def _strip_paths(obj: Any, roots: list[str]) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strip_paths(v, roots) for k, v in obj.items()}
+    if isinstance(obj, dict):  # keys too: input hashes are keyed by absolute path
+        return {_strip_paths(k, roots): _strip_paths(v, roots) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_strip_paths(v, roots) for v in obj]
     if isinstance(obj, str):
