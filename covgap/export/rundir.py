@@ -298,7 +298,8 @@ def _output_error(target: Path, exc: OSError) -> OutputError:
             }.get(number or 0, "write elsewhere with --out")
     code = f" [{errno.errorcode[number]}]" if number in errno.errorcode else ""
     where = f"cannot write {target}"
-    if exc.filename and Path(str(exc.filename)) != target:
+    if exc.filename and Path(str(exc.filename)) != target and not Path(
+            str(exc.filename)).name.startswith(".covgap-probe-"):
         where += f" ({Path(str(exc.filename)).name})"
     return OutputError(f"{where}: {reason}{code}; nothing was written; {hint}",
                        path=target, strerror=reason, errno=number)
@@ -551,12 +552,14 @@ def _recover(target: Path) -> None:
 
 def _pause(point: str) -> None:
     """Wait (the test hook, module docstring) at ``point`` for SIGUSR1 when asked."""
-    if os.environ.get(PAUSE_ENV) != point or not hasattr(signal, "sigwait"):
+    if os.environ.get(PAUSE_ENV) != point or not hasattr(signal, "SIGUSR1"):
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    released: list[int] = []  # a handler, not sigwait: any thread may receive the signal
+    signal.signal(signal.SIGUSR1, lambda signum, frame: released.append(signum))
     sys.stderr.write(f"covgap-test: paused at {point}\n")
     sys.stderr.flush()
-    signal.sigwait({signal.SIGUSR1})
+    while not released:
+        time.sleep(0.01)
 
 
 _AT_FDCWD = -100
