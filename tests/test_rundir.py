@@ -179,6 +179,18 @@ def test_a_run_put_in_place_meanwhile_is_never_replaced(tmp_path, monkeypatch, e
     assert hidden(tmp_path) == []  # the loser wrote nothing
 
 
+def test_forced_runs_onto_a_missing_target_the_last_one_wins(tmp_path):
+    target = tmp_path / "run"
+
+    def slow(folder):  # another forced run puts its run in place while this one computes
+        write_atomic(target, lambda inner: run_writer(inner, "first"), force=True)
+        run_writer(folder, "second")
+
+    write_atomic(target, slow, force=True)
+    assert content(target) == "second"
+    assert hidden(tmp_path) == []
+
+
 def test_two_runs_at_once_exactly_one_wins(tmp_path):
     target = tmp_path / "run"
     procs = [start_child(target, name, force=False, pause="staged") for name in "AB"]

@@ -436,7 +436,14 @@ def write_atomic(target: Path, write: Callable[[Path], object], *,
                 _check_replaceable(target, force=True, record=record)  # again, just before
                 _replace(tmp, target)
             else:
-                _move_new(tmp, target)
+                try:
+                    _move_new(tmp, target)
+                except RunExistsError:
+                    if not force:
+                        raise
+                    # another forced run put its run in place meanwhile: the last one wins
+                    _check_replaceable(target, force=True, record=record)
+                    _replace(tmp, target)
         except OSError as exc:
             raise _output_error(target, exc) from None
     finally:
@@ -527,8 +534,7 @@ def _recover(target: Path) -> None:
         if m and sibling.is_dir() and not sibling.is_symlink() and not _alive(int(m[2])):
             leftovers.append((m[1], sibling))
     # set-aside runs first, newest first: the newest is the run the user last had
-    olds = sorted((p for kind, p in leftovers if kind == "old"),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
+    olds = sorted((p for kind, p in leftovers if kind == "old"), key=_mtime, reverse=True)
     for old in olds:
         if not os.path.lexists(target):
             try:
@@ -548,6 +554,14 @@ def _recover(target: Path) -> None:
         if kind == "partial":
             log.warning("removing %s, left by a run that was stopped while writing", sibling)
             shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    """Return when ``path`` was modified (seconds); 0 when another process removed it."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _pause(point: str) -> None:
