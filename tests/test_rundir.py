@@ -402,6 +402,42 @@ def test_a_full_disk_while_writing_is_an_output_error(tmp_path):
     assert hidden(tmp_path) == []
 
 
+def test_a_library_error_on_a_full_disk_is_reported_as_a_full_disk(tmp_path, monkeypatch):
+    def write(folder):  # pyogrio reports a full disk as a FeatureError (a RuntimeError)
+        raise RuntimeError("Could not add feature to layer at index 0: sqlite3_exec(...)")
+
+    with pytest.raises(RuntimeError, match="Could not add feature"):  # a real bug stays one
+        write_atomic(tmp_path / "run", write)
+    monkeypatch.setattr(rundir, "_free_bytes", lambda folder: 4096.0)
+    with pytest.raises(OutputError, match=r"No space left on device \[ENOSPC\]"):
+        write_atomic(tmp_path / "run", write)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_really_full_disk_while_writing_a_geopackage(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+                         capture_output=True, check=False)
+    if res.returncode != 0:
+        pytest.skip(f"no tmpfs mount here: {res.stderr!r}")
+    frame = gpd.GeoDataFrame({"a": range(20000)},
+                             geometry=[Point(i, i) for i in range(20000)], crs=4326)
+
+    def write(folder):
+        frame.to_file(folder / "results.gpkg", layer="villages", engine="pyogrio")
+
+    try:
+        with pytest.raises(OutputError, match=r"No space left on device \[ENOSPC\]"):
+            write_atomic(disk / "run", write)
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
 @pytest.fixture
 def read_only_folder(tmp_path):
     """A folder on a read-only bind mount (root ignores chmod); skip where mount is denied."""
