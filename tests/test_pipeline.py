@@ -59,7 +59,11 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
 
 
 def test_a_failed_forced_write_keeps_the_old_run(tmp_path):
-    write_atomic(tmp_path / "run", lambda folder: (folder / "a.txt").write_text("old"))
+    def old(folder):  # a run directory: --force replaces nothing else
+        (folder / "a.txt").write_text("old")
+        (folder / "manifest.json").write_text('{"covgap_version": "0"}')
+
+    write_atomic(tmp_path / "run", old)
 
     def boom(folder):
         raise RuntimeError("killed")
