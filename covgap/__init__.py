@@ -10,7 +10,14 @@ Examples
 from covgap._version import __version__
 from covgap.config import Config, load_config
 from covgap.diff import RunDiff, diff_runs
-from covgap.errors import ConfigError, CovgapError, CovgapWarning, InputError, InputWarning
+from covgap.errors import (
+    ConfigError,
+    CovgapError,
+    CovgapWarning,
+    InputError,
+    InputWarning,
+    OutputError,
+)
 from covgap.io import Inputs, read_inputs
 from covgap.pipeline import run
 from covgap.result import Result, RunExistsError
@@ -23,6 +30,7 @@ __all__ = [
     "InputError",
     "InputWarning",
     "Inputs",
+    "OutputError",
     "Result",
     "RunDiff",
     "RunExistsError",

@@ -237,13 +237,12 @@ def test_an_unwritable_output_folder_is_reported_before_computing(province, tmp_
         raise AssertionError("computed before checking the output folder")
 
     monkeypatch.setattr(covgap.pipeline, "run", never)
-    # a NUL byte cannot come through argv (click refuses it, exit 2), but it can through
-    # the configuration's [output] dir
+    # a NUL byte cannot come through argv (click refuses it, exit 2), and the
+    # configuration refuses it in [output] dir before anything is read
     toml = write_toml(province, tmp_path / "nul.toml", '[output]\ndir = "a\\u0000b"\n')
     res = CliRunner().invoke(app, ["run", str(toml), "--quiet"])
     assert res.exit_code == 1
-    assert "a folder name cannot hold a NUL byte (\\0); check --out or [output] dir" in \
-        res.output
+    assert "output.dir: 'a\\x00b' contains a NUL character; a path cannot" in res.output
     assert "bug in covgap" not in res.output
     toml = write_toml(province, tmp_path / "run.toml")
     (tmp_path / "out").write_text("a file where the output folder should be")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from covgap.diff.tables import (
 from covgap.errors import InputWarning
 from covgap.export.csv import write_csv
 from covgap.export.names import operator_part
-from covgap.export.rundir import write_atomic
+from covgap.export.rundir import manifest_json, write_atomic
 
 __all__ = ["RunDiff", "diff_runs"]
 
@@ -178,11 +177,10 @@ class RunDiff:
             write_csv(self.crosswalk, folder / "crosswalk.csv")
             (folder / "change_map.html").write_text(self.map().get_root().render(),
                                                      encoding="utf-8")
-            (folder / "diff.json").write_text(
-                json.dumps(self.record(), indent=2, ensure_ascii=False, default=str) + "\n",
-                encoding="utf-8")
+            # strict JSON (NaN as null), and the record that marks the folder as a diff
+            (folder / "diff.json").write_text(manifest_json(self.record()), encoding="utf-8")
 
-        write_atomic(target, write, force=force)
+        write_atomic(target, write, force=force, record=("diff.json",))
         return target
 
     def map(self, *, simplify_m: float = 50.0) -> folium.Map:
