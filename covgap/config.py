@@ -412,21 +412,27 @@ class CandidatesConfig:
     priority_weight: float = field(default=2.0, metadata=_doc(
         "people in region-III communes or ĐBKK villages count this many times (the "
         "universal-service programme pays for them first)", low=1.0, high=1000.0))
-    cost_new_site: float = field(default=1500.0, metadata=_doc(
-        "cost of a new site, in your currency unit (default figures: million VND, "
-        "illustrative)", low=0.0, high=MAX_COST))
-    cost_shared_site: float = field(default=500.0, metadata=_doc(
-        "cost of adding equipment to an existing tower, same unit", low=0.0,
+    cost_new_site: float | None = field(default=None, metadata=_doc(
+        "unit price of a new site, triệu đồng (million VND); default: none, so no cost "
+        "is shown and sites are ranked by the people they newly cover", low=0.0,
         high=MAX_COST))
-    fibre_cost_per_km: float = field(default=100.0, metadata=_doc(
-        "cost of a fibre extension per km, same unit", low=0.0, high=MAX_COST))
+    cost_shared_site: float | None = field(default=None, metadata=_doc(
+        "unit price of adding equipment to an existing tower, triệu đồng; give it with "
+        "cost_new_site", low=0.0, high=MAX_COST))
+    fibre_cost_per_km: float | None = field(default=None, metadata=_doc(
+        "unit price of a fibre extension per km, triệu đồng; default: none, no fibre cost "
+        "is shown", low=0.0, high=MAX_COST))
+    cost_source: str = field(default="", metadata=_doc(
+        "where the unit prices come from (e.g. the decision or the operators' quotation "
+        "that sets them); printed beside every cost"))
     budget: float | None = field(default=None, metadata=_doc(
-        "total budget for candidate sites, same unit; default: no budget, max_sites only",
+        "total budget for candidate sites, triệu đồng; needs the unit prices "
+        "cost_new_site and cost_shared_site; default: no budget, max_sites only",
         low=0.0, high=MAX_COST))
     satellite_cost_per_person: float = field(default=5.0, metadata=_doc(
-        "villages whose cheapest terrestrial option costs more than this per person served "
-        "(or that no candidate reaches) are listed for satellite, same unit", low=0.0,
-        high=MAX_COST))
+        "with unit prices: villages whose cheapest terrestrial option costs more than this "
+        "per person served are listed for satellite, triệu đồng; without prices (and "
+        "always) villages no candidate reaches are listed", low=0.0, high=MAX_COST))
     time_limit_s: float = field(default=60.0, metadata=_doc(
         "time limit of the exact mode, seconds", low=1.0, high=86_400.0))
 
@@ -587,6 +593,14 @@ def load_config(
             problems.append(
                 f"[inputs.columns] unknown layer {', '.join(map(repr, unknown_layers))}; "
                 f"valid: {', '.join(VECTOR_LAYERS)}")
+        cc = cfg.candidates
+        if (cc.cost_new_site is None) != (cc.cost_shared_site is None):
+            problems.append("[candidates] cost_new_site and cost_shared_site go together: "
+                            "give both unit prices (triệu đồng) or neither")
+        if cc.budget is not None and (cc.cost_new_site is None or cc.cost_shared_site is None):
+            problems.append("[candidates] budget needs unit prices: give cost_new_site and "
+                            "cost_shared_site (triệu đồng) and cost_source, or leave budget "
+                            "out and use max_sites")
         for key in sorted(set(cfg.targets.reported) - set(cfg.reported)):
             known = [f.name for f in dataclasses.fields(TargetsConfig)
                      if not f.metadata.get("rest")]
