@@ -360,7 +360,8 @@ def _communes_and_indicators(out: pd.DataFrame, inputs: Inputs, coverage: Covera
         targets=targets, reported=cfg.reported, commune_targets=commune_targets,
         places=None if places is None else place_figures(places),
         place_targets={"places_5g_pct": t.places_5g_pct,
-                       "places_fibre_pct": t.places_fibre_pct})
+                       "places_fibre_pct": t.places_fibre_pct},
+        district_rows=cfg.output.district_rows)
     commune_gdf = gpd.GeoDataFrame(commune_rows, geometry=inputs.communes.geometry,
                                    crs=inputs.communes.crs)
     return commune_gdf, indicators, locations.to_crs(WGS84)
