@@ -71,7 +71,8 @@ ConfigArg = Annotated[Path, typer.Argument(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", help="Write the run directory here instead of <output.dir>/<name>/<year>.")]
 ForceOpt = Annotated[bool, typer.Option(
-    "--force", help="Replace an existing run directory (never done without it).")]
+    "--force", help="Replace an existing run directory (never done without it); a folder "
+    "that is not a covgap run directory is never replaced.")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress display; errors are still printed.")]
 OnlyOpt = Annotated[str | None, typer.Option(
@@ -201,13 +202,11 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
                                  param_hint="--only")
     with _guard():
         from covgap.config import load_config
-        from covgap.result import RunExistsError
+        from covgap.export.rundir import check_writable
         cfg = load_config(config)
         planned = out_dir if out_dir is not None else cfg.run_dir()
-        if planned.exists() and not force:  # say so now, not after a minute of work
-            raise RunExistsError(
-                f"{planned} already exists; covgap never overwrites a run: pass --force to "
-                "replace it, or --out to write elsewhere")
+        # say so now, not after a minute of work: exists, not a run, read-only, full
+        check_writable(planned, force=force, record=("manifest.json",))
         with _progress(quiet) as progress:
             result = run_pipeline(cfg, progress=progress, only=only,
                                   reuse_coverage=not recompute)
@@ -321,8 +320,11 @@ def diff(run_dir_a: RunDirArg, run_dir_b: RunDirArg, out_dir: DiffOutOpt = None,
     Example:  covgap diff out/tinh-mau/2024 out/tinh-mau/2025
     """
     from covgap.diff import diff_runs
+    from covgap.export.rundir import check_writable
 
     with _guard():
+        if out_dir is not None:  # before reading the runs: exists, not a diff, read-only
+            check_writable(out_dir, force=force, record=("diff.json",))
         result = diff_runs(run_dir_a, run_dir_b, crosswalk=crosswalk)
         for note in result.notes:  # _guard silences warnings: say them here
             complain(f"warning: {note}")

@@ -16,6 +16,7 @@ __all__ = [
     "CovgapWarning",
     "InputError",
     "InputWarning",
+    "OutputError",
     "RepairWarning",
     "check_option",
     "quoted",
@@ -80,3 +81,26 @@ def check_option(name: str, value: object, choices: Iterable[str],
     choices = tuple(choices)
     if value not in choices:
         problems.append(f"{name} {value!r} is not valid; valid values: {quoted(choices)}")
+
+
+class OutputError(CovgapError):
+    """An output folder cannot be written: read-only, no permission, disk full, a bad name.
+
+    Parameters
+    ----------
+    message : str
+        The text printed, naming the path and the system's reason.
+    path : Path or str, optional
+        The run (or diff) directory that could not be written.
+    strerror : str, optional
+        The system's reason, e.g. ``"No space left on device"``.
+    errno : int, optional
+        The system's error number (:mod:`errno`), e.g. ``errno.ENOSPC``.
+    """
+
+    def __init__(self, message: str, *, path: object = None, strerror: str | None = None,
+                 errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.strerror = strerror
+        self.errno = errno

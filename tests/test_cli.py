@@ -1,6 +1,8 @@
 """The real ``covgap`` entry point, run as users run it."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +156,117 @@ def test_diff_command(province, tmp_path):
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
     assert "covgap run directory" in bad.stderr
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_run(province, tmp_path):
+    toml = write_toml(province, tmp_path / "run.toml")
+    docs = tmp_path / "Documents"
+    docs.mkdir()
+    (docs / "thesis.docx").write_text("years of work", encoding="utf-8")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine", encoding="utf-8")
+    res = covgap("run", toml, "--quiet", "--out", docs, "--force")
+    assert res.returncode == 1
+    assert res.stderr.startswith(f"covgap: {docs} already exists and is not a covgap run "
+                                 "directory (it has no covgap manifest.json); covgap never "
+                                 "replaces it, even with --force")
+    res = covgap("run", toml, "--quiet", "--out", a_file, "--force")
+    assert res.returncode == 1
+    assert f"covgap: {a_file} already exists and is a file" in res.stderr
+    # covgap diff --force: refused before the runs are even read
+    res = covgap("diff", tmp_path / "no-a", tmp_path / "no-b", "--out", docs, "--force")
+    assert res.returncode == 1
+    assert f"covgap: {docs} already exists and is not a covgap run directory (it has no " \
+        "covgap diff.json)" in res.stderr
+    assert [p.name for p in docs.iterdir()] == ["thesis.docx"]
+    assert (docs / "thesis.docx").read_text(encoding="utf-8") == "years of work"
+    assert a_file.read_text(encoding="utf-8") == "mine"
+    assert not (tmp_path / "out").exists()  # nothing computed, nothing written
+
+
+def test_two_runs_at_once_into_one_directory_exactly_one_wins(province, tmp_path):
+    toml = write_toml(province, tmp_path / "run.toml")
+    env = {k: v for k, v in os.environ.items() if k != "COVGAP_DEBUG"}
+    procs = [subprocess.Popen([*COVGAP, "run", str(toml), "--quiet"], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    assert sorted(code for code, *_ in results) == [0, 1], results
+    loser = next(err for code, _, err in results if code == 1)
+    run_dir = tmp_path / "out" / "toy" / "2025"
+    assert f"covgap: {run_dir} already exists" in loser
+    assert "Traceback" not in loser
+    assert json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert [p.name for p in run_dir.parent.iterdir()] == ["2025"]  # the loser left nothing
+
+
+def test_killing_a_forced_run_between_the_renames_keeps_the_previous_run(province, tmp_path):
+    toml = write_toml(province, tmp_path / "run.toml")
+    run_dir = tmp_path / "out" / "toy" / "2025"
+    assert covgap("run", toml, "--quiet", "--only", "inputs").returncode == 0
+    before = (run_dir / "manifest.json").read_bytes()
+    env = {k: v for k, v in os.environ.items() if k != "COVGAP_DEBUG"}
+    env["COVGAP_TEST_PAUSE_AT"] = "between-renames"
+    proc = subprocess.Popen([*COVGAP, "run", str(toml), "--quiet", "--force", "--only",
+                             "inputs"], env=env, text=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        line = proc.stderr.readline()
+        assert line.strip() == "covgap-test: paused at between-renames", line
+        assert not run_dir.exists()  # the old run is set aside, the new one not in place
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    res = covgap("run", toml, "--quiet", "--only", "inputs")
+    assert res.returncode == 1
+    assert f"covgap: {run_dir} already exists; covgap never overwrites a run" in res.stderr
+    assert (run_dir / "manifest.json").read_bytes() == before
+    assert [p.name for p in run_dir.parent.iterdir()] == ["2025"]
+
+
+def test_an_unwritable_output_folder_is_reported_before_computing(province, tmp_path,
+                                                                   monkeypatch):
+    from typer.testing import CliRunner
+
+    import covgap.pipeline
+    from covgap.cli import app
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed before checking the output folder")
+
+    monkeypatch.setattr(covgap.pipeline, "run", never)
+    # a NUL byte cannot come through argv (click refuses it, exit 2), but it can through
+    # the configuration's [output] dir
+    toml = write_toml(province, tmp_path / "nul.toml", '[output]\ndir = "a\\u0000b"\n')
+    res = CliRunner().invoke(app, ["run", str(toml), "--quiet"])
+    assert res.exit_code == 1
+    assert "a folder name cannot hold a NUL byte (\\0); check --out or [output] dir" in \
+        res.output
+    assert "bug in covgap" not in res.output
+    toml = write_toml(province, tmp_path / "run.toml")
+    (tmp_path / "out").write_text("a file where the output folder should be")
+    res = CliRunner().invoke(app, ["run", str(toml), "--quiet"])
+    assert res.exit_code == 1
+    assert f"cannot write {tmp_path / 'out' / 'toy' / '2025'}: {tmp_path / 'out'} is a file, " \
+        "not a folder" in res.output
+
+
+def test_a_read_only_output_folder_exits_1_naming_it(province, tmp_path):
+    src, ro = tmp_path / "src", tmp_path / "ro"
+    src.mkdir()
+    ro.mkdir()
+    mount = subprocess.run(["mount", "--bind", "-o", "ro", str(src), str(ro)],
+                           capture_output=True, check=False)
+    if mount.returncode != 0:
+        pytest.skip(f"no read-only bind mount here: {mount.stderr!r}")
+    try:
+        toml = write_toml(province, tmp_path / "run.toml")
+        res = covgap("run", toml, "--quiet", "--out", ro / "2025")
+    finally:
+        subprocess.run(["umount", str(ro)], check=False)
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        f"covgap: cannot write {ro / '2025'}: Read-only file system [EROFS]; nothing was "
+        "written; the file system is read-only: write elsewhere with --out")

@@ -59,7 +59,11 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
 
 
 def test_a_failed_forced_write_keeps_the_old_run(tmp_path):
-    write_atomic(tmp_path / "run", lambda folder: (folder / "a.txt").write_text("old"))
+    def old(folder):  # a run directory: --force replaces nothing else
+        (folder / "a.txt").write_text("old")
+        (folder / "manifest.json").write_text('{"covgap_version": "0"}')
+
+    write_atomic(tmp_path / "run", old)
 
     def boom(folder):
         raise RuntimeError("killed")
@@ -160,3 +164,13 @@ def test_only_coverage_stops_after_the_coverage(province, tmp_path):
     assert not (target / "villages.csv").exists()
     with pytest.raises(ValueError, match="only='villages'; valid values: 'inputs', 'coverage'"):
         covgap.run(province.config(), only="villages")
+
+
+def test_only_is_checked_before_anything_is_read(tmp_path):
+    # the configuration names files that do not exist: --only is refused first
+    missing = {"inputs": {name: str(tmp_path / f"{name}.gpkg")
+                          for name in ("communes", "villages", "sites")}}
+    with pytest.raises(ValueError, match="only='candidates'; valid values"):
+        covgap.run(missing, only="candidates")
+    with pytest.raises(covgap.InputError):
+        covgap.run(missing, only="inputs")

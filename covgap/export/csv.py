@@ -4,17 +4,20 @@
 - Numbers stay numbers; booleans are ``true``/``false``; missing values are empty.
 - A text cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) is
   prefixed with an apostrophe, so Excel shows it as text instead of running it as a
-  formula (OWASP, "CSV Injection").
+  formula (OWASP, "CSV Injection").  Headers too: an input column may be named
+  ``=HYPERLINK(...)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["VI_HEADERS", "safe_text", "write_csv"]
+__all__ = ["VI_HEADERS", "safe_headers", "safe_text", "write_csv"]
 
 #: Vietnamese column names: the CSVs' headers with ``headers="vi"`` and the Excel
 #: report's labels; columns not listed keep covgap's name.
@@ -58,6 +61,20 @@ def safe_text(values: pd.Series) -> pd.Series:
     return text.where(~risky, "'" + text)
 
 
+def safe_headers(columns: Iterable[Any]) -> list[Any]:
+    r"""Return column names with the protection of :func:`safe_text`; others unchanged.
+
+    Examples
+    --------
+    >>> safe_headers(["village_id", '=HYPERLINK("http://x","y")', 3])
+    ['village_id', '\'=HYPERLINK("http://x","y")', 3]
+    """
+    names = list(columns)
+    text = [c for c in names if isinstance(c, str)]
+    safe = iter(safe_text(pd.Series(text, dtype="string")).tolist())
+    return [next(safe) if isinstance(c, str) else c for c in names]
+
+
 def _cell_values(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
@@ -93,6 +110,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, headers: str = "en") -> 
     table = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
     if headers == "vi":
         table = table.rename(columns=VI_HEADERS)
-    _cell_values(table).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
+    cells = _cell_values(table)
+    cells.columns = safe_headers(cells.columns)
+    cells.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
                                float_format="%.10g")
     return path
