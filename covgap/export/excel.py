@@ -49,13 +49,16 @@ from covgap.analysis.rules import min_rsrp_dbm, rule_text
 from covgap.analysis.villages import SIGNAL_STATUSES
 from covgap.config import LAYERS, Config
 from covgap.export.csv import VI_HEADERS, safe_text
+from covgap.export.lists import all_gaps, operator_gaps
+from covgap.export.names import operator_part
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
     from covgap.result import Result
 
-__all__ = ["INDICATOR_LABELS", "SHEETS", "column_header", "indicator_label", "write_report"]
+__all__ = ["INDICATOR_LABELS", "LIST_COLUMNS", "SHEETS", "column_header", "indicator_label",
+           "write_lists", "write_report"]
 
 #: Sheet names (Excel allows 31 characters and no ``/``).
 SHEETS = {
@@ -181,6 +184,7 @@ COLUMN_LABELS: dict[str, str] = {
     "unit": "Đơn vị",
     "source": "Nguồn số liệu",
     "kind": "Loại điểm",
+    "registered_operator": "DN đăng ký (Sở điền)",
     **{k: v[0] + " (%)" for k, v in INDICATOR_LABELS.items() if k.endswith("_pct")},
 }
 
@@ -195,6 +199,12 @@ FIBRE_COLUMNS: tuple[str, ...] = (
     "households", "fibre_distance_m", "fibre_operator", "fibre_kind", "fibre_id",
     "fibre_extension_m", "fibre_extension_basis", "fibre_extension_cost", "fix_fibre",
     "region", "difficult", "usp_fibre", "satellite", "priority")
+#: The columns of the sheets of ``lists.xlsx`` (those the gap table has).
+LIST_COLUMNS: tuple[str, ...] = (
+    "stt", "commune_name", "district", "village_id", "village_name", "population",
+    "households", "gap", "signal_status", "best_operator", "fix", "reason",
+    "fibre_distance_m", "fibre_extension_m", "fibre_extension_cost", "usp_mobile",
+    "usp_fibre", "satellite", "priority", "registered_operator")
 #: Columns summed on the subtotal rows of the gap sheets.
 _SUMMED = ("population", "households", "fibre_extension_m", "fibre_extension_cost")
 #: Gap columns left out of the technical sheet (the gap sheets or the village table hold
@@ -204,6 +214,7 @@ _NOT_TECHNICAL = frozenset({"geometry", "fix", "fix_mobile", "fix_fibre", "reaso
 
 _MET = {True: "✓ Đạt", False: "✗ Chưa đạt"}
 _YES = {True: "Có", False: "Không"}
+_GAPS = {"mobile": "di động", "fibre": "cáp quang", "mobile+fibre": "di động + cáp quang"}
 _LEVELS = {"province": "Tỉnh", "district": "Huyện (cũ)", "commune": "Xã"}
 _SOURCE = {"map": "bản đồ / map", "supplied": "số liệu cung cấp / supplied"}
 _PCT = '0.0#####"%"'  # values already in percent: 94.4 shows 94.4%, a missed 99.96 too
@@ -433,6 +444,8 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if col == "signal_status":
             out[col] = s.map(SIGNAL_STATUSES).astype(object).where(s.notna(), None)
+        elif col == "gap":
+            out[col] = s.map(lambda v: _GAPS.get(v, v)).astype(object).where(s.notna(), None)
         elif col == "met":
             continue
         elif pd.api.types.is_bool_dtype(s) or (
@@ -794,6 +807,49 @@ def write_report(result: Result, path: str | Path) -> Path:
                  table["indicator"].map(lambda i: indicator_label(i, "vi", config)))
     _write_table(wb.create_sheet(SHEETS["indicators"]), table, config=config, freeze_cols=3)
     wb.properties.title = f"covgap {config.display_name} {config.run.year}"
+    wb.properties.creator = f"covgap {__version__}"
+    wb.save(path)
+    return path
+
+
+def write_lists(result: Result, path: str | Path, *, operators: Sequence[str]) -> Path:
+    """Write ``lists.xlsx``: every gap, then one sheet per operator, print-ready.
+
+    The first sheet ("Tất cả - All") is ``gaps_all.csv``: every gap with an empty
+    "DN đăng ký" column for the department to fill.  Then a sheet per operator holding
+    only what is addressed to it (:func:`covgap.export.lists.operator_gaps`).  Each is
+    grouped by commune with subtotals, as the report's gap sheets.
+
+    Parameters
+    ----------
+    result : Result
+        A run with its analysis.
+    path : str or Path
+        The workbook to write; an existing file is replaced.
+    operators : sequence of str
+        The operators that get a sheet (:func:`covgap.export.lists.gap_operators`).
+
+    Returns
+    -------
+    Path
+    """
+    if result.gaps is None:
+        raise ValueError("the run has no village analysis: run every stage (covgap.run) "
+                         "before writing its lists")
+    path = Path(path)
+    gaps = pd.DataFrame(result.gaps)
+    wb = Workbook(write_only=True)
+    sheets = [("Tất cả - All", all_gaps(gaps), LIST_COLUMNS)]
+    sheets += [(operator_part(op)[:31], operator_gaps(gaps, op),
+                tuple(c for c in LIST_COLUMNS if c != "registered_operator"))
+               for op in operators]
+    for name, table, columns in sheets:
+        rows, totals = _grouped(table, columns)
+        freeze = list(rows.columns).index("village_name") + 1 if (
+            "village_name" in rows.columns) else 1
+        _write_table(wb.create_sheet(name), rows, config=result.config, freeze_cols=freeze,
+                     totals=totals)
+    wb.properties.title = f"covgap {result.config.display_name} {result.config.run.year}"
     wb.properties.creator = f"covgap {__version__}"
     wb.save(path)
     return path
