@@ -424,6 +424,22 @@ def _styled_cell(ws: WriteOnlyWorksheet, number_format: str) -> Cell:
     return cell
 
 
+#: Columns of long text: they wrap at this width (characters).
+_WRAPPED = frozenset({"reason", "fix", "fix_mobile", "fix_fibre", "usp_mobile_reason",
+                      "usp_fibre_reason", "indicator_label"})
+_WRAP_WIDTH = 34
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def _lines(value: Any, width: float) -> int:
+    """Return how many lines a text takes wrapped at ``width`` characters (1 for others)."""
+    if isinstance(value, Cell):
+        value = value.value
+    if not isinstance(value, str) or not value:
+        return 1
+    return max(1, math.ceil(len(value) / max(width - 2, 1)))
+
+
 def _print_setup(ws: WriteOnlyWorksheet, *, title_rows: str = "1:1") -> None:
     """A4 landscape, one page wide (as many pages down as needed), header rows repeated."""
     ws.page_setup.orientation = "landscape"
@@ -473,7 +489,8 @@ def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, config: Config 
         s = frame.iloc[:, j - 1]
         values = _column_values(s)
         sample = [len(str(v)) for v in values[:500] if v is not None]
-        widths[j] = max([min(len(label), 18), *[min(n, 48) for n in sample]])
+        cap = _WRAP_WIDTH if name in _WRAPPED else 24
+        widths[j] = max([min(len(label), 16), *[min(n, cap) for n in sample]])
         formats.append(_format_for(name, s))
         numpy_numbers = isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf"
         columns.append(values if numpy_numbers else _text_items(ws, values))
@@ -483,6 +500,14 @@ def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, config: Config 
     _print_setup(ws)
     _fit_widths(ws, widths)
     ws.row_dimensions[1].height = 45
+    # long texts wrap in their column; LibreOffice keeps a stored row height, so each
+    # row gets the height of its longest wrapped text (write-only: set before the rows)
+    wrapped = [j for j, name in enumerate(names) if name in _WRAPPED]
+    if wrapped:
+        for r, row in enumerate(zip(*[columns[j] for j in wrapped], strict=True), start=2):
+            lines = max(_lines(v, widths[j + 1]) for v, j in zip(row, wrapped, strict=True))
+            if lines > 1:
+                ws.row_dimensions[r].height = 12.75 * lines
     ws.append([_head(ws, label, wrap=True) for label in labels])
     # A formatted column's numbers go through one styled cell, its value replaced row
     # after row: a write-only sheet writes a row out when it is appended.  Other values
@@ -499,6 +524,13 @@ def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, config: Config 
                 cell.fill = _TOTAL_FILL
             ws.append(cells)
             continue
+        if wrapped:
+            row = list(row)
+            for j in wrapped:
+                if isinstance(row[j], str):
+                    cell = _cell(ws, row[j])
+                    cell.alignment = _WRAP
+                    row[j] = cell
         if styled:
             row = list(row)
             for j in styled:
@@ -612,6 +644,9 @@ def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
     ws.append([subtitle])
     ws.append([])
     ws.append([_head(ws, text, wrap=True) for text in header])
+    for k, row in enumerate(rows.itertuples(index=False), start=head_row + 1):
+        ws.row_dimensions[k].height = 12.75 * max(
+            _lines(indicator_label(row.indicator, lang, config), 44) for lang in ("vi", "en"))
     for row in rows.itertuples(index=False):
         fmt = _PCT if row.unit == "%" else _THOUSANDS if row.unit == "count" else "0.0"
         met = _value(row.met)
@@ -662,10 +697,13 @@ def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
     section = _cell(ws, "Quy tắc và thông số / Rule and parameters")
     section.font = _BOLD
     ws.append([section])
-    for vi, en, value, fmt in info:
-        cell = _cell(ws, value, number_format=fmt)
-        cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
-        ws.append([_cell(ws, vi), _cell(ws, en), cell])
+    for k, (vi, en, value, fmt) in enumerate(info, start=r + 3):
+        cells = [_cell(ws, vi), _cell(ws, en), _cell(ws, value, number_format=fmt)]
+        for cell in cells:
+            cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+        ws.row_dimensions[k].height = 12.75 * max(
+            _lines(vi, 28), _lines(en, 44), _lines(value, 44))
+        ws.append(cells)
     chart_row = start + len(info) + 2
 
     if n_chart:
