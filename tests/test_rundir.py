@@ -179,6 +179,18 @@ def test_a_run_put_in_place_meanwhile_is_never_replaced(tmp_path, monkeypatch, e
     assert hidden(tmp_path) == []  # the loser wrote nothing
 
 
+def test_forced_runs_onto_a_missing_target_the_last_one_wins(tmp_path):
+    target = tmp_path / "run"
+
+    def slow(folder):  # another forced run puts its run in place while this one computes
+        write_atomic(target, lambda inner: run_writer(inner, "first"), force=True)
+        run_writer(folder, "second")
+
+    write_atomic(target, slow, force=True)
+    assert content(target) == "second"
+    assert hidden(tmp_path) == []
+
+
 def test_two_runs_at_once_exactly_one_wins(tmp_path):
     target = tmp_path / "run"
     procs = [start_child(target, name, force=False, pause="staged") for name in "AB"]
@@ -388,6 +400,42 @@ def test_a_full_disk_while_writing_is_an_output_error(tmp_path):
         "nothing was written; free some space, or write elsewhere with --out")
     assert content(tmp_path / "run") == "old"  # the previous run is untouched
     assert hidden(tmp_path) == []
+
+
+def test_a_library_error_on_a_full_disk_is_reported_as_a_full_disk(tmp_path, monkeypatch):
+    def write(folder):  # pyogrio reports a full disk as a FeatureError (a RuntimeError)
+        raise RuntimeError("Could not add feature to layer at index 0: sqlite3_exec(...)")
+
+    with pytest.raises(RuntimeError, match="Could not add feature"):  # a real bug stays one
+        write_atomic(tmp_path / "run", write)
+    monkeypatch.setattr(rundir, "_free_bytes", lambda folder: 4096.0)
+    with pytest.raises(OutputError, match=r"No space left on device \[ENOSPC\]"):
+        write_atomic(tmp_path / "run", write)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_really_full_disk_while_writing_a_geopackage(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+                         capture_output=True, check=False)
+    if res.returncode != 0:
+        pytest.skip(f"no tmpfs mount here: {res.stderr!r}")
+    frame = gpd.GeoDataFrame({"a": range(20000)},
+                             geometry=[Point(i, i) for i in range(20000)], crs=4326)
+
+    def write(folder):
+        frame.to_file(folder / "results.gpkg", layer="villages", engine="pyogrio")
+
+    try:
+        with pytest.raises(OutputError, match=r"No space left on device \[ENOSPC\]"):
+            write_atomic(disk / "run", write)
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
 
 
 @pytest.fixture

@@ -24,8 +24,10 @@ The protocol of :func:`write_atomic` (SPEC.md, "Run directory"):
 3. **Stage**: the files are written into ``.<name>.partial-<pid>-<token>`` beside the
    target, created with :func:`os.mkdir` so its mode follows the umask (0755 under the
    usual 022) like any folder the user creates.  An ``OSError`` while writing
-   (ENOSPC, EACCES, EROFS ...) becomes an :class:`~covgap.errors.OutputError`; the
-   staging folder is removed and the target is untouched.
+   (ENOSPC, EACCES, EROFS ...) becomes an :class:`~covgap.errors.OutputError`, and so
+   does any writer's error when less than 1 MiB is left on the disk (GDAL and SQLite
+   report a full disk as their own errors); the staging folder is removed and the
+   target is untouched.
 4. **Move**, without ``force`` or when the target is missing: one rename that fails if
    the target exists, so the check and the move are one atomic step and of two runs
    writing one directory at once exactly one wins; the other gets ``RunExistsError``
@@ -409,13 +411,26 @@ def write_atomic(target: Path, write: Callable[[Path], object], *,
             write(tmp)
         except OSError as exc:
             raise _output_error(target, exc) from None
+        except Exception as exc:
+            # GDAL/SQLite report a full disk as their own errors (pyogrio's FeatureError)
+            if _free_bytes(tmp) < _FULL_BYTES:
+                full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise _output_error(target, full) from exc
+            raise
         _pause("staged")
         try:
             if force and os.path.lexists(target):
                 _check_replaceable(target, force=True, record=record)  # again, just before
                 _replace(tmp, target)
             else:
-                _move_new(tmp, target)
+                try:
+                    _move_new(tmp, target)
+                except RunExistsError:
+                    if not force:
+                        raise
+                    # another forced run put its run in place meanwhile: the last one wins
+                    _check_replaceable(target, force=True, record=record)
+                    _replace(tmp, target)
         except OSError as exc:
             raise _output_error(target, exc) from None
     finally:
@@ -506,8 +521,7 @@ def _recover(target: Path) -> None:
         if m and sibling.is_dir() and not sibling.is_symlink() and not _alive(int(m[2])):
             leftovers.append((m[1], sibling))
     # set-aside runs first, newest first: the newest is the run the user last had
-    olds = sorted((p for kind, p in leftovers if kind == "old"),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
+    olds = sorted((p for kind, p in leftovers if kind == "old"), key=_mtime, reverse=True)
     for old in olds:
         if not os.path.lexists(target):
             try:
@@ -527,6 +541,29 @@ def _recover(target: Path) -> None:
         if kind == "partial":
             log.warning("removing %s, left by a run that was stopped while writing", sibling)
             shutil.rmtree(sibling, ignore_errors=True)
+
+
+#: A disk with less free space than this (bytes) when a writer fails was full: the
+#: writer's error is reported as ENOSPC, whatever library raised it.
+_FULL_BYTES = 1 << 20
+
+
+def _free_bytes(folder: Path) -> float:
+    """Return the bytes the user may still write on ``folder``'s file system (inf if unknown)."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return math.inf
+    blocks = st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail
+    return float(blocks * st.f_frsize)
+
+
+def _mtime(path: Path) -> float:
+    """Return when ``path`` was modified (seconds); 0 when another process removed it."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _pause(point: str) -> None:
