@@ -861,8 +861,12 @@ def _title_html(layers: _Layers, villages: pd.DataFrame, techs: list[str]) -> st
         prov = indicators[indicators["level"] == "province"].drop_duplicates(
             "indicator").set_index("indicator")
         labels = [("villages_mbb_pct", "Thôn có BRDĐ", "Villages covered"),
-                  ("villages_ftth_pct", "Thôn có FTTH", "Villages with FTTH"),
-                  ("bts_sharing_pct", "Dùng chung trạm", "Site sharing")]
+                  ("villages_ftth_pct",
+                   f"Thôn có cáp quang ≤ {_fmt(cfg.rules.ftth_max_distance_m / 1000, 1)} km",
+                   f"Villages with fibre ≤ {cfg.rules.ftth_max_distance_m / 1000:g} km"),
+                  ("bts_sharing_pct",
+                   f"Vị trí BTS ≥ 2 DN (≤ {_fmt(cfg.rules.site_sharing_m)} m)",
+                   f"Sites shared by ≥ 2 operators (≤ {cfg.rules.site_sharing_m:g} m)")]
         for ind, vi_label, en_label in labels:
             if ind not in prov.index:
                 continue
