@@ -27,7 +27,7 @@ from covgap.analysis.indicators import (
 from covgap.analysis.places import commune_centres, place_figures, place_table
 from covgap.analysis.shares import coverage_shares
 from covgap.analysis.usp import qualifies, usp_parts, village_classes
-from covgap.config import TECHNOLOGIES, Config, RulesConfig, load_config
+from covgap.config import TECHNOLOGIES, Config, LegalConfig, RulesConfig, load_config
 from covgap.coverage import Coverage
 from covgap.errors import CovgapWarning
 from covgap.io import WGS84, Inputs, read_commune_targets
@@ -159,7 +159,7 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     shares = _village_shares(inputs, coverage, cfg.rules, techs, operators)
     points = village_points(villages, inputs.metric_crs)
     fibre = fibre_reach(points, inputs.fibre)
-    out, priority, usp = _spec_columns(inputs, points, shares, fibre, cfg.rules)
+    out, priority, usp = _spec_columns(inputs, points, shares, fibre, cfg.rules, cfg.legal)
     gap = out["lom_song"] | lacks_ftth(out["ftth"])
     out = _own_columns(out, inputs, coverage, shares, fibre, points.to_numpy(), techs,
                        operators)
@@ -210,7 +210,7 @@ def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
 
 
 def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
-                  fibre: pd.DataFrame, rules: RulesConfig
+                  fibre: pd.DataFrame, rules: RulesConfig, legal: LegalConfig
                   ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Return the SPEC columns of the village table, the USP priority and the USP parts.
 
@@ -240,11 +240,13 @@ def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
     out["region"] = classes.region
     out["difficult"] = classes.difficult
     mobile, fibre_rule = rules.usp_rule("mobile"), rules.usp_rule("fibre")
+    cites = {"regions_decision": legal.cite("regions"),
+             "difficult_decision": legal.cite("difficult")}
     usp = usp_parts(out["lom_song"], lacks_ftth(out["ftth"]), classes, mobile=mobile,
-                    fibre=fibre_rule)
+                    fibre=fibre_rule, decisions=cites)
     for col in ("usp_eligible", "usp_mobile", "usp_fibre"):
         out[col] = usp[col]
-    priority = qualifies(classes, mobile)[0].rename("usp_priority")
+    priority = qualifies(classes, mobile, **cites)[0].rename("usp_priority")
     return out, priority, usp
 
 
