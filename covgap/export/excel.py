@@ -426,7 +426,7 @@ def _styled_cell(ws: WriteOnlyWorksheet, number_format: str) -> Cell:
 
 #: Columns of long text: they wrap at this width (characters).
 _WRAPPED = frozenset({"reason", "fix", "fix_mobile", "fix_fibre", "usp_mobile_reason",
-                      "usp_fibre_reason", "indicator_label"})
+                      "usp_fibre_reason", "indicator_label", "signal_status"})
 _WRAP_WIDTH = 34
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
