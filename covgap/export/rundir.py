@@ -410,7 +410,7 @@ def write_atomic(target: Path, write: Callable[[Path], object], *,
         try:
             write(tmp)
         except OSError as exc:
-            raise _output_error(target, exc) from None
+            raise _output_error(target, exc) from exc  # COVGAP_DEBUG shows the writer
         except Exception as exc:
             # GDAL/SQLite report a full disk as their own errors (pyogrio's FeatureError)
             if _free_bytes(tmp) < _FULL_BYTES:
