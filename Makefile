@@ -31,9 +31,12 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 # Debian packages the tests compare against or drive: chromium (the map in a real
-# browser) and gdal-bin (gdal_viewshed checks the terrain model's line of sight).
+# browser), gdal-bin (gdal_viewshed checks the terrain model's line of sight),
+# libreoffice-calc-nogui (report.xlsx printed to PDF headless) and poppler-utils
+# (pdftoppm keeps the PDF's first page as a PNG).
 # Installed only when absent and we may (root with apt-get); else those tests skip.
-SYSTEM_DEPS := chromium:chromium gdal_viewshed:gdal-bin
+SYSTEM_DEPS := chromium:chromium gdal_viewshed:gdal-bin soffice:libreoffice-calc-nogui \
+               pdftoppm:poppler-utils
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
 	  cmd=$${dep%%:*}; pkgs=$${dep#*:}; \

@@ -46,6 +46,7 @@ __all__ = [
     "CoverageConfig",
     "InputsConfig",
     "LayerInput",
+    "LegalConfig",
     "OutputConfig",
     "RulesConfig",
     "RunConfig",
@@ -134,6 +135,9 @@ class RunConfig:
     year: int = field(default_factory=_current_year, metadata=_doc(
         "reporting year; default: the current calendar year", default_text="current year",
         low=2000, high=2100))
+    as_of: str = field(default="", metadata=_doc(
+        "the date the input data describe (e.g. \"31/12/2025\"), printed on the report's "
+        "summary sheet; default: not stated"))
     metric_crs: str = field(default="auto", metadata=_doc(
         "projected CRS for distances and areas: \"auto\" picks UTM 48N or 49N (WGS84) from "
         "the communes' centre, or give a code such as \"EPSG:3405\" (VN-2000 UTM 48N)"))
@@ -412,21 +416,27 @@ class CandidatesConfig:
     priority_weight: float = field(default=2.0, metadata=_doc(
         "people in region-III communes or ĐBKK villages count this many times (the "
         "universal-service programme pays for them first)", low=1.0, high=1000.0))
-    cost_new_site: float = field(default=1500.0, metadata=_doc(
-        "cost of a new site, in your currency unit (default figures: million VND, "
-        "illustrative)", low=0.0, high=MAX_COST))
-    cost_shared_site: float = field(default=500.0, metadata=_doc(
-        "cost of adding equipment to an existing tower, same unit", low=0.0,
+    cost_new_site: float | None = field(default=None, metadata=_doc(
+        "unit price of a new site, triệu đồng (million VND); default: none, so no cost "
+        "is shown and sites are ranked by the people they newly cover", low=0.0,
         high=MAX_COST))
-    fibre_cost_per_km: float = field(default=100.0, metadata=_doc(
-        "cost of a fibre extension per km, same unit", low=0.0, high=MAX_COST))
+    cost_shared_site: float | None = field(default=None, metadata=_doc(
+        "unit price of adding equipment to an existing tower, triệu đồng; give it with "
+        "cost_new_site", low=0.0, high=MAX_COST))
+    fibre_cost_per_km: float | None = field(default=None, metadata=_doc(
+        "unit price of a fibre extension per km, triệu đồng; default: none, no fibre cost "
+        "is shown", low=0.0, high=MAX_COST))
+    cost_source: str = field(default="", metadata=_doc(
+        "where the unit prices come from (e.g. the decision or the operators' quotation "
+        "that sets them); printed beside every cost"))
     budget: float | None = field(default=None, metadata=_doc(
-        "total budget for candidate sites, same unit; default: no budget, max_sites only",
+        "total budget for candidate sites, triệu đồng; needs the unit prices "
+        "cost_new_site and cost_shared_site; default: no budget, max_sites only",
         low=0.0, high=MAX_COST))
     satellite_cost_per_person: float = field(default=5.0, metadata=_doc(
-        "villages whose cheapest terrestrial option costs more than this per person served "
-        "(or that no candidate reaches) are listed for satellite, same unit", low=0.0,
-        high=MAX_COST))
+        "with unit prices: villages whose cheapest terrestrial option costs more than this "
+        "per person served are listed for satellite, triệu đồng; without prices (and "
+        "always) villages no candidate reaches are listed", low=0.0, high=MAX_COST))
     time_limit_s: float = field(default=60.0, metadata=_doc(
         "time limit of the exact mode, seconds", low=1.0, high=86_400.0))
 
@@ -445,6 +455,60 @@ class OutputConfig:
         "`map.html` is a national overview (communes, gap villages, candidate sites, a "
         "link per province) and each province gets its full map in "
         "`maps/<province>.html`; 0 = always one map", low=0, high=100_000_000))
+    district_rows: bool = field(default=False, metadata=_doc(
+        "add district (huyện) rows to the indicators; districts were abolished on "
+        "01/7/2025, so they are off unless a report still asks for them"))
+
+
+@dataclass(frozen=True)
+class LegalConfig:
+    """``[legal]``: the decisions the outputs cite, so a province cites the current ones.
+
+    The defaults are the decisions in force for 2021–2025; when the 2026–2030 decisions
+    are issued, give their number, date and title here.
+    """
+
+    period: str = field(default="2021–2025", metadata=_doc(
+        "the period the decisions below cover"))
+    usp_number: str = field(default="2269/QĐ-TTg", metadata=_doc(
+        "number of the universal-service (viễn thông công ích) programme decision"))
+    usp_date: str = field(default="31/12/2021", metadata=_doc("its date, dd/mm/yyyy"))
+    usp_title: str = field(default=(
+        "Phê duyệt Chương trình cung cấp dịch vụ viễn thông công ích đến năm 2025"),
+        metadata=_doc("its title"))
+    regions_number: str = field(default="861/QĐ-TTg", metadata=_doc(
+        "number of the decision classing communes into khu vực I, II, III"))
+    regions_date: str = field(default="04/6/2021", metadata=_doc("its date, dd/mm/yyyy"))
+    regions_title: str = field(default=(
+        "Phê duyệt danh sách các xã khu vực III, khu vực II, khu vực I thuộc vùng đồng bào "
+        "dân tộc thiểu số và miền núi giai đoạn 2021–2025"), metadata=_doc("its title"))
+    difficult_number: str = field(default="612/QĐ-UBDT", metadata=_doc(
+        "number of the decision listing the ĐBKK (especially difficult) villages"))
+    difficult_date: str = field(default="16/9/2021", metadata=_doc("its date, dd/mm/yyyy"))
+    difficult_title: str = field(default=(
+        "Phê duyệt danh sách các thôn đặc biệt khó khăn vùng đồng bào dân tộc thiểu số và "
+        "miền núi giai đoạn 2021–2025"), metadata=_doc("its title"))
+
+    def decisions(self) -> list[tuple[str, str, str, str]]:
+        """Return (what, number, date, title) of each decision, in citing order.
+
+        Examples
+        --------
+        >>> LegalConfig().decisions()[0][:3]
+        ('usp', '2269/QĐ-TTg', '31/12/2021')
+        """
+        return [(key, getattr(self, f"{key}_number"), getattr(self, f"{key}_date"),
+                 getattr(self, f"{key}_title")) for key in ("usp", "regions", "difficult")]
+
+    def cite(self, key: str) -> str:
+        """Return the short citation of a decision, e.g. "QĐ 2269/QĐ-TTg".
+
+        Examples
+        --------
+        >>> LegalConfig().cite("regions")
+        'QĐ 861/QĐ-TTg'
+        """
+        return f"QĐ {getattr(self, f'{key}_number')}"
 
 
 @dataclass(frozen=True)
@@ -484,6 +548,7 @@ class Config:
     candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    legal: LegalConfig = field(default_factory=LegalConfig)
     reported: dict[str, float] = field(default_factory=dict, metadata=_doc(
         "operator-reported statistics shown beside the map indicators, marked as supplied: "
         "indicator id = value, e.g. mobile_subscriptions_per_100 = 128.4, "
@@ -588,6 +653,14 @@ def load_config(
             problems.append(
                 f"[inputs.columns] unknown layer {', '.join(map(repr, unknown_layers))}; "
                 f"valid: {', '.join(VECTOR_LAYERS)}")
+        cc = cfg.candidates
+        if (cc.cost_new_site is None) != (cc.cost_shared_site is None):
+            problems.append("[candidates] cost_new_site and cost_shared_site go together: "
+                            "give both unit prices (triệu đồng) or neither")
+        if cc.budget is not None and (cc.cost_new_site is None or cc.cost_shared_site is None):
+            problems.append("[candidates] budget needs unit prices: give cost_new_site and "
+                            "cost_shared_site (triệu đồng) and cost_source, or leave budget "
+                            "out and use max_sites")
         for key in sorted(set(cfg.targets.reported) - set(cfg.reported)):
             known = [f.name for f in dataclasses.fields(TargetsConfig)
                      if not f.metadata.get("rest")]

@@ -28,7 +28,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 
 #: The run's start time as written in the report ("2026-11-30T10:01:20+00:00").
-_CLOCK = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
+_CLOCK = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
+                    # and in Vietnam time on the summary sheet ("30/11/2026 17:01 (giờ ...")
+                    rb"|\d\d/\d\d/\d{4} \d\d:\d\d(?= \(gi)")
 #: Folium's random element ids ("map_2362118e78da10594368569964031e59").
 _FOLIUM_ID = re.compile(rb"_[0-9a-f]{32}(?![0-9a-f])")
 

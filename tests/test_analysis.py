@@ -184,7 +184,8 @@ def test_usp_eligibility_and_reasons(tmp_path):
     assert v.loc["ok", "reason"] == ""
     assert res.gaps["village_id"].tolist() == ["gap", "gap2"]  # USP first
     assert res.gaps["priority"].tolist() == [1, 2]
-    assert res.gaps.loc[0, "fix"] == "Viettel: new or shared site (nearest site A, 8.0 km)"
+    assert res.gaps.loc[0, "fix"] == (
+        "Viettel: new or shared site (nearest site A of Viettel, 8.0 km)")
 
 
 def test_terrain_shadow_is_named_in_the_reason(tmp_path):
@@ -214,3 +215,32 @@ def test_sample_province_end_to_end(sample_result):
     assert ind.loc["bts_sharing_pct", "value"] == pytest.approx(12.0, abs=2.0)
     assert set(result.communes["commune_code"]) == set(result.inputs.communes["commune_code"])
 
+
+
+def test_four_signal_states_on_an_analytic_case(tmp_path):
+    # a 4G disc of 5 km at the centre, a 3G-only disc of 3 km 15 km west; point villages
+    # are discs of 500 m: one inside the 4G disc, one on its edge (about half), one
+    # under the 3G cell only, one under nothing
+    centre = (X0 + 10050, Y0 + 10050)
+    west = (centre[0] - 9000, centre[1] + 6000)
+    cells = [cell("A", *centre), cell("B", *west, operator="VNPT", technology="3G")]
+    villages = [
+        {"village_id": "covered", "village_name": "Thôn Trong", "geometry": Point(centre)},
+        {"village_id": "half", "village_name": "Thôn Rìa",
+         "geometry": Point(centre[0] + 5000, centre[1])},
+        {"village_id": "3g", "village_name": "Bản Ba Gờ", "geometry": Point(west)},
+        {"village_id": "none", "village_name": "Bản Xa",
+         "geometry": Point(centre[0], centre[1] - 8000)},
+    ]
+    inputs = world_with_villages(tmp_path, villages, cells=cells)
+    cfg = covgap.load_config({
+        "inputs": {"communes": "c", "villages": "v", "sites": "s"},
+        "coverage": {"model": "radius", "radius_m": {"4G": 5000, "3G": 3000}},
+        "rules": {"village_covered_share": 0.8, "village_point_radius_m": 500.0}})
+    a = analyse(inputs, compute_coverage(inputs, cfg), cfg).villages.set_index("village_id")
+    assert a.loc["half", "mbb_share"] == pytest.approx(0.5, abs=0.02)
+    assert a["signal_status"].to_dict() == {"covered": "covered", "half": "partial",
+                                            "3g": "no_broadband", "none": "no_signal"}
+    # lõm sóng keeps its meaning: not covered by mobile broadband
+    assert a["lom_song"].to_dict() == {"covered": False, "half": True, "3g": True,
+                                       "none": True}

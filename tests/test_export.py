@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 import covgap
 from covgap.analysis import INDICATORS
-from covgap.export.excel import SHEETS, write_report
+from covgap.export.excel import SHEETS, column_header, write_report
 from covgap.export.gpkg import GPKG_CRS, coverage_polygons, field_names, write_geopackage
 from covgap.export.plots import write_plots
 
@@ -163,6 +163,7 @@ def test_a_formula_in_a_name_is_text_in_the_report(province, tmp_path):
 def test_report_of_the_sample_run(sample_result, tmp_path):
     path = write_report(sample_result, tmp_path / "report.xlsx")
     wb = load_workbook(path)
+    assert wb.sheetnames == list(SHEETS.values())
     summary = wb[SHEETS["summary"]]
     ids = {c.value for c in summary["A"] if isinstance(c.value, str)}
     assert set(INDICATORS) <= ids
@@ -172,31 +173,89 @@ def test_report_of_the_sample_run(sample_result, tmp_path):
     province = sample_result.indicators.query(
         "level == 'province' and indicator == 'villages_mbb_pct'").iloc[0]
     assert value.data_type == "n" and value.value == pytest.approx(province["value"])
-    assert value.number_format == '0.0"%"'
+    assert value.number_format == '0.0#####"%"'  # 99.96 stays 99.96, not 100.0
     assert target.value == pytest.approx(province["target"])
     assert met.value == ("✓ Đạt" if province["met"] else "✗ Chưa đạt")
     text = " ".join(str(c.value) for col in summary.iter_cols(max_col=3) for c in col)
     assert "terrain" in text and "-110" in text  # the rule that produced the figures
+    # labels say exactly what is measured, with the configured numbers
+    assert "Tỷ lệ thôn có cáp quang trong phạm vi 1 km" in text
+    assert "Tỷ lệ vị trí trạm BTS có từ 2 doanh nghiệp dùng chung (cách nhau ≤ 30 m)" in text
+    info = {summary.cell(r, 2).value: summary.cell(r, 3).value
+            for r in range(1, summary.max_row + 1)}
+    assert info["Data as of ([run] as_of)"] == "chưa ghi / not stated"
+    assert info["Source of the sites layer"] == "bts.csv"
+    cells = sample_result.coverage.cells
+    assert info["Cells with default antenna parameters"] == int(
+        cells["defaulted"].fillna("").astype(str).ne("").sum())
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d \(giờ Việt Nam, UTC\+7\)",
+                        info["Run at (Vietnam time, UTC+7)"])
+    assert "no unit prices" in info["Unit prices (million VND)"]
+    assert info["Decision cited (usp), 2021–2025"].startswith("ngày 31/12/2021")
 
     communes = wb[SHEETS["communes"]]
-    header = [c.value for c in communes[2]]
-    assert "geometry" not in header
-    assert communes.max_row == 2 + len(sample_result.communes)
-    assert communes.freeze_panes == "C3"
-    assert communes.auto_filter.ref.startswith("A2:")
-    pct = communes.cell(3, header.index("villages_mbb_pct") + 1)
-    assert pct.data_type == "n" and pct.number_format == '0.0"%"'
-    pop = communes.cell(3, header.index("population") + 1)
-    assert pop.number_format == "#,##0"
-    centre = communes.cell(3, header.index("centre_5g") + 1)
-    assert centre.data_type == "b"
-    names = [communes.cell(r, header.index("commune_name") + 1).value
-             for r in range(3, communes.max_row + 1)]
+    header = [c.value for c in communes[1]]
+    assert "geometry" not in header and "Xã, phường, đặc khu" in header
+    assert communes.max_row == 1 + len(sample_result.communes)
+    assert communes.freeze_panes == "C2"
+    assert communes.auto_filter.ref.startswith("A1:")
+    pct = communes.cell(2, header.index("Tỷ lệ thôn có cáp quang trong phạm vi 1 km (%)") + 1)
+    assert pct.data_type == "n" and pct.number_format == '0.0#####"%"'
+    assert communes.cell(2, header.index("Dân số (người)") + 1).number_format == "#,##0"
+    names = [communes.cell(r, header.index("Xã, phường, đặc khu") + 1).value
+             for r in range(2, communes.max_row + 1)]
     assert names == sample_result.communes["commune_name"].tolist()
+    assert "Huyện (cũ, trước 01/7/2025)" in header
 
-    gaps = wb[SHEETS["gaps"]]
-    assert gaps.max_row == 2 + len(sample_result.gaps)
-    assert [c.value for c in gaps[2]][:3] == ["priority", "village_id", "village_name"]
+    # mobile and fibre gaps apart, STT, grouped by commune with subtotals and a total
+    gaps = sample_result.gaps
+    for key, part in (("mobile", "mobile"), ("fibre", "fibre")):
+        ws = wb[SHEETS[key]]
+        head = [c.value for c in ws[1]]
+        assert head[0] == "STT"
+        mine = gaps[gaps["gap"].str.contains(part)]
+        n_communes = mine["commune_code"].nunique()
+        assert ws.max_row == 1 + len(mine) + n_communes + 1
+        rows = list(ws.iter_rows(min_row=2, values_only=True))
+        stt = [r[0] for r in rows if r[0] is not None]
+        assert stt == list(range(1, len(mine) + 1))
+        name_col = head.index("Tên thôn, bản, tổ dân phố")
+        pop_col = head.index("Dân số (người)")
+        assert rows[-1][name_col] == f"Tổng cộng: {len(mine)} thôn"
+        assert rows[-1][pop_col] == pytest.approx(mine["population"].sum())
+        subtotals = [r for r in rows[:-1] if r[0] is None]
+        assert len(subtotals) == n_communes
+        assert sum(r[pop_col] for r in subtotals) == pytest.approx(mine["population"].sum())
+        assert "share_Viettel" not in head and not any("_" in str(h) for h in head)
+    mobile_head = [c.value for c in wb[SHEETS["mobile"]][1]]
+    assert "Doanh nghiệp đề xuất (tham khảo)" in mobile_head
+    assert "Tình trạng sóng" in mobile_head
+    states = {r[mobile_head.index("Tình trạng sóng")]
+              for r in wb[SHEETS["mobile"]].iter_rows(min_row=2, values_only=True)}
+    assert {"Thôn chưa có sóng di động (lõm sóng)",
+            "Thôn chỉ có sóng 2G/3G, chưa có 4G/5G"} <= states
+    technical = [c.value for c in wb[SHEETS["technical"]][1]]
+    assert "Tỷ lệ thôn được Viettel phủ 4G/5G (%)" in technical
+    assert "Khoảng cách tới cáp quang của VNPT (m)" in technical
+    assert wb[SHEETS["technical"]].max_row == 1 + len(gaps)
+    # every column of every table has a Vietnamese label, not covgap's id
+    for key in ("communes", "mobile", "fibre", "technical", "indicators"):
+        head = [c.value for c in wb[SHEETS[key]][1]]
+        assert all(h and "_" not in h for h in head), (key, head)
+
+
+def test_report_prints_on_a4_landscape_one_page_wide(sample_result, tmp_path):
+    wb = load_workbook(write_report(sample_result, tmp_path / "report.xlsx"))
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert setup.orientation == "landscape", ws.title
+        assert int(setup.paperSize) == 9, ws.title  # A4
+        assert int(setup.fitToWidth) == 1 and int(setup.fitToHeight) == 0, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.freeze_panes, ws.title
+    for key in ("communes", "mobile", "fibre", "technical", "indicators"):
+        assert wb[SHEETS[key]].print_title_rows == "$1:$1"
+    assert wb[SHEETS["summary"]].print_title_rows == "$4:$4"
 
 
 # ---------------------------------------------------------------- charts
@@ -247,17 +306,17 @@ def test_report_tables_keep_each_rows_value_type_and_format(sample_result, tmp_p
         "mbb_share": [0.5, 0.25, None, 1.0, 0.0, 0.75],
         "ftth": pd.array([True, False, None, True, False, True], dtype="boolean"),
     })
-    path = write_report(_WithTables(sample_result, gaps=gaps), tmp_path / "report.xlsx")
-    ws = load_workbook(path)[SHEETS["gaps"]]
-    assert [c.value for c in ws[2]] == list(gaps.columns)
-    assert ws.max_row == 2 + len(gaps)
-    assert ws.freeze_panes == "D3"
-    assert ws.auto_filter.ref == "A2:F8"
-    assert ws.row_dimensions[1].height == 30
+    path = write_report(_WithTables(sample_result, communes=gaps), tmp_path / "report.xlsx")
+    ws = load_workbook(path)[SHEETS["communes"]]
+    assert [c.value for c in ws[1]] == [column_header(c) for c in gaps.columns]
+    assert ws.max_row == 1 + len(gaps)
+    assert ws.freeze_panes == "C2"
+    assert ws.auto_filter.ref == "A1:F7"
+    assert ws.row_dimensions[1].height == 45
     assert all(ws.column_dimensions[col].width >= 8 for col in "ABCDEF")
-    assert all(c.font.b for row in ws.iter_rows(max_row=2) for c in row)
+    assert all(c.font.b for row in ws.iter_rows(max_row=1) for c in row)
 
-    rows = list(ws.iter_rows(min_row=3))
+    rows = list(ws.iter_rows(min_row=2))
     # every row its own number (one styled cell carries a column's values row by row)
     assert [r[0].value for r in rows] == [1, 2, 3, 4, 5, 6]
     assert all(r[0].number_format == "#,##0" for r in rows)
@@ -265,8 +324,8 @@ def test_report_tables_keep_each_rows_value_type_and_format(sample_result, tmp_p
     assert [r[3].number_format for r in rows if r[3].value is not None] == ["#,##0"] * 4
     assert [r[4].value for r in rows] == [0.5, 0.25, None, 1.0, 0.0, 0.75]
     assert [r[4].number_format for r in rows if r[4].value is not None] == ["0.0%"] * 5
-    assert [r[5].value for r in rows] == [True, False, None, True, False, True]
-    assert {r[5].data_type for r in rows if r[5].value is not None} == {"b"}
+    # booleans read the Vietnamese way
+    assert [r[5].value for r in rows] == ["Có", "Không", None, "Có", "Không", "Có"]
 
     names = [r[2] for r in rows]
     # "\x01=x" loses the character XML cannot hold: "=x" must still not be a formula
@@ -282,10 +341,12 @@ def test_report_communes_sheet_holds_the_commune_table(sample_result, tmp_path):
     ws = load_workbook(write_report(sample_result, tmp_path / "report.xlsx"))[
         SHEETS["communes"]]
     table = sample_result.communes.drop(columns="geometry")
-    assert [c.value for c in ws[2]] == list(table.columns)
+    assert [c.value for c in ws[1]] == [column_header(c, sample_result.config)
+                                        for c in table.columns]
     for j, name in enumerate(table.columns, start=1):
-        cells = [row[0].value for row in ws.iter_rows(min_row=3, min_col=j, max_col=j)]
-        expected = [None if pd.isna(v) else v for v in table[name].tolist()]
+        cells = [row[0].value for row in ws.iter_rows(min_row=2, min_col=j, max_col=j)]
+        expected = [None if pd.isna(v) else ({True: "Có", False: "Không"}[v]
+                    if isinstance(v, bool | np.bool_) else v) for v in table[name].tolist()]
         assert [c is None for c in cells] == [v is None for v in expected], name
         known = [(c, v) for c, v in zip(cells, expected, strict=True) if v is not None]
         if table[name].dtype.kind == "f":

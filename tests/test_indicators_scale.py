@@ -57,7 +57,8 @@ def toy_tables():
     centre_5g = pd.Series([True, False, False, True], index=communes.index)
     rows = commune_table(villages, communes, toy_locations(), centre_5g)
     table = indicator_table(villages, rows, province_code="toy", province_name="Toy",
-                            targets={"villages_mbb_pct": 100, "usp_villages": 0})
+                            targets={"villages_mbb_pct": 100, "usp_villages": 0},
+                            district_rows=True)
     return villages, rows, table
 
 
@@ -92,7 +93,12 @@ def test_commune_table_by_hand(toy_tables):
 
 
 def test_indicator_table_by_hand(toy_tables):
-    _, _, table = toy_tables
+    villages, rows, table = toy_tables
+    # districts were abolished on 01/7/2025: their rows only on request
+    plain = indicator_table(villages, rows, province_code="toy", province_name="Toy",
+                            targets={"villages_mbb_pct": 100, "usp_villages": 0})
+    assert "district" not in set(plain["level"])
+    assert len(plain) == len(table) - 12
     assert table["level"].tolist() == (["province"] * 6 + ["district"] * 12
                                        + ["commune"] * 24)
     assert table["code"].tolist()[::6] == ["toy", "Huyện A", "Huyện B", "15001", "15002",
@@ -164,7 +170,7 @@ def test_grouped_sums_are_those_of_each_filtered_group():
     rows = commune_table(villages, communes, locations,
                          pd.Series(False, index=communes.index))
     table = indicator_table(villages, rows, province_code="p", province_name="P",
-                            targets={})
+                            targets={}, district_rows=True)
     district_of = dict(zip(names, communes["district"], strict=True))
     for code, pop, people_round in zip(rows["commune_code"], rows["population"],
                                        rows["population_mbb"], strict=True):
@@ -202,7 +208,7 @@ def test_national_size_tables_count_every_village_once():
     locations = gpd.GeoDataFrame({"shared": [False]}, geometry=[Point(0, 0)], crs=UTM)
     rows = commune_table(villages, communes, locations, pd.Series(True, index=communes.index))
     table = indicator_table(villages, rows, province_code="p", province_name="P",
-                            targets={})
+                            targets={}, district_rows=True)
     assert rows["villages"].sum() == n
     assert rows["population"].sum() == villages["population"].sum()
     assert len(table) == 6 * (1 + 660 + k)

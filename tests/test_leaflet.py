@@ -54,7 +54,7 @@ def test_offline_map_inlines_everything_and_links_nothing():
 def test_offline_map_base_layers_and_finish():
     text = _page()
     assert "covgap.setup(" in text and "covgap.blank(" in text
-    assert '"background":"#f2f2ef"' in text and '"label_min_zoom":12' in text
+    assert '"background":"#f2f2ef"' in text and '"label_min_zoom":10' in text
     assert "tile.openstreetmap.org" in text  # offered, loaded only when chosen
     assert '"bounds":[[19.8,105.0],[20.3,105.6]]' in text  # south-west, north-east
     assert "L.control.layers" in text

@@ -272,6 +272,28 @@ def test_commune_classes():
     assert cgmap._commune_class(pct).tolist() == [0, 0, 1, 1, 2, 3, 3, 4, 5]
 
 
+def test_commune_colour_scale_is_red_yellow_green_worst_red(sample_result, sample_map):
+    # ColorBrewer RdYlGn, 5 classes: the worst class (< 50%) red, 100% green
+    rdylgn = ["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"]
+    assert list(cgmap.COMMUNE_COLORS) == rdylgn
+    text = sample_map.read_text(encoding="utf-8")
+    fill = re.search(r'"colors":\s*\[([^\]]*)\],\s*"fill_opacity"', text)
+    assert fill, "the communes' colours are in the page"
+    assert re.findall(r"#[0-9a-f]{6}", fill.group(1)) == [*rdylgn, cgmap.COMMUNE_NO_DATA_COLOR]
+    # the legend lists the classes worst first, red first, with the same colours
+    legend = text[text.index("Communes: villages covered"):]
+    assert legend.index("background:#d7191c") < legend.index("background:#1a9641")
+    # the old blues are gone
+    assert "#08519c" not in text
+    # the village legend speaks as provincial reports do
+    assert "Thôn chưa có sóng di động (lõm sóng)" in text
+    assert "Thôn chỉ có sóng 2G/3G, chưa có 4G/5G" in text
+    assert "Thôn được phủ sóng một phần" in text
+    # the coverage legend waits for a coverage layer
+    legend_html = html.unescape(text).replace("\\u003c", "<").replace('\\"', '"')
+    assert '<div class="cg-cov-legend" hidden>' in legend_html
+
+
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_png_round_trips():
     index = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)
@@ -323,7 +345,15 @@ def test_map_in_browser_offline(browser, sample_result, sample_map):
         text = page.popup_text()
         assert name in text
         assert "Dân số / Population" in text and "Lý do / Reason" in text
-        assert "Lõm sóng / No mobile broadband" in text
+        word = dict(zip(cgmap.STATUS_NAMES, cgmap.STATUS_WORDS, strict=True))[
+            villages.loc[gap, "signal_status"]]
+        assert word in text
+        # no coverage layer is on: no coverage legend
+        assert page.js("[...document.querySelectorAll('.cg-cov-legend')]"
+                       ".every(e => e.hidden)")
+        # the search box shows its whole placeholder
+        assert page.js("(() => { const i = document.querySelector('.cg-search input');"
+                       " return i.scrollWidth <= i.clientWidth && i.clientWidth >= 300; })()")
         # keep the screenshot of the whole province, legend and title
         page.do("covgap.state.map.closePopup()")
         page.do("covgap.fit()")
@@ -352,6 +382,12 @@ def test_map_in_browser_offline(browser, sample_result, sample_map):
                    .forEach(i => { if (!i.checked) i.click(); })""")
         page.page.wait_for_timeout(200)
         assert page.js("document.querySelectorAll('img.cg-coverage').length") == 7
+        assert page.js("[...document.querySelectorAll('.cg-cov-legend')]"
+                       ".every(e => !e.hidden)")
+        # site clusters are grey squares, unlike the round candidates
+        radius = page.js("(() => { const c = document.querySelector('.cg-cluster div');"
+                         " return c ? getComputedStyle(c).borderRadius : null; })()")
+        assert radius in (None, "3px")
         assert page.errors == []
         assert page.requests == []
         assert page.dialogs == []

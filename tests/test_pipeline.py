@@ -83,8 +83,8 @@ def test_pathloss_run_writes_signal_rasters(province, tmp_path):
                      "coverage_VNPT_4G.tif", "coverage_Viettel_2G.tif",
                      "coverage_Viettel_4G.tif", "coverage_all_2G.tif", "coverage_all_4G.tif",
                      "gaps.csv", "gaps_MobiFone.csv", "gaps_VNPT.csv", "gaps_Viettel.csv",
-                     "indicators.csv", "manifest.json", "map.html", "plots", "report.xlsx",
-                     "results.gpkg", "villages.csv"]
+                     "gaps_all.csv", "indicators.csv", "lists.xlsx", "manifest.json",
+                     "map.html", "plots", "report.xlsx", "results.gpkg", "villages.csv"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["coverage"]["grid"]["cell_size_m"] == 200.0
 

@@ -95,6 +95,39 @@ def test_fibre_extensions_are_priced(tmp_path):
     assert row["fibre_extension_cost"] == pytest.approx(320.0, abs=0.1)
 
 
+def test_costs_are_empty_without_unit_prices(tmp_path):
+    # one village 3.2 km from a fibre node, uncovered: a candidate reaches it
+    villages = [{"village_id": "v1", "village_name": "Thôn Một",
+                 "geometry": Point(X0 + 4000, Y0 + 4000)}]
+    fibre = [{"operator": "VNPT", "kind": "node", "fibre_id": "N1",
+              "geometry": Point(X0 + 4000 + 3200, Y0 + 4000)}]
+    inputs = world_with_villages(tmp_path, villages, fibre=fibre,
+                                 cells=[cell("A", X0 + 16000, Y0 + 16000)])
+    radius = {"model": "radius", "radius_m": {"4G": 2000}}
+    _, _, p, _ = run_plan(inputs, coverage=radius, candidates={"grid_spacing_m": 2000})
+    assert len(p.candidates) == 1 and p.candidates.iloc[0]["population_gained"] == 100
+    assert p.candidates[["cost", "cumulative_cost"]].isna().all().all()
+    row = p.villages.iloc[0]
+    assert pd.isna(row["fibre_extension_cost"]) and pd.isna(row["terrestrial_cost_per_person"])
+    assert row["fibre_extension_m"] == pytest.approx(3200, abs=1)
+    assert not row["satellite"]  # a candidate reaches it: not a satellite village
+    # with unit prices, the same plan carries them
+    _, _, p, _ = run_plan(inputs, coverage=radius, candidates={
+        "grid_spacing_m": 2000, "cost_new_site": 1500.0, "cost_shared_site": 500.0,
+        "fibre_cost_per_km": 100.0, "cost_source": "test prices"})
+    assert p.candidates.iloc[0]["cost"] == 1500.0
+    assert p.villages.iloc[0]["fibre_extension_cost"] == pytest.approx(320.0, abs=0.1)
+    assert p.villages.iloc[0]["terrestrial_cost_per_person"] == pytest.approx(15.0)
+
+
+def test_a_budget_needs_unit_prices():
+    base = {"inputs": {"communes": "c", "villages": "v", "sites": "s"}}
+    with pytest.raises(covgap.ConfigError, match="budget needs unit prices"):
+        covgap.load_config({**base, "candidates": {"budget": 1000.0}})
+    with pytest.raises(covgap.ConfigError, match="go together"):
+        covgap.load_config({**base, "candidates": {"cost_new_site": 1000.0}})
+
+
 def test_sample_candidates_csv(sample_result, tmp_path):
     cands = sample_result.candidates
     assert tuple(cands.columns[: len(CANDIDATE_COLUMNS)]) == CANDIDATE_COLUMNS

@@ -8,13 +8,20 @@ from covgap.export.rundir import gap_file_name, operator_gaps
 def test_an_operator_gets_its_mobile_gaps_and_its_fibre_gaps():
     gaps = pd.DataFrame({
         "village_id": ["V1", "V2", "V3", "V4", "V5"],
-        "gap": ["mobile", "mobile", "ftth", "both", "ftth"],
-        "best_operator": ["Viettel", "VNPT", None, None, "VNPT"],
+        "gap": ["mobile", "mobile", "fibre", "mobile+fibre", "fibre"],
+        "best_operator": ["Viettel", "VNPT", None, "VNPT", None],
         "fibre_operator": ["VNPT", "Viettel", "Viettel", "Viettel", None],
     })
-    # V2's nearest fibre is Viettel's but its gap is mobile only: VNPT's to close
-    assert operator_gaps(gaps, "Viettel")["village_id"].tolist() == ["V1", "V3", "V4"]
-    assert operator_gaps(gaps, "VNPT")["village_id"].tolist() == ["V2", "V5"]
+    # V2's nearest fibre is Viettel's but its gap is mobile only: VNPT's to close; V4's
+    # mobile part is VNPT's and its fibre part Viettel's: each list holds its own part
+    viettel = operator_gaps(gaps, "Viettel")
+    assert viettel["village_id"].tolist() == ["V1", "V3", "V4"]
+    assert viettel["gap"].tolist() == ["mobile", "fibre", "fibre"]
+    assert viettel["best_operator"].isna().tolist() == [False, True, True]
+    vnpt = operator_gaps(gaps, "VNPT")
+    assert vnpt["village_id"].tolist() == ["V2", "V4"]
+    assert vnpt["gap"].tolist() == ["mobile", "mobile"]
+    assert vnpt["fibre_operator"].isna().all()
     assert operator_gaps(gaps, "MobiFone").empty
 
 

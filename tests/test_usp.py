@@ -67,3 +67,21 @@ def test_parts_have_their_own_rules_and_reasons():
         "(QĐ 861/QĐ-TTg); border area")
     assert out.at[2, "usp_fibre_reason"] == "no FTTH reach; ĐBKK village (QĐ 612/QĐ-UBDT)"
     assert out.at[0, "usp_fibre_reason"] == ""
+
+
+def test_reasons_cite_the_decisions_of_the_legal_table():
+    from covgap.config import LegalConfig
+
+    villages, communes, lom_song, no_ftth = frames()
+    k = village_classes(villages, communes)
+    out = usp_parts(lom_song, no_ftth, k, mobile=Rule(), fibre=Rule())
+    assert out.loc[2, "usp_mobile_reason"] == (
+        "no mobile broadband (lõm sóng); ĐBKK village (QĐ 612/QĐ-UBDT)")
+    legal = LegalConfig(regions_number="999/QĐ-TTg", difficult_number="888/QĐ-UBDT",
+                        period="2026–2030")
+    cites = {"regions_decision": legal.cite("regions"),
+             "difficult_decision": legal.cite("difficult")}
+    new = usp_parts(lom_song, no_ftth, k, mobile=Rule(), fibre=Rule(), decisions=cites)
+    assert new.loc[0, "usp_mobile_reason"] == (
+        "no mobile broadband (lõm sóng); commune class III (QĐ 999/QĐ-TTg)")
+    assert new.loc[2, "usp_fibre_reason"] == "no FTTH reach; ĐBKK village (QĐ 888/QĐ-UBDT)"

@@ -569,6 +569,7 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                     commune_targets: dict[str, dict[str, float]] | None = None,
                     places: dict[str, Figure] | None = None,
                     place_targets: dict[str, dict[str, float]] | None = None,
+                    district_rows: bool = False,
                     ) -> pd.DataFrame:
     """Return the indicators of the province, districts and communes against targets.
 
@@ -594,6 +595,9 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
         province rows of :data:`PLACE_INDICATORS` with their ``kind``.
     place_targets : dict, optional
         Indicator id -> {kind: target} for those rows.
+    district_rows : bool
+        Add district (huyện) rows when the communes have a ``district`` column
+        (``[output] district_rows``); districts were abolished on 01/7/2025.
 
     Returns
     -------
@@ -637,7 +641,7 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                shared=int(commune_rows["shared_locations"].sum()),
                centres=int(commune_rows["centre_5g"].notna().sum()),
                centres_5g=int(commune_rows["centre_5g"].fillna(False).sum())), targets)
-    if commune_rows["district"].notna().any():
+    if district_rows and commune_rows["district"].notna().any():
         code_to_district = commune_rows.set_index("commune_code")["district"]
         village_district = villages["commune_code"].map(code_to_district)
         keys, per_key = _group_totals(villages, village_district)

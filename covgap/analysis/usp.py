@@ -119,10 +119,13 @@ def village_classes(villages: pd.DataFrame, communes: pd.DataFrame) -> UspClasse
                       border=either("border"), island=either("island"))
 
 
-def qualifies(classes: UspClasses, rule: _Rule) -> tuple[pd.Series, pd.Series]:
+def qualifies(classes: UspClasses, rule: _Rule, *, regions_decision: str = "QĐ 861/QĐ-TTg",
+              difficult_decision: str = "QĐ 612/QĐ-UBDT") -> tuple[pd.Series, pd.Series]:
     """Return whether each village's class qualifies under one part's rule, and why.
 
     The class alone, gap or not: planning favours these villages (the mobile part's).
+    The reasons cite ``regions_decision`` and ``difficult_decision``
+    (``[legal]``, :meth:`covgap.config.LegalConfig.cite`).
     """
     idx = classes.region.index
     in_class = classes.region.isin(list(rule.regions)).fillna(False).astype(bool)
@@ -134,10 +137,10 @@ def qualifies(classes: UspClasses, rule: _Rule) -> tuple[pd.Series, pd.Series]:
 
     source = classes.region_source.map({"village": "the village's old commune",
                                         "commune": "commune"})
-    add(in_class, source + " class " + classes.region.fillna("") + " (QĐ 861/QĐ-TTg)")
+    add(in_class, source + " class " + classes.region.fillna("") + f" ({regions_decision})")
     ok = in_class.copy()
     if rule.difficult:
-        add(classes.difficult, "ĐBKK village (QĐ 612/QĐ-UBDT)")
+        add(classes.difficult, f"ĐBKK village ({difficult_decision})")
         ok |= classes.difficult
     if rule.border:
         add(classes.border, "border area")
@@ -149,7 +152,8 @@ def qualifies(classes: UspClasses, rule: _Rule) -> tuple[pd.Series, pd.Series]:
 
 
 def usp_parts(lom_song: pd.Series, no_ftth: pd.Series, classes: UspClasses, *,
-              mobile: _Rule, fibre: _Rule) -> pd.DataFrame:
+              mobile: _Rule, fibre: _Rule, decisions: dict[str, str] | None = None
+              ) -> pd.DataFrame:
     """Return the two universal-service parts of each village, with their reasons.
 
     Parameters
@@ -162,6 +166,9 @@ def usp_parts(lom_song: pd.Series, no_ftth: pd.Series, classes: UspClasses, *,
         :func:`village_classes`.
     mobile, fibre : UspRule
         ``[rules.usp_mobile]`` and ``[rules.usp_fibre]``.
+    decisions : dict, optional
+        ``regions_decision`` and ``difficult_decision``: the citations the reasons
+        give (``[legal]``); default today's decisions.
 
     Returns
     -------
@@ -171,8 +178,8 @@ def usp_parts(lom_song: pd.Series, no_ftth: pd.Series, classes: UspClasses, *,
     """
     gap_m = lom_song.fillna(False).astype(bool)
     gap_f = no_ftth.fillna(False).astype(bool)
-    ok_m, why_m = qualifies(classes, mobile)
-    ok_f, why_f = qualifies(classes, fibre)
+    ok_m, why_m = qualifies(classes, mobile, **(decisions or {}))
+    ok_f, why_f = qualifies(classes, fibre, **(decisions or {}))
     out = pd.DataFrame(index=lom_song.index)
     out["usp_mobile"] = gap_m & ok_m
     out["usp_fibre"] = gap_f & ok_f

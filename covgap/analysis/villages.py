@@ -27,12 +27,12 @@ from covgap.analysis.indicators import (
 from covgap.analysis.places import commune_centres, place_figures, place_table
 from covgap.analysis.shares import coverage_shares
 from covgap.analysis.usp import qualifies, usp_parts, village_classes
-from covgap.config import TECHNOLOGIES, Config, RulesConfig, load_config
+from covgap.config import TECHNOLOGIES, Config, LegalConfig, RulesConfig, load_config
 from covgap.coverage import Coverage
 from covgap.errors import CovgapWarning
 from covgap.io import WGS84, Inputs, read_commune_targets
 
-__all__ = ["VILLAGE_COLUMNS", "Analysis", "analyse"]
+__all__ = ["SIGNAL_STATUSES", "VILLAGE_COLUMNS", "Analysis", "analyse", "signal_status"]
 
 #: The village columns of SPEC.md, in order; covgap adds more after them.
 VILLAGE_COLUMNS = (
@@ -44,11 +44,26 @@ VILLAGE_COLUMNS = (
 #: The coverage bases of ``[rules] coverage_basis``.
 COVERAGE_BASES = ("any_operator", "single_operator")
 
+#: ``signal_status`` of a village: what signal it has, in the order provincial reports
+#: count them, with their wording.  ``lom_song`` (the boolean) stays "not covered by
+#: mobile broadband" and holds for the first three.
+SIGNAL_STATUSES: dict[str, str] = {
+    "no_signal": "Thôn chưa có sóng di động (lõm sóng)",
+    "no_broadband": "Thôn chỉ có sóng 2G/3G, chưa có 4G/5G",
+    "partial": "Thôn được phủ sóng một phần",
+    "covered": "Thôn được phủ sóng",
+}
+
+#: The layer of :func:`coverage_shares` holding every operator's technologies that do
+#: not count as mobile broadband (2G/3G by default).
+_LEGACY_SHARE = "share_legacy"
+
 #: Gap order: programme-eligible first, then the worse gap, then the most people.
 _STATUS_ORDER = {"lom_song": 0, "partial": 1, "covered": 2}
 
 #: The gap columns a suggested fix reads.
-_FIX_COLUMNS = ("lom_song", "best_operator", "nearest_site_id", "nearest_site_m", "gap",
+_FIX_COLUMNS = ("lom_song", "best_operator", "nearest_site_id", "nearest_site_operator",
+                "nearest_site_m", "gap",
                 "fibre_operator", "fibre_distance_m", "fibre_kind", "fibre_id")
 
 
@@ -111,6 +126,7 @@ class _Shares:
     mbb_share: pd.Series  # the share the village rule reads ([rules] coverage_basis)
     any_share: pd.Series  # the share covered by any operator (the union)
     passing: pd.DataFrame  # per operator: share >= village_covered_share
+    legacy_share: pd.Series  # the share covered by any uncounted technology (2G/3G)
 
 
 def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> Analysis:
@@ -143,7 +159,7 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     shares = _village_shares(inputs, coverage, cfg.rules, techs, operators)
     points = village_points(villages, inputs.metric_crs)
     fibre = fibre_reach(points, inputs.fibre)
-    out, priority, usp = _spec_columns(inputs, points, shares, fibre, cfg.rules)
+    out, priority, usp = _spec_columns(inputs, points, shares, fibre, cfg.rules, cfg.legal)
     gap = out["lom_song"] | lacks_ftth(out["ftth"])
     out = _own_columns(out, inputs, coverage, shares, fibre, points.to_numpy(), techs,
                        operators)
@@ -174,8 +190,11 @@ def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
     # per operator: its own counted technologies together; and every operator together
     # (the union), which is how people experience coverage
     layers = {op: [(op, t) for t in techs] for op in operators}
+    legacy = [(op, t) for op in operators for t in TECHNOLOGIES if t not in techs]
     if operators:
         layers[ANY_SHARE] = [(op, t) for op in operators for t in techs]
+    if legacy:
+        layers[_LEGACY_SHARE] = legacy
     shares = coverage_shares(villages.to_crs(inputs.metric_crs), coverage, layers=layers,
                              population=inputs.population,
                              point_radius_m=rules.village_point_radius_m)
@@ -184,12 +203,14 @@ def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
     best = table.max(axis=1).fillna(0.0) if operators else zero
     any_share = shares[ANY_SHARE].fillna(0.0) if operators else zero
     mbb_share = any_share if rules.coverage_basis == "any_operator" else best
+    legacy_share = shares[_LEGACY_SHARE].fillna(0.0) if legacy else zero
     return _Shares(table=table, basis=shares["basis"], mbb_share=mbb_share,
-                   any_share=any_share, passing=table.ge(rules.village_covered_share))
+                   any_share=any_share, passing=table.ge(rules.village_covered_share),
+                   legacy_share=legacy_share)
 
 
 def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
-                  fibre: pd.DataFrame, rules: RulesConfig
+                  fibre: pd.DataFrame, rules: RulesConfig, legal: LegalConfig
                   ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Return the SPEC columns of the village table, the USP priority and the USP parts.
 
@@ -219,11 +240,13 @@ def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
     out["region"] = classes.region
     out["difficult"] = classes.difficult
     mobile, fibre_rule = rules.usp_rule("mobile"), rules.usp_rule("fibre")
+    cites = {"regions_decision": legal.cite("regions"),
+             "difficult_decision": legal.cite("difficult")}
     usp = usp_parts(out["lom_song"], lacks_ftth(out["ftth"]), classes, mobile=mobile,
-                    fibre=fibre_rule)
+                    fibre=fibre_rule, decisions=cites)
     for col in ("usp_eligible", "usp_mobile", "usp_fibre"):
         out[col] = usp[col]
-    priority = qualifies(classes, mobile)[0].rename("usp_priority")
+    priority = qualifies(classes, mobile, **cites)[0].rename("usp_priority")
     return out, priority, usp
 
 
@@ -240,6 +263,11 @@ def _own_columns(out: pd.DataFrame, inputs: Inputs, coverage: Coverage, shares: 
     out["households"] = villages["households"]
     out["status"] = np.where(out["mbb_covered"], "covered",
                              np.where(out["mbb_share"] > 0, "partial", "lom_song"))
+    legacy_keys = [(op, t) for op in operators for t in TECHNOLOGIES if t not in techs]
+    legacy_at_point = covered_at(pts, coverage, legacy_keys)
+    out["signal_status"] = signal_status(
+        out["mbb_covered"], shares.any_share,
+        shares.legacy_share.gt(0) | legacy_at_point).astype("string")
     out["n_operators"] = shares.passing.sum(axis=1).astype(int) if operators else 0
     for op in operators:
         out[f"share_{op}"] = shares.table[op].round(4)
@@ -250,10 +278,9 @@ def _own_columns(out: pd.DataFrame, inputs: Inputs, coverage: Coverage, shares: 
         if col != "fibre_distance_m":
             out[col] = fibre[col].round(1) if col.endswith("_m") else fibre[col]
     mbb_keys = [(op, t) for op in operators for t in techs]
-    legacy_keys = [(op, t) for op in operators for t in TECHNOLOGIES if t not in techs]
     diag = point_diagnostics(pts, coverage, mbb_keys).set_index(villages.index)
     out["best_signal_dbm"] = diag["best_dbm"].round(1)
-    out["legacy_covered"] = covered_at(pts, coverage, legacy_keys)
+    out["legacy_covered"] = legacy_at_point
     shadow_rows = diag["shadow_site_row"].to_numpy()
     has_shadow = shadow_rows >= 0
     out["shadow_site_id"] = pd.Series(pd.NA, index=villages.index, dtype="string")
@@ -262,6 +289,40 @@ def _own_columns(out: pd.DataFrame, inputs: Inputs, coverage: Coverage, shares: 
     out["shadow_operator"] = diag["shadow_operator"].to_numpy()
     out["shadow_dbm"] = diag["shadow_dbm"].round(1).to_numpy()
     return out
+
+
+def signal_status(mbb_covered: pd.Series, broadband_share: pd.Series,
+                  legacy: pd.Series) -> pd.Series:
+    """Return each village's signal state, as provincial reports count them.
+
+    Parameters
+    ----------
+    mbb_covered : Series of bool
+        The village rule's verdict (``[rules] village_covered_share``).
+    broadband_share : Series of float
+        Share of the village covered by any operator's counted technologies (4G/5G), 0-1.
+    legacy : Series of bool
+        Some uncounted technology (2G/3G) reaches the village.
+
+    Returns
+    -------
+    Series of str
+        ``"covered"``; ``"partial"``: some 4G/5G, below the rule; ``"no_broadband"``:
+        2G/3G only; ``"no_signal"``: nothing (:data:`SIGNAL_STATUSES`).
+
+    Examples
+    --------
+    >>> signal_status(pd.Series([True, False, False, False]),
+    ...               pd.Series([1.0, 0.5, 0.0, 0.0]),
+    ...               pd.Series([False, False, True, False])).tolist()
+    ['covered', 'partial', 'no_broadband', 'no_signal']
+    """
+    covered = mbb_covered.fillna(False).astype(bool).to_numpy()
+    some = broadband_share.fillna(0.0).to_numpy(float) > 0
+    old = legacy.fillna(False).astype(bool).to_numpy()
+    state = np.where(covered, "covered", np.where(
+        some, "partial", np.where(old, "no_broadband", "no_signal")))
+    return pd.Series(state, index=mbb_covered.index)
 
 
 def _reasons(out: pd.DataFrame, gap: pd.Series, basis: pd.Series, coverage: Coverage,
@@ -303,7 +364,8 @@ def _communes_and_indicators(out: pd.DataFrame, inputs: Inputs, coverage: Covera
         targets=targets, reported=cfg.reported, commune_targets=commune_targets,
         places=None if places is None else place_figures(places),
         place_targets={"places_5g_pct": t.places_5g_pct,
-                       "places_fibre_pct": t.places_fibre_pct})
+                       "places_fibre_pct": t.places_fibre_pct},
+        district_rows=cfg.output.district_rows)
     commune_gdf = gpd.GeoDataFrame(commune_rows, geometry=inputs.communes.geometry,
                                    crs=inputs.communes.crs)
     return commune_gdf, indicators, locations.to_crs(WGS84)
@@ -378,21 +440,27 @@ def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     table["gap"] = np.where(table["lom_song"] & no_ftth, "mobile+fibre",
                             np.where(table["lom_song"], "mobile", "fibre"))
 
-    def fix(v: dict) -> str:
-        out = []
+    def fix(v: dict) -> tuple[str, str]:
+        mobile = fibre = ""
         if v["lom_song"] and isinstance(v["best_operator"], str):
-            near = (f" (nearest site {v['nearest_site_id']}, {v['nearest_site_m'] / 1000:.1f} km)"
+            # every site cited names its owner: the nearest site may be another's
+            near = (f" (nearest site {v['nearest_site_id']} of {v['nearest_site_operator']}, "
+                    f"{v['nearest_site_m'] / 1000:.1f} km)"
                     if isinstance(v["nearest_site_id"], str) else "")
-            out.append(f"{v['best_operator']}: new or shared site{near}")
+            mobile = f"{v['best_operator']}: new or shared site{near}"
         if v["gap"] != "mobile" and isinstance(v["fibre_operator"], str):
-            out.append(f"{v['fibre_operator']}: extend fibre "
-                       f"{v['fibre_distance_m'] / 1000:.1f} km from {v['fibre_kind']} "
-                       f"{v['fibre_id'] if isinstance(v['fibre_id'], str) else ''}".rstrip())
-        return "; ".join(out)
+            fibre = (f"{v['fibre_operator']}: extend fibre "
+                     f"{v['fibre_distance_m'] / 1000:.1f} km from {v['fibre_kind']} "
+                     f"{v['fibre_id'] if isinstance(v['fibre_id'], str) else ''}").rstrip()
+        return mobile, fibre
 
     # one dict per gap of the columns a fix reads (iterrows costs ~50 us a row)
     fixes = [fix(v) for v in table[list(_FIX_COLUMNS)].to_dict("records")]
-    table["fix"] = pd.Series(fixes, index=table.index, dtype="string")
+    mobile = pd.Series([f[0] for f in fixes], index=table.index, dtype="string")
+    fibre = pd.Series([f[1] for f in fixes], index=table.index, dtype="string")
+    table["fix"] = (mobile + "; " + fibre).str.strip("; ")
+    table["fix_mobile"] = mobile
+    table["fix_fibre"] = fibre
     order = table.assign(
         _usp=~table["usp_eligible"], _status=table["status"].map(_STATUS_ORDER),
         _pop=-table["population"].fillna(0))

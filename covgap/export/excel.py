@@ -1,31 +1,37 @@
-"""The run as an Excel workbook for the province's report, ``report.xlsx``.
+"""The run as an Excel workbook for the province's report, ``report.xlsx``, print-ready.
 
 Sheets:
 
 - ``Tổng hợp - Summary``: the province's indicators against the plan's targets, with
-  a bar chart of values against targets, and the rule that produced them (model,
-  technologies, thresholds), the run's name and year.
+  a bar chart of values against targets; the data's as-of date (``[run] as_of``), the
+  source of each layer, the run time in Vietnam time (dd/mm/yyyy), the cells that took
+  default antenna parameters, the rule (model, technologies, thresholds), the unit
+  prices and their source, and the decisions cited (``[legal]``).
 - ``Xã - Communes``: the commune table.
-- ``Thôn thiếu - Gaps``: the gap list, highest priority first.
-- ``Chỉ tiêu - Indicators``: every indicator row (province, districts, communes).
+- ``Thôn chưa phủ 4G-5G``: the mobile gaps; ``Thôn chưa có cáp quang``: the fibre gaps.
+  Each has an STT column, is grouped by commune (xã, phường, đặc khu) with a subtotal
+  row per commune and a total row.
+- ``Kỹ thuật``: the technical columns of the gaps (per-operator shares and fibre
+  distances, terrain shadow, signal), one row per gap village.
+- ``Chỉ tiêu - Indicators``: every indicator row (province, communes).
 
-Excel forbids ``/`` in sheet names, hence the hyphens.  Tables have a Vietnamese label
-row above the column ids of the CSVs, frozen, with an autofilter; numbers stay numbers
-(percent with one decimal, thousands separators), booleans stay booleans and ``met``
-reads "✓ Đạt" / "✗ Chưa đạt".
+Every table has one header row: the column's Vietnamese label and its unit.  Every sheet
+prints on A4 landscape, one page wide, with the header row repeated on each page and
+frozen on screen.  Numbers stay numbers (percent with as many decimals as the value has,
+thousands separators), booleans read "Có" / "Không" and ``met`` "✓ Đạt" / "✗ Chưa đạt".
 
-Every text cell is written as text, never as a formula: a cell that
-:func:`~covgap.export.csv.safe_text` would prefix with an apostrophe (text starting with
-``=``, ``+``, ``-``, ``@``) is stored as a string with Excel's "quote prefix", which is
-what Excel itself stores when a user types ``'=...``: the text shows as it is and stays
-text when the cell is edited.
+Excel forbids ``/`` in sheet names, hence the hyphens.  Every text cell is written as
+text, never as a formula: a cell that :func:`~covgap.export.csv.safe_text` would prefix
+with an apostrophe (text starting with ``=``, ``+``, ``-``, ``@``) is stored as a string
+with Excel's "quote prefix", which is what Excel itself stores when a user types
+``'=...``: the text shows as it is and stays text when the cell is edited.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,70 +46,257 @@ from openpyxl.utils import get_column_letter
 
 from covgap._version import __version__
 from covgap.analysis.rules import min_rsrp_dbm, rule_text
+from covgap.analysis.villages import SIGNAL_STATUSES
+from covgap.config import LAYERS, Config
 from covgap.export.csv import VI_HEADERS, safe_text
+from covgap.export.lists import all_gaps, operator_gaps
+from covgap.export.names import operator_part
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
     from covgap.result import Result
 
-__all__ = ["INDICATOR_LABELS", "SHEETS", "indicator_label", "write_report"]
+__all__ = ["INDICATOR_LABELS", "LIST_COLUMNS", "SHEETS", "column_header", "indicator_label",
+           "write_lists", "write_report"]
 
 #: Sheet names (Excel allows 31 characters and no ``/``).
 SHEETS = {
     "summary": "Tổng hợp - Summary",
     "communes": "Xã - Communes",
-    "gaps": "Thôn thiếu - Gaps",
+    "mobile": "Thôn chưa phủ 4G-5G",
+    "fibre": "Thôn chưa có cáp quang",
+    "technical": "Kỹ thuật",
     "indicators": "Chỉ tiêu - Indicators",
 }
 
-#: Indicator id -> (Vietnamese, English) label, worded as in Quyết định 885/QĐ-BTTTT.
+#: Indicator id -> (Vietnamese, English) label, saying exactly what is measured; the
+#: placeholders are filled from the run's configuration (:func:`indicator_label`).
 INDICATOR_LABELS: dict[str, tuple[str, str]] = {
-    "villages_mbb_pct": ("Tỷ lệ thôn được phủ sóng băng rộng di động",
-                         "Villages covered by mobile broadband"),
-    "villages_ftth_pct": ("Tỷ lệ thôn được phủ băng rộng cố định (cáp quang FTTH)",
-                          "Villages with fixed broadband (FTTH)"),
-    "bts_sharing_pct": ("Tỷ lệ dùng chung vị trí trạm BTS",
-                        "BTS site locations shared by two or more operators"),
-    "population_mbb_pct": ("Tỷ lệ dân số được phủ sóng băng rộng di động",
-                           "Population covered by mobile broadband"),
-    "commune_centres_5g_pct": ("Tỷ lệ trung tâm xã có sóng 5G", "Commune centres with 5G"),
-    "usp_villages": ("Số thôn thuộc diện viễn thông công ích (QĐ 2269)",
-                     "Villages eligible for the universal-service programme"),
+    "villages_mbb_pct": (
+        "Tỷ lệ thôn được phủ sóng băng rộng di động ({techs} trên ≥ {share}% thôn)",
+        "Villages covered by mobile broadband ({techs} over ≥ {share}% of the village)"),
+    "villages_ftth_pct": ("Tỷ lệ thôn có cáp quang trong phạm vi {ftth_km} km",
+                          "Villages with fibre within {ftth_km} km"),
+    "bts_sharing_pct": (
+        "Tỷ lệ vị trí trạm BTS có từ 2 doanh nghiệp dùng chung (cách nhau ≤ {sharing_m} m)",
+        "BTS site locations used by two or more operators (sites ≤ {sharing_m} m apart)"),
+    "population_mbb_pct": ("Tỷ lệ dân số được phủ sóng băng rộng di động ({techs})",
+                           "Population covered by mobile broadband ({techs})"),
+    "households_mbb_pct": (
+        "Tỷ lệ hộ gia đình ở thôn được phủ sóng băng rộng di động ({techs})",
+        "Households in villages covered by mobile broadband ({techs})"),
+    "households_ftth_pct": ("Tỷ lệ hộ gia đình ở thôn có cáp quang trong phạm vi {ftth_km} km",
+                            "Households in villages with fibre within {ftth_km} km"),
+    "commune_centres_5g_pct": ("Tỷ lệ trung tâm xã (trụ sở UBND) có sóng 5G",
+                               "Commune centres (people's committee) with 5G"),
+    "places_5g_pct": ("Tỷ lệ điểm (theo loại) có sóng 5G", "Places (by kind) with 5G"),
+    "places_fibre_pct": ("Tỷ lệ điểm (theo loại) có cáp quang trong phạm vi {ftth_km} km",
+                         "Places (by kind) with fibre within {ftth_km} km"),
+    "usp_villages": ("Số thôn thuộc diện viễn thông công ích ({usp})",
+                     "Villages eligible for the universal-service programme ({usp})"),
+    "usp_mobile_villages": ("Số thôn thuộc diện công ích, phần di động ({usp})",
+                            "Villages eligible for universal service, mobile part ({usp})"),
+    "usp_fibre_villages": ("Số thôn thuộc diện công ích, phần cáp quang ({usp})",
+                           "Villages eligible for universal service, fibre part ({usp})"),
 }
 
-#: Vietnamese labels of the commune and gap columns covgap writes.
+#: Vietnamese label and unit of each column the report shows; placeholders as in
+#: :data:`INDICATOR_LABELS`.  Per-operator columns are labelled by :func:`column_header`.
 COLUMN_LABELS: dict[str, str] = {
     **VI_HEADERS,
-    **{k: v[0] + (" (%)" if k.endswith("_pct") else "") for k, v in INDICATOR_LABELS.items()
-       if k != "usp_villages"},
+    "stt": "STT",
+    "commune_code": "Mã xã",
+    "commune_name": "Xã, phường, đặc khu",
+    "district": "Huyện (cũ, trước 01/7/2025)",
+    "village_id": "Mã thôn",
+    "village_name": "Tên thôn, bản, tổ dân phố",
+    "population": "Dân số (người)",
+    "households": "Số hộ (hộ)",
+    "lon": "Kinh độ (°, WGS84)",
+    "lat": "Vĩ độ (°, WGS84)",
+    "signal_status": "Tình trạng sóng",
+    "status": "Mức phủ {techs} (đủ / một phần / chưa)",
+    "mbb_share": "Tỷ lệ thôn được phủ {techs} (%)",
+    "mbb_covered": "Được phủ {techs} (≥ {share}% thôn)",
+    "lom_song": "Chưa được phủ băng rộng di động",
+    "operators": "Doanh nghiệp phủ {techs} ≥ {share}% thôn",
+    "n_operators": "Số doanh nghiệp phủ ≥ {share}% thôn (DN)",
+    "share_any_operator": "Tỷ lệ thôn được phủ bởi ít nhất một DN (%)",
+    "share_basis": "Cách tính tỷ lệ (dân số / diện tích / điểm thôn)",
+    "best_operator": "Doanh nghiệp đề xuất (tham khảo)",
+    "nearest_site_id": "Trạm {techs} gần nhất (mã)",
+    "nearest_site_operator": "Doanh nghiệp sở hữu trạm gần nhất",
+    "nearest_site_m": "Khoảng cách tới trạm gần nhất (m)",
+    "reason": "Nguyên nhân",
+    "fix": "Giải pháp đề xuất (tham khảo)",
+    "fix_mobile": "Giải pháp di động đề xuất (tham khảo)",
+    "fix_fibre": "Giải pháp cáp quang đề xuất (tham khảo)",
+    "gap": "Thiếu (di động / cáp quang)",
+    "priority": "Thứ tự ưu tiên",
+    "region": "Khu vực ({regions})",
+    "difficult": "Thôn ĐBKK ({difficult})",
+    "usp_eligible": "Thuộc diện công ích ({usp})",
+    "usp_mobile": "Diện công ích, phần di động ({usp})",
+    "usp_fibre": "Diện công ích, phần cáp quang ({usp})",
+    "usp_mobile_reason": "Lý do diện công ích, phần di động",
+    "usp_fibre_reason": "Lý do diện công ích, phần cáp quang",
+    "ftth": "Có cáp quang trong phạm vi {ftth_km} km",
+    "fibre_distance_m": "Khoảng cách tới cáp quang gần nhất (m)",
+    "fibre_operator": "Doanh nghiệp có cáp quang gần nhất",
+    "fibre_kind": "Loại cáp quang gần nhất (tuyến / điểm)",
+    "fibre_id": "Mã tuyến / điểm cáp quang",
+    "fibre_extension_m": "Chiều dài kéo cáp (m)",
+    "fibre_extension_road_m": "Chiều dài kéo cáp theo đường (m)",
+    "fibre_extension_basis": "Cách đo chiều dài (đường thẳng / theo đường)",
+    "fibre_extension_cost": "Chi phí kéo cáp (triệu đồng)",
+    "terrestrial_cost_per_person": "Chi phí trạm mặt đất / người (triệu đồng/người)",
+    "candidate_rank": "Điểm trạm đề xuất số",
+    "satellite": "Đề xuất nghiên cứu vệ tinh",
+    "best_signal_dbm": "Tín hiệu {techs} mạnh nhất tại điểm thôn (dBm)",
+    "legacy_covered": "Có sóng 2G/3G tại điểm thôn",
+    "shadow_site_id": "Trạm bị địa hình che (mã)",
+    "shadow_operator": "Doanh nghiệp sở hữu trạm bị che",
+    "shadow_dbm": "Tín hiệu nếu không bị che (dBm)",
+    "centre_5g": "Trung tâm xã có 5G",
+    "site_locations": "Số vị trí trạm BTS (vị trí)",
+    "shared_locations": "Số vị trí có từ 2 DN dùng chung (≤ {sharing_m} m) (vị trí)",
+    "villages": "Số thôn (thôn)",
+    "villages_mbb": "Số thôn được phủ {techs} (thôn)",
+    "villages_ftth": "Số thôn có cáp quang trong phạm vi {ftth_km} km (thôn)",
+    "population_mbb": "Dân số được phủ {techs} (người)",
+    "households_mbb": "Số hộ ở thôn được phủ {techs} (hộ)",
+    "households_ftth": "Số hộ ở thôn có cáp quang trong phạm vi {ftth_km} km (hộ)",
+    "usp_villages": "Số thôn diện công ích ({usp}) (thôn)",
+    "usp_mobile_villages": "Số thôn diện công ích, phần di động (thôn)",
+    "usp_fibre_villages": "Số thôn diện công ích, phần cáp quang (thôn)",
+    "province": "Tỉnh, thành phố",
+    "level": "Cấp (tỉnh / xã)",
+    "code": "Mã đơn vị",
+    "name": "Tên đơn vị",
+    "indicator": "Mã chỉ tiêu",
+    "indicator_label": "Chỉ tiêu",
+    "value": "Giá trị",
+    "target": "Mục tiêu",
+    "met": "Đạt",
+    "numerator": "Tử số",
+    "denominator": "Mẫu số",
+    "unit": "Đơn vị",
+    "source": "Nguồn số liệu",
+    "kind": "Loại điểm",
+    "registered_operator": "DN đăng ký (Sở điền)",
+    **{k: v[0] + " (%)" for k, v in INDICATOR_LABELS.items() if k.endswith("_pct")},
 }
 
+#: The columns of the two gap sheets, in order (those the gap table has).
+MOBILE_COLUMNS: tuple[str, ...] = (
+    "stt", "commune_name", "district", "village_id", "village_name", "population",
+    "households", "signal_status", "mbb_share", "operators", "best_operator",
+    "nearest_site_id", "nearest_site_operator", "nearest_site_m", "reason", "fix_mobile",
+    "region", "difficult", "usp_mobile", "candidate_rank", "satellite", "priority")
+FIBRE_COLUMNS: tuple[str, ...] = (
+    "stt", "commune_name", "district", "village_id", "village_name", "population",
+    "households", "fibre_distance_m", "fibre_operator", "fibre_kind", "fibre_id",
+    "fibre_extension_m", "fibre_extension_basis", "fibre_extension_cost", "fix_fibre",
+    "region", "difficult", "usp_fibre", "satellite", "priority")
+#: The columns of the sheets of ``lists.xlsx`` (those the gap table has).
+LIST_COLUMNS: tuple[str, ...] = (
+    "stt", "commune_name", "district", "village_id", "village_name", "population",
+    "households", "gap", "signal_status", "best_operator", "fix", "reason",
+    "fibre_distance_m", "fibre_extension_m", "fibre_extension_cost", "usp_mobile",
+    "usp_fibre", "satellite", "priority", "registered_operator")
+#: Columns summed on the subtotal rows of the gap sheets.
+_SUMMED = ("population", "households", "fibre_extension_m", "fibre_extension_cost")
+#: Gap columns left out of the technical sheet (the gap sheets or the village table hold
+#: them, or they restate another column).
+_NOT_TECHNICAL = frozenset({"geometry", "fix", "fix_mobile", "fix_fibre", "reason",
+                            "commune_code", "usp_eligible"})
+
 _MET = {True: "✓ Đạt", False: "✗ Chưa đạt"}
+_YES = {True: "Có", False: "Không"}
+_GAPS = {"mobile": "di động", "fibre": "cáp quang", "mobile+fibre": "di động + cáp quang"}
+_LEVELS = {"province": "Tỉnh", "district": "Huyện (cũ)", "commune": "Xã"}
 _SOURCE = {"map": "bản đồ / map", "supplied": "số liệu cung cấp / supplied"}
-_PCT = '0.0"%"'      # values already in percent (94.4 shows as 94.4%)
+_PCT = '0.0#####"%"'  # values already in percent: 94.4 shows 94.4%, a missed 99.96 too
 _SHARE = "0.0%"      # values in 0-1
 _THOUSANDS = "#,##0"
 _BOLD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 _MET_FILL = {True: PatternFill("solid", fgColor="C6EFCE"),
              False: PatternFill("solid", fgColor="FFC7CE")}
+#: Vietnam time (UTC+7, no daylight saving): the run time the summary prints.
+_VN_TIME = timezone(timedelta(hours=7))
 
 
-def indicator_label(indicator: str, language: str = "vi") -> str:
-    """Return an indicator's label in Vietnamese (``"vi"``) or English (``"en"``).
+def _numbers(config: Config | None) -> dict[str, str]:
+    """Return the configured numbers the labels quote, written the Vietnamese way."""
+    cfg = config if config is not None else Config()
+    legal = cfg.legal
+    return {"techs": "/".join(cfg.coverage.technologies),
+            "share": _vi_number(100 * cfg.rules.village_covered_share),
+            "ftth_km": _vi_number(cfg.rules.ftth_max_distance_m / 1000),
+            "sharing_m": _vi_number(cfg.rules.site_sharing_m),
+            "usp": legal.cite("usp"), "regions": legal.cite("regions"),
+            "difficult": legal.cite("difficult")}
 
-    Unknown ids (operator-supplied statistics) are returned as they are.
+
+def _vi_number(value: float) -> str:
+    """Write a number as a Vietnamese text does: 1, 0,5, 30 (decimal comma)."""
+    return f"{value:g}".replace(".", ",")
+
+
+def column_header(name: str, config: Config | None = None) -> str:
+    """Return a column's header in the report: its Vietnamese label and unit.
+
+    The configured numbers (technologies, the village share, the FTTH distance, the
+    sharing distance, the decisions cited) are filled in.
 
     Examples
     --------
-    >>> indicator_label("villages_mbb_pct", "en")
-    'Villages covered by mobile broadband'
+    >>> column_header("population")
+    'Dân số (người)'
+    >>> column_header("share_Viettel")
+    'Tỷ lệ thôn được Viettel phủ 4G/5G (%)'
+    >>> column_header("fibre_distance_VNPT_m")
+    'Khoảng cách tới cáp quang của VNPT (m)'
+    """
+    numbers = _numbers(config)
+    label = COLUMN_LABELS.get(name)
+    if label is None and name.startswith("share_"):
+        label = f"Tỷ lệ thôn được {name.removeprefix('share_')} phủ {{techs}} (%)"
+    elif label is None and name.startswith("fibre_distance_") and name.endswith("_m"):
+        operator = name.removeprefix("fibre_distance_").removesuffix("_m")
+        label = f"Khoảng cách tới cáp quang của {operator} (m)"
+    if label is None:
+        return name
+    return label.format(**numbers)
+
+
+def indicator_label(indicator: str, language: str = "vi", config: Config | None = None
+                    ) -> str:
+    """Return an indicator's label in Vietnamese (``"vi"``) or English (``"en"``).
+
+    The label says exactly what is measured, with the configured numbers filled in
+    (default configuration without ``config``).  Unknown ids (operator-supplied
+    statistics) are returned as they are.
+
+    Examples
+    --------
+    >>> indicator_label("villages_ftth_pct")
+    'Tỷ lệ thôn có cáp quang trong phạm vi 1 km'
+    >>> indicator_label("bts_sharing_pct", "en")
+    'BTS site locations used by two or more operators (sites ≤ 30 m apart)'
     """
     labels = INDICATOR_LABELS.get(indicator)
     if labels is None:
         return indicator
-    return labels[0] if language == "vi" else labels[1]
+    numbers = _numbers(config)
+    if language != "vi":
+        numbers["share"] = numbers["share"].replace(",", ".")
+        numbers["ftth_km"] = numbers["ftth_km"].replace(",", ".")
+        numbers["sharing_m"] = numbers["sharing_m"].replace(",", ".")
+    return (labels[0] if language == "vi" else labels[1]).format(**numbers)
 
 
 def _value(value: Any) -> Any:
@@ -231,15 +424,64 @@ def _styled_cell(ws: WriteOnlyWorksheet, number_format: str) -> Cell:
     return cell
 
 
-def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, freeze_cols: int = 0) -> None:
-    """Write a table: a label row, the column ids, the rows; frozen, filtered.
+#: Columns of long text: they wrap at this width (characters).
+_WRAPPED = frozenset({"reason", "fix", "fix_mobile", "fix_fibre", "usp_mobile_reason",
+                      "usp_fibre_reason", "indicator_label", "signal_status"})
+_WRAP_WIDTH = 34
+_WRAP = Alignment(wrap_text=True, vertical="top")
 
-    ``ws`` streams its rows (write-only mode), so the widths, the frozen panes and the
-    label row's height are set before the first row.
+
+def _lines(value: Any, width: float) -> int:
+    """Return how many lines a text takes wrapped at ``width`` characters (1 for others)."""
+    if isinstance(value, Cell):
+        value = value.value
+    if not isinstance(value, str) or not value:
+        return 1
+    return max(1, math.ceil(len(value) / max(width - 2, 1)))
+
+
+def _print_setup(ws: WriteOnlyWorksheet, *, title_rows: str = "1:1") -> None:
+    """A4 landscape, one page wide (as many pages down as needed), header rows repeated."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9  # A4 (ECMA-376 paper size 9)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = title_rows
+    ws.print_options.gridLines = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Booleans as "Có" / "Không", signal states in the wording of provincial reports."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if col == "signal_status":
+            out[col] = s.map(SIGNAL_STATUSES).astype(object).where(s.notna(), None)
+        elif col == "gap":
+            out[col] = s.map(lambda v: _GAPS.get(v, v)).astype(object).where(s.notna(), None)
+        elif col == "met":
+            continue
+        elif pd.api.types.is_bool_dtype(s) or (
+                s.dtype == object and s.notna().any()
+                and s.dropna().map(lambda v: isinstance(v, bool | np.bool_)).all()):
+            out[col] = s.map(lambda v: None if pd.isna(v) else _YES[bool(v)]).astype(object)
+    return out
+
+
+def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, config: Config | None = None,
+                 freeze_cols: int = 0, totals: Sequence[bool] | None = None) -> None:
+    """Write a table: one header row (label and unit), the rows; frozen, filtered, printable.
+
+    ``ws`` streams its rows (write-only mode), so the widths, the frozen panes, the page
+    setup and the header row's height are set before the first row.  Rows flagged in
+    ``totals`` (subtotals) are bold on grey.
     """
-    frame = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
+    frame = _readable(frame.drop(columns=[c for c in frame.columns if c == "geometry"]))
     names = [str(name) for name in frame.columns]
-    labels = [COLUMN_LABELS.get(name, "") for name in names]
+    labels = [column_header(name, config) for name in names]
     columns: list[list[Any]] = []
     formats: list[str | None] = []
     widths: dict[int, float] = {}
@@ -247,23 +489,48 @@ def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, freeze_cols: in
         s = frame.iloc[:, j - 1]
         values = _column_values(s)
         sample = [len(str(v)) for v in values[:500] if v is not None]
-        widths[j] = max([len(name), min(len(label), 24), *sample])
+        cap = _WRAP_WIDTH if name in _WRAPPED else 24
+        widths[j] = max([min(len(label), 16), *[min(n, cap) for n in sample]])
         formats.append(_format_for(name, s))
         numpy_numbers = isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf"
         columns.append(values if numpy_numbers else _text_items(ws, values))
     last = get_column_letter(max(len(names), 1))
-    ws.auto_filter.ref = f"A2:{last}{len(frame) + 2}"
-    ws.freeze_panes = f"{get_column_letter(freeze_cols + 1)}3"
+    ws.auto_filter.ref = f"A1:{last}{len(frame) + 1}"
+    ws.freeze_panes = f"{get_column_letter(freeze_cols + 1)}2"
+    _print_setup(ws)
     _fit_widths(ws, widths)
-    ws.row_dimensions[1].height = 30
+    ws.row_dimensions[1].height = 45
+    # long texts wrap in their column; LibreOffice keeps a stored row height, so each
+    # row gets the height of its longest wrapped text (write-only: set before the rows)
+    wrapped = [j for j, name in enumerate(names) if name in _WRAPPED]
+    if wrapped:
+        for r, row in enumerate(zip(*[columns[j] for j in wrapped], strict=True), start=2):
+            lines = max(_lines(v, widths[j + 1]) for v, j in zip(row, wrapped, strict=True))
+            if lines > 1:
+                ws.row_dimensions[r].height = 12.75 * lines
     ws.append([_head(ws, label, wrap=True) for label in labels])
-    ws.append([_head(ws, name) for name in names])
     # A formatted column's numbers go through one styled cell, its value replaced row
     # after row: a write-only sheet writes a row out when it is appended.  Other values
     # (dates, whose binding sets a format of its own) get a cell each.
     styled = [j for j, fmt in enumerate(formats) if fmt]
     number_cells: dict[int, Cell] = {}  # made on a column's first number
-    for row in zip(*columns, strict=True):
+    flags = list(totals) if totals is not None else [False] * len(frame)
+    for row, total in zip(zip(*columns, strict=True), flags, strict=True):
+        if total:
+            cells = [v if isinstance(v, Cell) else _cell(ws, v, number_format=fmt)
+                     for v, fmt in zip(row, formats, strict=True)]
+            for cell in cells:
+                cell.font = _BOLD
+                cell.fill = _TOTAL_FILL
+            ws.append(cells)
+            continue
+        if wrapped:
+            row = list(row)
+            for j in wrapped:
+                if isinstance(row[j], str):
+                    cell = _cell(ws, row[j])
+                    cell.alignment = _WRAP
+                    row[j] = cell
         if styled:
             row = list(row)
             for j in styled:
@@ -279,6 +546,61 @@ def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, freeze_cols: in
                 else:
                     row[j] = _cell(ws, v, number_format=formats[j])
         ws.append(row)
+
+
+def _grouped(gaps: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, list[bool]]:
+    """Return a gap sheet's rows: STT, grouped by commune, a subtotal after each, a total.
+
+    Communes in the order of their names (then codes); villages within a commune in
+    priority order.  A subtotal row names the commune and its number of villages and
+    sums :data:`_SUMMED`.
+    """
+    keep = [c for c in columns if c in gaps.columns or c == "stt"]
+    if "district" in keep and gaps["district"].isna().all():
+        keep.remove("district")  # no old district known: no empty column to print
+    table = gaps.copy()
+    table["_name"] = table.get("commune_name", table["commune_code"]).fillna("").astype(str)
+    sort = ["_name", "commune_code", "priority"] if "priority" in table else ["_name",
+                                                                            "commune_code"]
+    table = table.sort_values(sort, kind="stable")
+    pieces: list[pd.DataFrame] = []
+    totals: list[bool] = []
+    summed = [c for c in _SUMMED if c in keep]
+    label_col = "village_name" if "village_name" in keep else keep[1]
+    stt = 0
+    for (_, _code), group in table.groupby(["_name", "commune_code"], sort=False,
+                                           dropna=False):
+        rows = group.reindex(columns=keep).astype(object)
+        rows["stt"] = np.arange(stt + 1, stt + len(rows) + 1)
+        stt += len(rows)
+        name = group["_name"].iloc[0] or str(group["commune_code"].iloc[0])
+        sub = {c: None for c in keep}
+        sub[label_col] = f"Cộng {name}: {len(rows)} thôn"
+        if "commune_name" in keep:
+            sub["commune_name"] = name
+        for c in summed:
+            sub[c] = _sum(group[c])
+        pieces += [rows, pd.DataFrame([sub], columns=keep)]
+        totals += [False] * len(rows) + [True]
+    grand = {c: None for c in keep}
+    grand[label_col] = f"Tổng cộng: {stt} thôn"
+    for c in summed:
+        grand[c] = _sum(table[c])
+    pieces.append(pd.DataFrame([grand], columns=keep))
+    totals.append(True)
+    out = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=keep)
+    for c in keep:  # numbers back to numbers (object columns hold None for the totals)
+        if c in gaps.columns and pd.api.types.is_numeric_dtype(gaps[c]) and not \
+                pd.api.types.is_bool_dtype(gaps[c]):
+            out[c] = pd.to_numeric(out[c], errors="coerce")
+    out["stt"] = pd.to_numeric(out["stt"], errors="coerce").astype("Int64")
+    return out, totals
+
+
+def _sum(values: pd.Series) -> float | None:
+    """Return a column's sum, or None when it has no value (no price: no cost total)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return float(numbers.sum()) if numbers.notna().any() else None
 
 
 def _province_rows(indicators: pd.DataFrame) -> pd.DataFrame:
@@ -310,6 +632,7 @@ def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
     n_chart = int((rows["_group"] == 0).sum())
     r = head_row + len(rows)
     ws.freeze_panes = f"A{head_row + 1}"
+    _print_setup(ws, title_rows=f"{head_row}:{head_row}")
     _fit_widths(ws, {1: 28, 2: 44, 3: 44, 4: 12, 5: 12, 6: 12, 7: 12, 8: 12, 9: 8, 10: 22})
 
     title = _cell(ws, f"Chỉ tiêu hạ tầng số: {name} {year}")
@@ -321,10 +644,13 @@ def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
     ws.append([subtitle])
     ws.append([])
     ws.append([_head(ws, text, wrap=True) for text in header])
+    for k, row in enumerate(rows.itertuples(index=False), start=head_row + 1):
+        ws.row_dimensions[k].height = 12.75 * max(
+            _lines(indicator_label(row.indicator, lang, config), 44) for lang in ("vi", "en"))
     for row in rows.itertuples(index=False):
         fmt = _PCT if row.unit == "%" else _THOUSANDS if row.unit == "count" else "0.0"
         met = _value(row.met)
-        labels = [_cell(ws, indicator_label(row.indicator, language))
+        labels = [_cell(ws, indicator_label(row.indicator, language, config))
                   for language in ("vi", "en")]
         for label in labels:  # long labels wrap within their column
             label.alignment = Alignment(wrap_text=True, vertical="top")
@@ -352,18 +678,32 @@ def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
         ("Khoảng cách tối đa tới cáp quang (m)", "FTTH: maximum distance to fibre (m)",
          rules.ftth_max_distance_m, _THOUSANDS),
         ("Quy tắc", "Coverage rule", rule_text(config, result.coverage), None),
+        ("Số liệu tính đến ngày", "Data as of ([run] as_of)",
+         config.run.as_of or "chưa ghi / not stated", None),
+        *[(f"Nguồn lớp {layer}", f"Source of the {layer} layer", source, None)
+          for layer, source in _sources(config)],
+        ("Số ô (cell) dùng thông số ăng-ten mặc định", "Cells with default antenna parameters",
+         _defaulted_cells(result), _THOUSANDS),
+        ("Đơn giá (triệu đồng)", "Unit prices (million VND)", _prices(config), None),
+        *[(f"Căn cứ: Quyết định số {number}", f"Decision cited ({what}), {config.legal.period}",
+           f"ngày {day}: {title}", None) for what, number, day, title in
+          config.legal.decisions()],
         ("Phiên bản covgap", "covgap version", __version__, None),
-        ("Thời điểm chạy", "Run at", result.started or "", None),
+        ("Thời điểm chạy (giờ Việt Nam)", "Run at (Vietnam time, UTC+7)",
+         vietnam_time(result.started), None),
     ]
     start = r + 2
     ws.append([])
     section = _cell(ws, "Quy tắc và thông số / Rule and parameters")
     section.font = _BOLD
     ws.append([section])
-    for vi, en, value, fmt in info:
-        cell = _cell(ws, value, number_format=fmt)
-        cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
-        ws.append([_cell(ws, vi), _cell(ws, en), cell])
+    for k, (vi, en, value, fmt) in enumerate(info, start=r + 3):
+        cells = [_cell(ws, vi), _cell(ws, en), _cell(ws, value, number_format=fmt)]
+        for cell in cells:
+            cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+        ws.row_dimensions[k].height = 12.75 * max(
+            _lines(vi, 28), _lines(en, 44), _lines(value, 44))
+        ws.append(cells)
     chart_row = start + len(info) + 2
 
     if n_chart:
@@ -385,8 +725,73 @@ def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
         ws.add_chart(chart, f"A{chart_row}")
 
 
+def vietnam_time(started: str) -> str:
+    """Return an ISO 8601 time (UTC) as Vietnam time, dd/mm/yyyy HH:MM.
+
+    Examples
+    --------
+    >>> vietnam_time("2026-11-30T18:05:00+00:00")
+    '01/12/2026 01:05 (giờ Việt Nam, UTC+7)'
+    >>> vietnam_time("")
+    ''
+    """
+    if not started:
+        return ""
+    when = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(_VN_TIME).strftime("%d/%m/%Y %H:%M") + " (giờ Việt Nam, UTC+7)"
+
+
+def _sources(config: Config) -> list[tuple[str, str]]:
+    """Each given input layer and the file it was read from."""
+    out = []
+    for layer in LAYERS:
+        spec = getattr(config.inputs, layer, None)
+        if spec is not None:
+            out.append((layer, Path(spec.path).name))
+    return out
+
+
+def _defaulted_cells(result: Result) -> int | None:
+    """How many cells took at least one default antenna parameter (None: unknown)."""
+    cells = result.coverage.cells if result.coverage is not None else None
+    if cells is None or "defaulted" not in cells:
+        return None
+    return int(cells["defaulted"].fillna("").astype(str).ne("").sum())
+
+
+def _prices(config: Config) -> str:
+    """Return the unit prices and their source, or that none were given."""
+    cc = config.candidates
+    if cc.cost_new_site is None and cc.fibre_cost_per_km is None:
+        return ("chưa có đơn giá: cột chi phí để trống, trạm xếp theo số dân được phủ thêm / "
+                "no unit prices: cost columns empty, sites ranked by people gained")
+    parts = []
+    if cc.cost_new_site is not None:
+        parts.append(f"trạm mới {_vi_number(cc.cost_new_site)}, dùng chung "
+                     f"{_vi_number(cc.cost_shared_site or 0)}")
+    if cc.fibre_cost_per_km is not None:
+        parts.append(f"cáp quang {_vi_number(cc.fibre_cost_per_km)}/km")
+    return "; ".join(parts) + f" (nguồn: {cc.cost_source or 'chưa ghi nguồn / not stated'})"
+
+
+def _gap_sheets(gaps: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return the mobile and fibre gaps, and the technical columns of every gap."""
+    kind = gaps["gap"].astype(str) if "gap" in gaps else pd.Series("", index=gaps.index)
+    mobile = gaps[kind.str.contains("mobile").to_numpy()]
+    fibre = gaps[kind.str.contains("fibre").to_numpy()]
+    shown = set(MOBILE_COLUMNS) | set(FIBRE_COLUMNS)
+    ids = [c for c in ("priority", "commune_name", "village_id", "village_name")
+           if c in gaps.columns]
+    rest = [c for c in gaps.columns if c not in shown and c not in _NOT_TECHNICAL]
+    rest += [c for c in gaps.columns if c.startswith("fibre_distance_") and c not in rest
+             and c != "fibre_distance_m"]
+    return {"mobile": mobile, "fibre": fibre, "technical": gaps[ids + rest]}
+
+
 def write_report(result: Result, path: str | Path) -> Path:
-    """Write ``report.xlsx``: the summary, commune, gap and indicator sheets.
+    """Write ``report.xlsx``: summary, communes, mobile and fibre gaps, technical, indicators.
 
     Parameters
     ----------
@@ -414,19 +819,74 @@ def write_report(result: Result, path: str | Path) -> Path:
         raise ValueError("the run has no village analysis to report: run every stage "
                          "(covgap.run) before writing the report")
     path = Path(path)
+    config = result.config
     # write-only: rows stream to the file as they are appended; a national run's report
     # (3,300 communes, 60,000 gaps) takes about two thirds of the time of building every
     # cell in memory first
     wb = Workbook(write_only=True)
     _summary(wb.create_sheet(SHEETS["summary"]), result)
-    for key, frame, freeze in (("communes", result.communes, 2), ("gaps", result.gaps, 3),
-                               ("indicators", result.indicators, 0)):
-        ws = wb.create_sheet(SHEETS[key])
-        table = pd.DataFrame(frame)
-        if key == "indicators":
-            table = table.assign(met=table["met"].map(
-                lambda v: None if v is None or v is pd.NA else _MET[bool(v)]))
-        _write_table(ws, table, freeze_cols=freeze)
+    communes = pd.DataFrame(result.communes)
+    _write_table(wb.create_sheet(SHEETS["communes"]), communes, config=config, freeze_cols=2)
+    sheets = _gap_sheets(pd.DataFrame(result.gaps))
+    for key, columns in (("mobile", MOBILE_COLUMNS), ("fibre", FIBRE_COLUMNS)):
+        rows, totals = _grouped(sheets[key], columns)
+        freeze = list(rows.columns).index("village_name") + 1 if (
+            "village_name" in rows.columns) else 1
+        _write_table(wb.create_sheet(SHEETS[key]), rows, config=config, freeze_cols=freeze,
+                     totals=totals)
+    _write_table(wb.create_sheet(SHEETS["technical"]), sheets["technical"], config=config,
+                 freeze_cols=min(4, len(sheets["technical"].columns)))
+    table = pd.DataFrame(result.indicators)
+    table = table.assign(
+        met=table["met"].map(lambda v: None if v is None or v is pd.NA else _MET[bool(v)]),
+        level=table["level"].map(lambda v: _LEVELS.get(v, v)),
+        source=table["source"].map(lambda v: _SOURCE.get(v, v)))
+    table.insert(table.columns.get_loc("indicator") + 1, "indicator_label",
+                 table["indicator"].map(lambda i: indicator_label(i, "vi", config)))
+    _write_table(wb.create_sheet(SHEETS["indicators"]), table, config=config, freeze_cols=3)
+    wb.properties.title = f"covgap {config.display_name} {config.run.year}"
+    wb.properties.creator = f"covgap {__version__}"
+    wb.save(path)
+    return path
+
+
+def write_lists(result: Result, path: str | Path, *, operators: Sequence[str]) -> Path:
+    """Write ``lists.xlsx``: every gap, then one sheet per operator, print-ready.
+
+    The first sheet ("Tất cả - All") is ``gaps_all.csv``: every gap with an empty
+    "DN đăng ký" column for the department to fill.  Then a sheet per operator holding
+    only what is addressed to it (:func:`covgap.export.lists.operator_gaps`).  Each is
+    grouped by commune with subtotals, as the report's gap sheets.
+
+    Parameters
+    ----------
+    result : Result
+        A run with its analysis.
+    path : str or Path
+        The workbook to write; an existing file is replaced.
+    operators : sequence of str
+        The operators that get a sheet (:func:`covgap.export.lists.gap_operators`).
+
+    Returns
+    -------
+    Path
+    """
+    if result.gaps is None:
+        raise ValueError("the run has no village analysis: run every stage (covgap.run) "
+                         "before writing its lists")
+    path = Path(path)
+    gaps = pd.DataFrame(result.gaps)
+    wb = Workbook(write_only=True)
+    sheets = [("Tất cả - All", all_gaps(gaps), LIST_COLUMNS)]
+    sheets += [(operator_part(op)[:31], operator_gaps(gaps, op),
+                tuple(c for c in LIST_COLUMNS if c != "registered_operator"))
+               for op in operators]
+    for name, table, columns in sheets:
+        rows, totals = _grouped(table, columns)
+        freeze = list(rows.columns).index("village_name") + 1 if (
+            "village_name" in rows.columns) else 1
+        _write_table(wb.create_sheet(name), rows, config=result.config, freeze_cols=freeze,
+                     totals=totals)
     wb.properties.title = f"covgap {result.config.display_name} {result.config.run.year}"
     wb.properties.creator = f"covgap {__version__}"
     wb.save(path)

@@ -70,8 +70,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Commune names appear from this zoom level on (about 1:150,000).
-LABEL_MIN_ZOOM = 12
+#: Commune names appear from this zoom level on (about 1:500,000): after the 2025
+#: merger communes are large, so their names read from a district-wide view.
+LABEL_MIN_ZOOM = 10
 #: Coordinates in the page are rounded to 5 decimals (about 1 m).
 COORD_DECIMALS = 5
 #: Colour of the plain base layer, the default (it needs no tiles).

@@ -10,15 +10,18 @@ Layers, bottom to top:
 
 * base: a plain background (the default, so the map never waits for tiles) or
   OpenStreetMap tiles, which only load with internet;
-* communes coloured by the share of their villages with mobile broadband, with names
-  from zoom 11 on; a click anywhere in a commune opens its figures;
+* communes coloured by the share of their villages with mobile broadband, red (worst)
+  to green (ColorBrewer RdYlGn), with names from zoom 10 on; a click anywhere in a
+  commune opens its figures;
 * coverage of every operator and counted technology, and of all operators together:
   the best-server signal in classes of RSRP, as images (raster models), or the coverage
   polygons (radius model);
 * fibre routes and nodes, by operator;
-* villages as circles coloured by status (covered / partly covered / lõm sóng), ringed
+* villages as circles coloured by ``signal_status`` (covered / partly covered / 2G/3G
+  only / no signal, lõm sóng), ringed
   when eligible for the universal-service programme, with a popup of their figures;
-* BTS sites, one layer per operator, clustered when there are many;
+* BTS sites, one layer per operator, clustered when there are many (grey squares with
+  a count, unlike the round numbered candidates);
 * candidate sites, numbered by rank, when the run has them.
 
 Points are drawn on a canvas and their data are shipped as compact columns, so a
@@ -89,9 +92,10 @@ log = logging.getLogger(__name__)
 #: indicator is QĐ 885/QĐ-BTTTT's "villages covered by mobile broadband"; 100% is both
 #: provinces' 2025 target, so it is a class of its own.
 COMMUNE_CLASS_EDGES_PCT: tuple[float, ...] = (50.0, 80.0, 95.0, 100.0)
-#: Fill colours of the commune classes, worst first (ColorBrewer Blues, reversed), and
-#: of communes without villages.
-COMMUNE_COLORS: tuple[str, ...] = ("#08519c", "#3182bd", "#6baed6", "#bdd7e7", "#f4f8fd")
+#: Fill colours of the commune classes, worst first: ColorBrewer RdYlGn (5 classes),
+#: worst red, 100% green, as planners read a traffic light; and of communes without
+#: villages.
+COMMUNE_COLORS: tuple[str, ...] = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 COMMUNE_NO_DATA_COLOR = "#d9d9d9"
 
 #: Upper RSRP classes of the coverage images, dBm: the usual LTE bands of drive-test
@@ -104,9 +108,15 @@ SIGNAL_WORDS: tuple[str, ...] = ("yếu / weak", "khá / fair", "tốt / good", 
 BINARY_COLOR = "#78c679"
 COVERAGE_OPACITY = 0.6
 
-#: Village status colours: covered, partly covered, lõm sóng; the USP ring.
-STATUS_COLORS: tuple[str, ...] = ("#1a9641", "#fdae61", "#d7191c")
-STATUS_NAMES: tuple[str, ...] = ("covered", "partial", "lom_song")
+#: Village colours by ``signal_status``: covered, partly covered, 2G/3G only, no signal
+#: at all (lõm sóng as provincial reports say it); the USP ring.
+STATUS_COLORS: tuple[str, ...] = ("#1a9641", "#fdae61", "#f46d43", "#a50026")
+STATUS_NAMES: tuple[str, ...] = ("covered", "partial", "no_broadband", "no_signal")
+#: The legend's and popups' wording of the states, provincial reports' first.
+STATUS_WORDS: tuple[str, ...] = (
+    "Thôn được phủ sóng / Covered", "Thôn được phủ sóng một phần / Partly covered",
+    "Thôn chỉ có sóng 2G/3G, chưa có 4G/5G / 2G/3G only",
+    "Thôn chưa có sóng di động (lõm sóng) / No mobile signal")
 USP_COLOR = "#6a3d9a"
 
 #: Operator colours, in covgap.config.OPERATORS order, then for any other operator.
@@ -222,7 +232,8 @@ def _build(layers: _Layers, *, tiles: bool = True, coverage_overlays: bool = Tru
     village_data, basis_words = _village_payload(shown, communes, cfg)
     _Piece("villages", data=village_data, options={
         "colors": list(STATUS_COLORS), "usp_color": USP_COLOR, "line_color": "#333333",
-        "radius": [3.5, 4.5, 5.5], "basis": basis_words}, name=village_layer).add_to(m)
+        "radius": [3.5, 4.5, 5.5, 5.5], "basis": basis_words,
+        "words": list(STATUS_WORDS)}, name=village_layer).add_to(m)
 
     n_candidates = 0
     if overview:  # the province maps have them; the ranked plan is national and small
@@ -548,7 +559,8 @@ def _village_payload(villages: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
     index = {c: i for i, c in enumerate(codes)}
     commune_idx = [index.get(str(c)) if not _missing(c) else None
                    for c in villages["commune_code"]]
-    status = _column(villages, "status", "lom_song").map(
+    status = _column(villages, "signal_status").fillna(
+        _column(villages, "status", "lom_song").replace({"lom_song": "no_signal"})).map(
         {s: i for i, s in enumerate(STATUS_NAMES)}).fillna(len(STATUS_NAMES) - 1).astype(int)
     basis_names = list(_BASIS_WORDS)
     basis = [basis_names.index(b) if b in _BASIS_WORDS else None
@@ -875,8 +887,12 @@ def _title_html(layers: _Layers, villages: pd.DataFrame, techs: list[str]) -> st
         prov = indicators[indicators["level"] == "province"].drop_duplicates(
             "indicator").set_index("indicator")
         labels = [("villages_mbb_pct", "Thôn có BRDĐ", "Villages covered"),
-                  ("villages_ftth_pct", "Thôn có FTTH", "Villages with FTTH"),
-                  ("bts_sharing_pct", "Dùng chung trạm", "Site sharing")]
+                  ("villages_ftth_pct",
+                   f"Thôn có cáp quang ≤ {_fmt(cfg.rules.ftth_max_distance_m / 1000, 1)} km",
+                   f"Villages with fibre ≤ {cfg.rules.ftth_max_distance_m / 1000:g} km"),
+                  ("bts_sharing_pct",
+                   f"Vị trí BTS ≥ 2 DN (≤ {_fmt(cfg.rules.site_sharing_m)} m)",
+                   f"Sites shared by ≥ 2 operators (≤ {cfg.rules.site_sharing_m:g} m)")]
         for ind, vi_label, en_label in labels:
             if ind not in prov.index:
                 continue
@@ -885,9 +901,12 @@ def _title_html(layers: _Layers, villages: pd.DataFrame, techs: list[str]) -> st
             cls = "" if _missing(met) else ("cg-met" if met else "cg-miss")
             goal = "" if _missing(target) else f"mục tiêu / target {_pct(target, 0)}"
             kpis.append((vi_label, en_label, _pct(value), cls, goal))
-    n_lom = int(_column(villages, "lom_song", False).fillna(False).astype(bool).sum())
+    states = _signal_states(villages).value_counts()
     n_usp = int(_column(villages, "usp_eligible", False).fillna(False).astype(bool).sum())
-    kpis.append(("Thôn lõm sóng", "No-signal villages", _fmt(n_lom), "", ""))
+    kpis.append(("Thôn chưa có sóng di động (lõm sóng)", "No mobile signal",
+                 _fmt(int(states.get("no_signal", 0))), "", ""))
+    kpis.append(("Thôn chỉ có 2G/3G", "2G/3G only",
+                 _fmt(int(states.get("no_broadband", 0))), "", ""))
     kpis.append(("Diện công ích", "USP eligible", _fmt(n_usp), "", ""))
     cells = "".join(
         f'<div><span class="cg-k">{vi} <span class="cg-muted">/ {en}</span></span>'
@@ -895,6 +914,12 @@ def _title_html(layers: _Layers, villages: pd.DataFrame, techs: list[str]) -> st
         for vi, en, value, cls, goal in kpis)
     parts.append(f'<div class="cg-kpis">{cells}</div>')
     return "".join(parts)
+
+
+def _signal_states(villages: pd.DataFrame) -> pd.Series:
+    """Return each village's ``signal_status`` (a run without it: from ``status``)."""
+    status = _column(villages, "status", "lom_song").replace({"lom_song": "no_signal"})
+    return _column(villages, "signal_status").fillna(status).astype(str)
 
 
 def _sw(cls: str, style: str) -> str:
@@ -921,11 +946,9 @@ def _legend_html(*, commune_counts: list[int], villages: pd.DataFrame,
                        f'<span class="cg-count">({_fmt(count)} xã)</span></li>')
     out.append("</ul>")
     # villages
-    status = _column(villages, "status").value_counts()
-    names = ["Đã phủ sóng / Covered", "Phủ một phần / Partly covered",
-             "Lõm sóng / No mobile broadband"]
+    status = _signal_states(villages).value_counts()
     out.append("<h5>Thôn / Villages</h5><ul>")
-    for key, name, color in zip(STATUS_NAMES, names, STATUS_COLORS, strict=True):
+    for key, name, color in zip(STATUS_NAMES, STATUS_WORDS, STATUS_COLORS, strict=True):
         out.append(f"<li>{_sw('cg-dot', f'background:{color}')}{name} "
                    f'<span class="cg-count">({_fmt(int(status.get(key, 0)))})</span></li>')
     n_usp = int(_column(villages, "usp_eligible", False).fillna(False).astype(bool).sum())
@@ -935,7 +958,8 @@ def _legend_html(*, commune_counts: list[int], villages: pd.DataFrame,
         out.append('<ul class="cg-one"><li class="cg-muted">chỉ vẽ thôn chưa được phủ sóng '
                    "/ only villages with a gap are drawn</li></ul>"
                    "<h5>Bản đồ từng tỉnh / Province maps "
-                   '<span class="cg-count">(số thôn lõm sóng / no-signal villages)</span>'
+                   '<span class="cg-count">(số thôn chưa phủ 4G/5G / villages without '
+                   'mobile broadband)</span>'
                    "</h5><ul>")
         for link in links:
             out.append(f'<li><a href="{html.escape(link.href, quote=True)}">{_esc(link.name)}'
@@ -967,7 +991,8 @@ def _legend_html(*, commune_counts: list[int], villages: pd.DataFrame,
         edges_dbm = _signal_edges(min_dbm)
         colors_sig = _signal_palette(min_dbm)[1:]
         words = SIGNAL_WORDS[len(SIGNAL_WORDS) - len(edges_dbm):]
-        out.append("<h5>Vùng phủ / Coverage (RSRP, dBm)</h5><ul>")
+        out.append('<div class="cg-cov-legend" hidden>'
+                   "<h5>Vùng phủ / Coverage (RSRP, dBm)</h5><ul>")
         for i in reversed(range(len(edges_dbm))):
             lo = _fmt(edges_dbm[i])
             rng = f"≥ {lo}" if i == len(edges_dbm) - 1 else f"{lo} … {_fmt(edges_dbm[i + 1])}"
@@ -975,10 +1000,10 @@ def _legend_html(*, commune_counts: list[int], villages: pd.DataFrame,
             out.append(f"<li>{_sw('', f'background:{color};opacity:{COVERAGE_OPACITY + 0.2}')}"
                        f"{rng} <span class='cg-muted'>{words[i]}</span></li>")
         out.append(f'<li class="cg-muted">dưới {_fmt(min_dbm)} dBm: không tô / '
-                   "below: not drawn</li></ul>")
+                   "below: not drawn</li></ul></div>")
     elif coverage_kind in ("binary", "areas"):
-        out.append("<h5>Vùng phủ / Coverage</h5><ul>"
+        out.append('<div class="cg-cov-legend" hidden><h5>Vùng phủ / Coverage</h5><ul>'
                    f"<li>{_sw('', f'background:{BINARY_COLOR};opacity:0.8')}"
-                   "có phủ sóng / covered</li></ul>")
+                   "có phủ sóng / covered</li></ul></div>")
     out.append("</details>")
     return "".join(out)

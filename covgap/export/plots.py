@@ -82,7 +82,8 @@ def plot_province(result: Result, path: str | Path) -> Path | None:
     rows = rows.iloc[::-1]  # barh draws bottom-up: keep the table's order top-down
     values = rows["value"].to_numpy(float)
     targets = pd.to_numeric(rows["target"], errors="coerce").to_numpy(float)
-    labels = [f"{indicator_label(i, 'vi')}\n{indicator_label(i, 'en')}"
+    cfg = result.config  # the labels quote the run's own numbers
+    labels = [f"{indicator_label(i, 'vi', cfg)}\n{indicator_label(i, 'en', cfg)}"
               for i in rows["indicator"]]
     colours = [_NO_TARGET if np.isnan(t) else _MET if v >= t else _NOT_MET
                for v, t in zip(values, targets, strict=True)]
@@ -181,8 +182,9 @@ def plot_communes(result: Result, indicator: str, path: str | Path, *,
         ax.set_ylim(-0.6, len(shown) - 0.4)
         ax.set_xlim(0, 110)
         ax.set_xlabel("%")
-        ax.set_title(f"{indicator_label(indicator, 'vi')} (%)\n"
-                     f"{indicator_label(indicator, 'en')}, {name} {year}\n{scope}",
+        ax.set_title(f"{indicator_label(indicator, 'vi', result.config)} (%)\n"
+                     f"{indicator_label(indicator, 'en', result.config)}, {name} {year}\n"
+                     f"{scope}",
                      loc="left")
         return _save(fig, Path(path))
 

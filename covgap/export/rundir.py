@@ -70,12 +70,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from covgap.errors import CovgapWarning, OutputError
 from covgap.export.csv import write_csv
-from covgap.export.excel import write_report
+from covgap.export.excel import write_lists, write_report
 from covgap.export.gpkg import write_geopackage
+from covgap.export.lists import all_gaps, gap_operators, operator_gaps
 from covgap.export.map import write_maps
 from covgap.export.names import operator_part
 from covgap.export.plots import write_plots
@@ -138,6 +138,7 @@ def write_run(result: Result, directory: str | Path | None = None, *,
             write_tables(result, folder)
             write_geopackage(result, folder / "results.gpkg")
             write_report(result, folder / "report.xlsx")
+            write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
             write_plots(result, folder / "plots")
             _write_maps(result, folder)
             result.timings["exports"] = time.perf_counter() - t0
@@ -206,34 +207,9 @@ def write_tables(result: Result, folder: Path) -> None:
         write_csv(result.plan.candidates, folder / "candidates.csv", headers=lang)
     if a.places is not None:
         write_csv(a.places, folder / "places.csv", headers=lang)
-    operators = sorted(set(result.inputs.sites["operator"]))
-    if result.inputs.fibre is not None:
-        operators = sorted(set(operators) | set(result.inputs.fibre["operator"]))
-    for op in operators:
+    write_csv(all_gaps(gaps), folder / "gaps_all.csv", headers=lang)
+    for op in gap_operators(result):
         write_csv(operator_gaps(gaps, op), folder / gap_file_name(op), headers=lang)
-
-
-def operator_gaps(gaps: pd.DataFrame, operator: str) -> pd.DataFrame:
-    """Return the gaps an operator can close: ``gaps_<operator>.csv``.
-
-    A gap is the operator's when it is the village's best operator (its signal is the
-    strongest nearby), or when the operator's fibre is the nearest and the gap is not
-    mobile only.
-
-    Parameters
-    ----------
-    gaps : DataFrame
-        The gap table (:attr:`covgap.result.Result.gaps`).
-    operator : str
-
-    Returns
-    -------
-    DataFrame
-        The operator's rows of ``gaps``, in its order.
-    """
-    mine = (gaps["best_operator"] == operator).fillna(False) | (
-        (gaps["fibre_operator"] == operator).fillna(False) & (gaps["gap"] != "mobile"))
-    return gaps[mine.to_numpy()]
 
 
 def gap_file_name(operator: str) -> str:

@@ -40,7 +40,7 @@ def vn2000_tm3(central_meridian_deg: float) -> CRS:
     ----------
     central_meridian_deg : float
         The province's central meridian in decimal degrees, e.g. 105.0 for Thanh Hóa,
-        107.0 for Thừa Thiên Huế, 105.5 for 105°30'.
+        107.0 for thành phố Huế, 105.5 for 105°30'.
 
     Returns
     -------

@@ -17,4 +17,4 @@ roads
 
 from covgap.planning.plan import CANDIDATE_COLUMNS, Plan, plan
 
-__all__ = ["CANDIDATE_COLUMNS", "Plan", "plan"]
+__all__ = ["CANDIDATE_COLUMNS", "Plan", "has_site_prices", "plan"]

@@ -26,7 +26,7 @@ from covgap.planning.candidates import candidate_cover, generate_candidates
 from covgap.planning.roads import road_distances
 from covgap.planning.select import Selection, select_sites
 
-__all__ = ["CANDIDATE_COLUMNS", "Plan", "plan"]
+__all__ = ["CANDIDATE_COLUMNS", "Plan", "has_site_prices", "plan"]
 
 #: The candidates.csv columns of SPEC.md, in order; covgap adds more after them.
 CANDIDATE_COLUMNS = ("rank", "lon", "lat", "kind", "host_site_id", "operator",
@@ -148,9 +148,13 @@ def _plan_one(name: str, share: np.ndarray, gap: np.ndarray, *, points: gpd.GeoS
     if cands.empty or demand.empty:
         return
     indptr, indices = candidate_cover(cands, demand, coverage, cfg)
-    costs = np.where(cands["kind"] == "share", cc.cost_shared_site, cc.cost_new_site)
+    priced = has_site_prices(cfg)
+    # without unit prices, no money is invented: sites are ranked by the people they
+    # newly cover, and a zero "cost" only tells which villages some candidate reaches
+    costs = (np.where(cands["kind"] == "share", cc.cost_shared_site, cc.cost_new_site)
+             .astype(float) if priced else np.zeros(len(cands)))
     sel = select_sites(indptr, indices, weights, max_sites=cc.max_sites,
-                       costs=costs, budget=cc.budget,
+                       costs=costs if priced else None, budget=cc.budget,
                        preference=(cands["kind"] == "share").to_numpy(float),
                        mode=cc.mode, time_limit_s=cc.time_limit_s)
     state.selections[name] = sel
@@ -174,8 +178,9 @@ def _plan_one(name: str, share: np.ndarray, gap: np.ndarray, *, points: gpd.GeoS
             "operator": operator if operator else (
                 c["host_operator"] if c["kind"] == "share" else pd.NA),
             "population_gained": round(gained), "villages": len(new),
-            "cumulative_population": round(cumulative), "cost": float(costs[i]),
-            "cumulative_cost": cumulative_cost,
+            "cumulative_population": round(cumulative),
+            "cost": float(costs[i]) if priced else np.nan,
+            "cumulative_cost": cumulative_cost if priced else np.nan,
             "usp_villages": int(priority[rows_new].sum()), "source": c["source"],
             "candidate_id": c["candidate_id"], "plan": name})
 
@@ -191,6 +196,22 @@ def _candidate_frame(rows: list[dict], metric: CRS) -> gpd.GeoDataFrame:
     table.insert(2, "lat", geo.y.round(6).to_numpy())
     return gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=geo.to_numpy(),
                             crs=WGS84)
+
+
+def has_site_prices(config: Config) -> bool:
+    """Whether the configuration gives site unit prices (``[candidates] cost_*``).
+
+    Without them covgap shows no site cost and ranks candidates by people gained.
+
+    Examples
+    --------
+    >>> from covgap.config import load_config
+    >>> has_site_prices(load_config({"inputs": {"communes": "c", "villages": "v",
+    ...                                         "sites": "s"}}))
+    False
+    """
+    cc = config.candidates
+    return cc.cost_new_site is not None and cc.cost_shared_site is not None
 
 
 def _cheapest_per_person(indptr: np.ndarray, indices: np.ndarray, costs: np.ndarray,
@@ -224,10 +245,13 @@ def _village_plan(villages: pd.DataFrame, rank: pd.Series, cost_per_person: pd.S
         use = along.notna()
         ext = ext.where(~use, along)
         out.loc[use, "fibre_extension_basis"] = "roads"
-    out["fibre_extension_cost"] = (ext / 1000.0 * cc.fibre_cost_per_km).round(1)
+    per_km = np.nan if cc.fibre_cost_per_km is None else cc.fibre_cost_per_km
+    out["fibre_extension_cost"] = (ext / 1000.0 * per_km).round(1)
     pop = villages["population"].where(villages["population"] > 0)
     fibre_pp = out["fibre_extension_cost"] / pop
-    out["terrestrial_cost_per_person"] = cost_per_person.round(3)
+    # without site prices cost_per_person is 0 where a candidate reaches: not a cost
+    out["terrestrial_cost_per_person"] = (cost_per_person.round(3) if has_site_prices(cfg)
+                                          else np.nan)
     mobile_gap = villages["lom_song"].to_numpy(bool)
     too_dear = ~(cost_per_person <= cc.satellite_cost_per_person)  # NaN: nothing reaches
     fibre_dear = (fibre_pp > cc.satellite_cost_per_person).fillna(False)

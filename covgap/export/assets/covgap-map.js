@@ -149,6 +149,14 @@
 
     // Lines and villages share one canvas: keep villages drawn over fibre.
     map.on('overlayadd', cg.reorder);
+    // the coverage legend shows only while a coverage layer is on
+    function coverageLegend() {
+      var on = map.getPane('cgCoverage').children.length > 0;
+      var parts = map.getContainer().querySelectorAll('.cg-cov-legend');
+      for (var k = 0; k < parts.length; k++) { parts[k].hidden = !on; }
+    }
+    map.on('overlayadd overlayremove', coverageLegend);
+    map.whenReady(function () { setTimeout(coverageLegend, 0); });
     return st;
   };
 
@@ -203,17 +211,14 @@
   };
 
   // ---------------------------------------------------------------- villages
-  var STATUS = [
-    ['cg-st-0', 'Đã phủ sóng / Covered'],
-    ['cg-st-1', 'Phủ một phần / Partly covered'],
-    ['cg-st-2', 'Lõm sóng / No mobile broadband']
-  ];
+  // signal_status: covered, partial, 2G/3G only, no signal (o.words: their wording)
+  var STATUS = ['cg-st-0', 'cg-st-1', 'cg-st-2', 'cg-st-3'];
 
   function villagePopup(d, o, i) {
     var c = d.c[i];
     var cname = c === null ? '—' : d.cn[c];
-    var badges = '<div class="cg-badges"><span class="cg-badge ' + STATUS[d.st[i]][0] + '">' +
-      STATUS[d.st[i]][1] + '</span>' +
+    var badges = '<div class="cg-badges"><span class="cg-badge ' + STATUS[d.st[i]] + '">' +
+      o.words[d.st[i]] + '</span>' +
       (d.usp[i] ? '<span class="cg-badge cg-usp">Diện công ích / USP eligible</span>' : '') +
       '</div>';
     var fibre = metres(d.fd[i]) + (d.fo[i] ? ' (' + d.fo[i] + ')' : '') +
@@ -277,6 +282,7 @@
           for (var i = 1; i < children.length && color; i++) {
             if (children[i].options.cgColor !== color) { color = null; }
           }
+          // grey squares: not to be taken for the round, numbered candidate sites
           return L.divIcon({className: 'cg-cluster', iconSize: L.point(24, 24),
             html: '<div style="border-color:' + (color || '#555') + '"><span>' +
               cluster.getChildCount() + '</span></div>'});
@@ -473,7 +479,9 @@
 
     ctl.onAdd = function () {
       var div = L.DomUtil.create('div', 'cg-search leaflet-bar');
+      // as wide as its placeholder, so the hint is never cut off
       div.innerHTML = '<input type="search" autocomplete="off" spellcheck="false" ' +
+        'size="' + (o.placeholder.length + 3) + '" ' +
         'placeholder="' + o.placeholder + '" aria-label="' + o.placeholder + '">' +
         '<ul role="listbox"></ul>';
       var input = div.querySelector('input'), list = div.querySelector('ul'), found = [];
