@@ -437,14 +437,24 @@ class OutputConfig:
 
     dir: Path = field(default=Path("out"), metadata=_doc(
         "parent of run directories: <dir>/<name>/<year>/"))
-    headers: str = field(default="en", metadata=_doc(
-        "CSV column headers: \"en\" (covgap's names, as SPEC.md lists them) or \"vi\" "
-        "(Vietnamese, for operators' and departments' staff)", choices=("en", "vi")))
+    language: str = field(default="en", metadata=_doc(
+        "language of every text a person reads: the CSVs' column names and their reason, "
+        "fix, status, gap and kind cells, `appendix.docx`, `figures/` and the CLI summary: "
+        "\"en\" (covgap's names, as SPEC.md lists them) or \"vi\" (Vietnamese, for "
+        "operators' and departments' staff). The CSVs keep machine-readable numbers in "
+        "either language", choices=("en", "vi")))
+    headers: str | None = field(default=None, metadata=_doc(
+        "older name of `language`, still read: when given, and `language` is not, it sets "
+        "`language`", choices=("en", "vi")))
     map_max_villages: int = field(default=20000, metadata=_doc(
         "above this many villages, when the communes have a `province` column, "
         "`map.html` is a national overview (communes, gap villages, candidate sites, a "
         "link per province) and each province gets its full map in "
         "`maps/<province>.html`; 0 = always one map", low=0, high=100_000_000))
+
+    def __post_init__(self) -> None:
+        if self.headers is not None and self.language == "en":
+            object.__setattr__(self, "language", self.headers)
 
 
 @dataclass(frozen=True)
