@@ -24,8 +24,9 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from covgap.config import CandidatesConfig
 from covgap.errors import InputError
-from covgap.export.messages import LANGUAGES, column_names
+from covgap.export.messages import LANGUAGES, column_names, english_value
 
 __all__ = ["RunTables", "read_run_tables", "rebuild_documents", "write_documents"]
 
@@ -86,15 +87,23 @@ class RunTables:
 
 
 def _prices_given(manifest: dict[str, Any]) -> bool:
+    """Whether the run's configuration gave the site prices.
+
+    Read from the configuration file when there is one; a configuration built in code
+    (no file) gave them when they differ from covgap's defaults.
+    """
     source = manifest.get("config_file")
-    if not source or not Path(source).is_file():
-        return False
-    try:
-        data = tomllib.loads(Path(source).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
-    cand = data.get("candidates", {})
-    return isinstance(cand, dict) and ("cost_new_site" in cand or "cost_shared_site" in cand)
+    if source and Path(source).is_file():
+        try:
+            data = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return False
+        cand = data.get("candidates", {})
+        return isinstance(cand, dict) and ("cost_new_site" in cand or "cost_shared_site" in cand)
+    given = (manifest.get("config") or {}).get("candidates") or {}
+    defaults = CandidatesConfig()
+    return any(key in given and given[key] != getattr(defaults, key)
+               for key in ("cost_new_site", "cost_shared_site"))
 
 
 def read_run_tables(run_dir: str | Path) -> RunTables:
@@ -136,6 +145,9 @@ def read_run_tables(run_dir: str | Path) -> RunTables:
                                  dtype={"code": str})
         back = {v: k for k, v in column_names("vi").items()}
         indicators = indicators.rename(columns=back)
+        for col in ("level", "source", "unit", "kind"):  # a "vi" run's cells, back to ids
+            if col in indicators.columns:
+                indicators[col] = indicators[col].map(english_value)
     metric = (manifest.get("inputs") or {}).get("metric_crs") or villages.estimate_utm_crs()
     return RunTables(villages=villages, communes=communes, candidates=candidates,
                      indicators=indicators, manifest=manifest, metric_crs=str(metric),

@@ -25,7 +25,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-__all__ = ["LANGUAGES", "MESSAGES", "TEXT_COLUMNS", "column_names", "english_words", "msg",
+__all__ = ["LANGUAGES", "MESSAGES", "TEXT_COLUMNS", "column_names", "english_value",
+           "english_words", "msg",
            "number", "percent", "translate_frame", "translate_text"]
 
 #: The languages of the outputs, as ``[output] language`` takes them.
@@ -99,6 +100,27 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.shared_locations": {"vi": "Số vị trí dùng chung", "en": "shared_locations"},
     "col.centre_5g": {"vi": "Trung tâm xã có 5G", "en": "centre_5g"},
     "col.best_signal_dbm": {"vi": "Tín hiệu tốt nhất (dBm)", "en": "best_signal_dbm"},
+    "col.n_operators": {"vi": "Số doanh nghiệp phủ sóng", "en": "n_operators"},
+    "col.share_any_operator": {"vi": "Tỷ lệ phủ sóng (mọi doanh nghiệp)",
+                               "en": "share_any_operator"},
+    "col.share_basis": {"vi": "Cách tính tỷ lệ", "en": "share_basis"},
+    "col.nearest_site_operator": {"vi": "Nhà mạng của trạm gần nhất",
+                                  "en": "nearest_site_operator"},
+    "col.fibre_kind": {"vi": "Loại cáp quang gần nhất", "en": "fibre_kind"},
+    "col.fibre_id": {"vi": "Mã cáp quang gần nhất", "en": "fibre_id"},
+    "col.legacy_covered": {"vi": "Có sóng 2G/3G", "en": "legacy_covered"},
+    "col.shadow_site_id": {"vi": "Trạm bị địa hình che chắn", "en": "shadow_site_id"},
+    "col.shadow_operator": {"vi": "Nhà mạng của trạm bị che chắn", "en": "shadow_operator"},
+    "col.shadow_dbm": {"vi": "Tín hiệu nếu không có địa hình (dBm)", "en": "shadow_dbm"},
+    "col.fibre_extension_basis": {"vi": "Cách tính chiều dài kéo cáp",
+                                  "en": "fibre_extension_basis"},
+    "col.terrestrial_cost_per_person": {"vi": "Chi phí mặt đất trên một người",
+                                        "en": "terrestrial_cost_per_person"},
+    "col.cumulative_cost": {"vi": "Chi phí cộng dồn", "en": "cumulative_cost"},
+    "col.candidate_id": {"vi": "Mã điểm đề xuất", "en": "candidate_id"},
+    "col.plan": {"vi": "Phương án", "en": "plan"},
+    "col.usp_mobile_villages": {"vi": "Số thôn công ích di động", "en": "usp_mobile_villages"},
+    "col.usp_fibre_villages": {"vi": "Số thôn công ích cáp quang", "en": "usp_fibre_villages"},
     # ---- whole cell values
     "cell.covered": {"vi": "được phủ sóng", "en": "covered"},
     "cell.partial": {"vi": "phủ sóng một phần", "en": "partial"},
@@ -114,6 +136,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cell.area": {"vi": "diện tích", "en": "area"},
     "cell.commune": {"vi": "xã", "en": "commune"},
     "cell.the village's old commune": {"vi": "xã cũ của thôn", "en": "the village's old commune"},
+    "cell.province": {"vi": "tỉnh", "en": "province"},
+    "cell.count": {"vi": "số lượng", "en": "count"},
+    "cell.supplied": {"vi": "số liệu cung cấp", "en": "supplied"},
+    "cell.map": {"vi": "bản đồ", "en": "map"},
+    "cell.reported": {"vi": "số liệu báo cáo", "en": "reported"},
+    "cell.all": {"vi": "tất cả", "en": "all"},
+    "cell.tower": {"vi": "trạm hiện có", "en": "tower"},
+    "cell.grid": {"vi": "lưới điểm", "en": "grid"},
+    "cell.high point": {"vi": "điểm cao", "en": "high point"},
+    "cell.straight line": {"vi": "đường thẳng", "en": "straight line"},
+    "cell.roads": {"vi": "theo đường giao thông", "en": "roads"},
+    "cell.point": {"vi": "điểm thôn", "en": "point"},
+    "cell.population": {"vi": "dân số", "en": "population"},
+    "cell.village point": {"vi": "điểm thôn", "en": "village point"},
     # ---- parts of reasons (analysis/flags.py, analysis/usp.py) and fixes (analysis/villages.py)
     "cell.shadow": {
         "vi": "không có sóng {tech}: bị địa hình che chắn từ trạm {site} ({operator}, "
@@ -168,6 +204,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "en": "Universal-service villages, mobile"},
     "ind.usp_fibre_villages": {"vi": "Số thôn công ích cáp quang",
                                "en": "Universal-service villages, fibre"},
+    "ind.places_5g_pct": {"vi": "Tỷ lệ điểm có 5G", "en": "Places with 5G"},
+    "ind.places_fibre_pct": {"vi": "Tỷ lệ điểm có cáp quang", "en": "Places with fibre"},
     # ---- documents: the appendix (docx) and the figures
     "doc.appendix": {"vi": "PHỤ LỤC", "en": "APPENDIX"},
     "doc.subtitle": {"vi": "Hạ tầng viễn thông: hiện trạng phủ sóng và đề xuất",
@@ -253,7 +291,9 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 #: The CSV columns whose cells a person reads and :func:`translate_frame` translates.
 TEXT_COLUMNS: tuple[str, ...] = ("status", "gap", "kind", "reason", "fix",
-                                 "usp_mobile_reason", "usp_fibre_reason")
+                                 "usp_mobile_reason", "usp_fibre_reason", "level", "source",
+                                 "plan", "share_basis", "fibre_kind", "fibre_extension_basis",
+                                 "unit")
 
 #: Values that fill a ``{placeholder}`` and are words themselves: translated too.
 _WORD_VALUES = ("route", "node", "people", "area", "commune", "the village's old commune")
@@ -387,6 +427,32 @@ def translate_frame(frame: pd.DataFrame, language: str, *,
             values = out[col]
             uniq = {v: translate_text(v, language) for v in values.dropna().unique()}
             out[col] = values.map(lambda v, u=uniq: u.get(v, v) if isinstance(v, str) else v)
+    return out
+
+
+def english_value(value: object) -> object:
+    """Return covgap's English value of a whole cell of a ``vi`` CSV (``"lõm sóng"``).
+
+    For reading a Vietnamese run's tables back (``level``, ``status``, ``gap``, ``kind``,
+    ``source`` ...); a value the catalogue does not know, or a composed reason, is
+    returned unchanged.
+
+    Examples
+    --------
+    >>> english_value("tỉnh"), english_value("lõm sóng"), english_value("Bản Chai")
+    ('province', 'lom_song', 'Bản Chai')
+    """
+    if not isinstance(value, str):
+        return value
+    return _from_vi().get(value, value)
+
+
+@lru_cache(maxsize=1)
+def _from_vi() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, texts in MESSAGES.items():
+        if key.startswith("cell.") and "{" not in texts["en"]:
+            out.setdefault(texts["vi"], texts["en"])
     return out
 
 
