@@ -338,6 +338,27 @@
     });
   };
 
+  // ---------------------------------------------------------------- base map
+  // The relief and the roads lie in their own pane, under the communes' fill (300).
+  function basePane(map) {
+    if (!map.getPane('cgBase')) {
+      var pane = map.createPane('cgBase');
+      pane.style.zIndex = 250;
+      pane.style.pointerEvents = 'none';
+    }
+    return 'cgBase';
+  }
+
+  cg.relief = function (map, d, o) {
+    return L.imageOverlay(d.url, d.bounds, {opacity: o.opacity, pane: basePane(map),
+      interactive: false, className: 'cg-relief'});
+  };
+
+  cg.roads = function (map, d, o) {
+    return L.geoJSON(d, {pane: basePane(map), interactive: false,
+      style: {color: o.color, weight: 1.3, opacity: 0.9}});
+  };
+
   // ---------------------------------------------------------------- coverage
   cg.image = function (map, d, o) {
     return L.imageOverlay(d.url, d.bounds, {opacity: o.opacity, pane: 'cgCoverage',
@@ -388,8 +409,21 @@
     return {addTo: function () { return this; }, element: div};
   };
 
+  // On a small screen the legend starts closed (one click on its title opens it), so the
+  // map is not hidden behind it.
+  cg.LEGEND_OPEN_MIN = {width: 900, height: 700};
+
   cg.legend = function (map, d) {
-    return control('bottomleft', 'cg-legend', d.html);
+    var ctl = control('bottomleft', 'cg-legend', d.html), onAdd = ctl.onAdd;
+    ctl.onAdd = function () {
+      var div = onAdd.apply(this, arguments), box = div.querySelector('details');
+      if (box && (window.innerWidth < cg.LEGEND_OPEN_MIN.width ||
+                  window.innerHeight < cg.LEGEND_OPEN_MIN.height)) {
+        box.open = false;
+      }
+      return div;
+    };
+    return ctl;
   };
 
   cg.scale = function () {
