@@ -71,9 +71,9 @@ OPERATORS: tuple[str, ...] = (
 
 MODELS: tuple[str, ...] = ("radius", "pathloss", "terrain", "raster")
 LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads", "places",
-                           "dem", "population")
+                           "basemap", "dem", "population")
 VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads",
-                                  "places")
+                                  "places", "basemap")
 
 #: Upper bound of every cost and budget key, in the user's currency unit: large enough
 #: for costs written in đồng (a site is about 1.5e9 VND), small enough that sums of
@@ -161,6 +161,9 @@ class InputsConfig:
         "economic_zone, industrial_zone, health, school, university, tourist_site, "
         "transport_hub; others kept as given) and optional commune_code: the 5G and fibre "
         "of these places, and the commune centres of commune_centres_5g_pct"))
+    basemap: LayerInput | None = field(default=None, metadata=_doc(
+        "the meeting map's base map: lines (rivers, streams), polygons (lakes) and points "
+        "with a `name` (place names), drawn under the communes; any other column is kept"))
     dem: LayerInput | None = field(default=None, metadata=_doc(
         "digital elevation model raster, metres above sea level"))
     population: LayerInput | None = field(default=None, metadata=_doc(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import write_raster
-from shapely.geometry import LineString
+from shapely.geometry import LineString, Point
 from test_map import ARTIFACTS, browser  # noqa: F401  (the headless chromium fixture)
 
 import covgap
@@ -26,7 +26,14 @@ def relief_result(province):
                   LineString([(105.2, 20.05), (105.4, 20.05)])], crs=4326)
     roads_path = province.root / "roads.gpkg"
     roads.to_file(roads_path, layer="roads")
-    cfg = province.config(inputs={"dem": str(dem_path), "roads": str(roads_path)})
+    base = gpd.GeoDataFrame(
+        {"name": [None, "Núi <Pù> Luông"]},
+        geometry=[LineString([(105.21, 19.92), (105.3, 19.99), (105.38, 20.09)]),
+                  Point(105.33, 19.95)], crs=4326)
+    base_path = province.root / "basemap.gpkg"
+    base.to_file(base_path, layer="basemap")
+    cfg = province.config(inputs={"dem": str(dem_path), "roads": str(roads_path),
+                                  "basemap": str(base_path)})
     return covgap.run(cfg)
 
 
@@ -48,6 +55,7 @@ def test_relief_is_an_inlined_image_layer(relief_result, tmp_path):
     assert html.count("covgap.relief(") == 1
     assert "Relief (hillshade)" in html
     assert "covgap.roads(" in html and "/ Roads" in html
+    assert "covgap.basemap(" in html and "<Pù>" not in html
     start = html.index("data:image/png;base64,", html.index("covgap_relief"))
     assert start > 0
 
@@ -83,6 +91,8 @@ def test_base_map_and_folded_legend_in_browser(browser, relief_result, tmp_path)
         assert page.evaluate("document.querySelector('.cg-legend details').open") is False
         legend = page.locator(".cg-legend").bounding_box()
         assert legend["height"] < 60  # the folded legend is one line
+        # the base layer's place name, as text (not markup)
+        assert page.locator(".cg-place").all_inner_texts() == ["Núi <Pù> Luông"]
         # the roads are drawn on a canvas (preferCanvas) in the base pane, over the relief
         assert page.evaluate("document.querySelectorAll('.leaflet-cgBase-pane canvas')"
                              ".length") == 1

@@ -404,6 +404,7 @@ class _Layers:
     indicators: pd.DataFrame | None
     dem: RasterLayer | None = None  # the base map's relief
     roads: gpd.GeoDataFrame | None = None  # the base map's roads
+    basemap: gpd.GeoDataFrame | None = None  # rivers, lakes, place names
 
     @classmethod
     def of(cls, result: Result) -> _Layers:
@@ -414,7 +415,8 @@ class _Layers:
                    locations=analysis.locations, sites=result.inputs.sites,
                    fibre=result.inputs.fibre, coverage=result.coverage,
                    candidates=result.candidates, indicators=result.indicators,
-                   dem=result.inputs.dem, roads=result.inputs.roads)
+                   dem=result.inputs.dem, roads=result.inputs.roads,
+                   basemap=result.inputs.basemap)
 
 
 def _analysis(result: Result) -> Analysis:
@@ -712,9 +714,10 @@ def _candidate_payload(candidates: pd.DataFrame) -> dict:
 
 #: Largest width or height of the relief image, pixels (a province: under 1 MB inlined).
 RELIEF_MAX_PX = 1200
-#: Opacity of the relief under the communes' fill.
-RELIEF_OPACITY = 0.55
+#: Opacity of the relief, multiplied over the communes' colours.
+RELIEF_OPACITY = 0.6
 ROAD_COLOR = "#8c6d46"
+WATER_COLOR = "#3a7bbf"
 
 
 def _add_base_layers(m: folium.Map, layers: _Layers, *, simplify_m: float) -> None:
@@ -737,6 +740,22 @@ def _add_base_layers(m: folium.Map, layers: _Layers, *, simplify_m: float) -> No
                     for g in _rounded_geojson(geoms) if g is not None]
         _Piece("roads", data={"type": "FeatureCollection", "features": features},
                options={"color": ROAD_COLOR}, name="Đường giao thông / Roads").add_to(m)
+    base = layers.basemap
+    if base is not None and len(base):
+        base = base[base.geometry.notna() & ~base.geometry.is_empty]
+        points = base.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+        geoms = _simplify(base.geometry[~points], layers.metric_crs, simplify_m / 2)
+        features = [{"type": "Feature", "geometry": g, "properties": {}}
+                    for g in _rounded_geojson(geoms) if g is not None]
+        names = (base["name"] if "name" in base.columns
+                 else pd.Series(None, index=base.index, dtype=object))[points]
+        for g, name in zip(_rounded_geojson(base.geometry[points]), names, strict=True):
+            if g is not None:
+                features.append({"type": "Feature", "geometry": g, "properties": {
+                    "n": _esc(name) if isinstance(name, str) and name else None}})
+        _Piece("basemap", data={"type": "FeatureCollection", "features": features},
+               options={"color": WATER_COLOR},
+               name="Sông suối, địa danh / Rivers, place names").add_to(m)
 
 
 def hillshade(elevation: np.ndarray, *, cell_x_m: float, cell_y_m: float,

@@ -339,24 +339,45 @@
   };
 
   // ---------------------------------------------------------------- base map
-  // The relief and the roads lie in their own pane, under the communes' fill (300).
-  function basePane(map) {
-    if (!map.getPane('cgBase')) {
-      var pane = map.createPane('cgBase');
-      pane.style.zIndex = 250;
-      pane.style.pointerEvents = 'none';
+  // The relief multiplies the communes' colours (pane 310, over their fill at 300), so
+  // mountains show through them; roads, rivers and names lie just above (320), under
+  // the coverage (350) and the villages.
+  function pane(map, name, z, blend) {
+    if (!map.getPane(name)) {
+      var p = map.createPane(name);
+      p.style.zIndex = z;
+      p.style.pointerEvents = 'none';
+      if (blend) { p.style.mixBlendMode = blend; }
     }
-    return 'cgBase';
+    return name;
   }
+  function basePane(map) { return pane(map, 'cgBase', 320); }
 
   cg.relief = function (map, d, o) {
-    return L.imageOverlay(d.url, d.bounds, {opacity: o.opacity, pane: basePane(map),
-      interactive: false, className: 'cg-relief'});
+    return L.imageOverlay(d.url, d.bounds, {opacity: o.opacity,
+      pane: pane(map, 'cgRelief', 310, 'multiply'), interactive: false,
+      className: 'cg-relief'});
   };
 
   cg.roads = function (map, d, o) {
     return L.geoJSON(d, {pane: basePane(map), interactive: false,
       style: {color: o.color, weight: 1.3, opacity: 0.9}});
+  };
+
+  // Rivers and lakes in blue; a named point gets its name beside it.
+  cg.basemap = function (map, d, o) {
+    return L.geoJSON(d, {pane: basePane(map), interactive: false,
+      style: {color: o.color, weight: 1.5, opacity: 0.9, fillColor: o.color,
+        fillOpacity: 0.35},
+      pointToLayer: function (f, latlng) {
+        var m = L.circleMarker(latlng, {pane: basePane(map), radius: 2.5, color: '#333333',
+          weight: 1, fillColor: '#ffffff', fillOpacity: 1, interactive: false});
+        if (f.properties.n) {
+          m.bindTooltip(f.properties.n, {permanent: true, direction: 'right',
+            className: 'cg-place', pane: basePane(map), offset: [4, 0]});
+        }
+        return m;
+      }});
   };
 
   // ---------------------------------------------------------------- coverage
