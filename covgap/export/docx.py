@@ -301,7 +301,7 @@ def write_appendix(tables: RunTables, path: str | Path, *, language: str,
     for title, header, rows in appendix_tables(tables, language=language):
         _heading(doc, title)
         _table(doc, header, rows, language)
-        if title.startswith(msg("doc.t_sites", language, n=4)):
+        if title == msg("doc.t_sites", language, n=4) and not tables.prices_given:
             note = doc.add_paragraph()
             note.add_run(msg("doc.cost_note", language)).italic = True
     if figure is not None and Path(figure).is_file():
