@@ -189,3 +189,20 @@ def test_headers_is_still_read_as_the_language(province):
 
     cfg = load_config(province.config(output={"headers": "vi"}))
     assert cfg.output.language == "vi"
+
+
+def test_run_summary_in_vietnamese(tmp_path):
+    from conftest import Province
+
+    province = Province(tmp_path)
+    path = tmp_path / "run.toml"
+    path.write_text(
+        "[run]\nname = 'toy'\nyear = 2025\n[inputs]\n"
+        f"communes = '{province.communes}'\nvillages = '{province.villages}'\n"
+        f"sites = {{ path = '{province.sites}', x = 'lon', y = 'lat' }}\n"
+        f"fibre = '{province.fibre}'\n[output]\nlanguage = 'vi'\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert f"thư mục kết quả: {tmp_path / 'run'}" in result.output
+    assert "appendix.docx   các bảng phụ lục của kế hoạch, dán vào Word" in result.output
+    assert "Chỉ tiêu của tỉnh" in result.output and "Chưa đạt" in result.output
