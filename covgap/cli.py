@@ -30,6 +30,7 @@ from rich.table import Table
 
 from covgap._version import __version__
 from covgap.errors import CovgapError
+from covgap.export.messages import msg
 
 if TYPE_CHECKING:
     from covgap.progress import Progress
@@ -214,16 +215,12 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
         if not quiet:
             _print_inputs(result.inputs, config)
             _print_indicators(result)
-        say(f"run directory: {target}")
-        for name, what in (
-                ("map.html", "the map: open it in a browser, works offline"),
-                ("villages.csv", "every village: coverage, FTTH, lõm sóng, USP, reason"),
-                ("gaps.csv", "villages to serve, highest priority first (gaps_<operator>.csv)"),
-                ("candidates.csv", "proposed sites in rank order"),
-                ("indicators.csv", "the plan's indicators against the targets"),
-                ("report.xlsx", "summary, communes and gaps for the report"),
-                ("results.gpkg", "every layer for QGIS"),
-                ("manifest.json", "the run record: version, configuration, input hashes")):
+        lang = result.config.output.language
+        say(f"{msg('cli.run_dir', lang)}: {target}")
+        for name in ("map.html", "villages.csv", "gaps.csv", "candidates.csv", "indicators.csv",
+                     "report.xlsx", "appendix.docx", "figures/", "results.gpkg",
+                     "manifest.json"):
+            what = msg(f"cli.{name}", lang)
             if (target / name).exists():
                 say(f"  {name:<15} {what}")
         if result.coverage is not None and result.coverage.parameters.get("reused"):
@@ -241,13 +238,15 @@ def _print_indicators(result: Result) -> None:
     table = result.indicators
     if table is None:
         return
+    lang = result.config.output.language
     rows = table[table["level"] == "province"]
-    view = Table(title="Province indicators", show_lines=False)
+    view = Table(title=msg("cli.indicators", lang), show_lines=False)
     for col in ("indicator", "value", "target", "met"):
-        view.add_column(col, justify="left" if col == "indicator" else "right")
+        view.add_column(msg(f"col.{col}", lang),
+                        justify="left" if col == "indicator" else "right")
     for _, r in rows.iterrows():
         met = "" if r["met"] is None or str(r["met"]) == "<NA>" else (
-            "yes" if r["met"] else "no")
+            msg("doc.yes" if r["met"] else "doc.no", lang))
         target = "" if r["target"] is None or r["target"] != r["target"] else f"{r['target']:g}"
         value = "" if r["value"] != r["value"] else f"{r['value']:g}"
         kind = r.get("kind")
@@ -300,6 +299,29 @@ def demo(out_dir: OutOpt = None, force: ForceOpt = False, quiet: QuietOpt = Fals
 RunDirArg = Annotated[Path, typer.Argument(
     help="A run directory written by `covgap run` (<output.dir>/<name>/<year>/).",
     show_default=False)]
+LanguageOpt = Annotated[str | None, typer.Option(
+    "--language", help="vi or en; default: the run's [output] language.")]
+
+
+@app.command()
+def report(run_dir: RunDirArg, language: LanguageOpt = None) -> None:
+    """Rebuild appendix.docx and figures/ of a run directory, without recomputing.
+
+    Reads the run's results.gpkg, indicators.csv and manifest.json. The new files are
+    made in a hidden folder and moved into place only when complete, so an
+    interrupted rebuild leaves the old ones whole.
+
+    Example:  covgap report out/tinh-mau/2025 --language en
+    """
+    from covgap.export.documents import rebuild_documents
+
+    with _guard():
+        if not run_dir.is_dir():
+            raise CovgapError(f"{run_dir} is not a directory: give a run directory written "
+                              "by `covgap run`")
+        written = rebuild_documents(run_dir, language=language)
+        say(f"{run_dir / 'appendix.docx'}")
+        say(f"{run_dir / 'figures'}/ ({len(written) - 1} PNG)")
 CrosswalkOpt = Annotated[Path | None, typer.Option(
     "--crosswalk", help="CSV of old to new commune codes (code_a, code_b[, weight]); "
     "default: the same codes, else an overlay of the two years' commune polygons.")]

@@ -72,9 +72,9 @@ OPERATORS: tuple[str, ...] = (
 
 MODELS: tuple[str, ...] = ("radius", "pathloss", "terrain", "raster")
 LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads", "places",
-                           "dem", "population")
+                           "basemap", "dem", "population")
 VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads",
-                                  "places")
+                                  "places", "basemap")
 
 #: Upper bound of every cost and budget key, in the user's currency unit: large enough
 #: for costs written in đồng (a site is about 1.5e9 VND), small enough that sums of
@@ -165,6 +165,9 @@ class InputsConfig:
         "economic_zone, industrial_zone, health, school, university, tourist_site, "
         "transport_hub; others kept as given) and optional commune_code: the 5G and fibre "
         "of these places, and the commune centres of commune_centres_5g_pct"))
+    basemap: LayerInput | None = field(default=None, metadata=_doc(
+        "the meeting map's base map: lines (rivers, streams), polygons (lakes) and points "
+        "with a `name` (place names), drawn under the communes; any other column is kept"))
     dem: LayerInput | None = field(default=None, metadata=_doc(
         "digital elevation model raster, metres above sea level"))
     population: LayerInput | None = field(default=None, metadata=_doc(
@@ -447,9 +450,15 @@ class OutputConfig:
 
     dir: Path = field(default=Path("out"), metadata=_doc(
         "parent of run directories: <dir>/<name>/<year>/"))
-    headers: str = field(default="en", metadata=_doc(
-        "CSV column headers: \"en\" (covgap's names, as SPEC.md lists them) or \"vi\" "
-        "(Vietnamese, for operators' and departments' staff)", choices=("en", "vi")))
+    language: str = field(default="en", metadata=_doc(
+        "language of every text a person reads: the CSVs' column names and their reason, "
+        "fix, status, gap and kind cells, `appendix.docx`, `figures/` and the CLI summary: "
+        "\"en\" (covgap's names, as SPEC.md lists them) or \"vi\" (Vietnamese, for "
+        "operators' and departments' staff). The CSVs keep machine-readable numbers in "
+        "either language", choices=("en", "vi")))
+    headers: str | None = field(default=None, metadata=_doc(
+        "older name of `language`, still read: when given, and `language` is not, it sets "
+        "`language`", choices=("en", "vi")))
     map_max_villages: int = field(default=20000, metadata=_doc(
         "above this many villages, when the communes have a `province` column, "
         "`map.html` is a national overview (communes, gap villages, candidate sites, a "
@@ -509,6 +518,10 @@ class LegalConfig:
         'QĐ 861/QĐ-TTg'
         """
         return f"QĐ {getattr(self, f'{key}_number')}"
+
+    def __post_init__(self) -> None:
+        if self.headers is not None and self.language == "en":
+            object.__setattr__(self, "language", self.headers)
 
 
 @dataclass(frozen=True)

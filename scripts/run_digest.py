@@ -109,7 +109,7 @@ def digest(run_dir: str | Path, *, roots: list[str] | None = None) -> dict[str, 
         rel = path.relative_to(run_dir).as_posix()
         if path.name == "manifest.json":
             out[rel] = _manifest(path, roots)
-        elif path.suffix == ".xlsx":
+        elif path.suffix in (".xlsx", ".docx"):
             out[rel] = _xlsx(path)
         elif path.suffix == ".gpkg":
             out[rel] = _gpkg(path)

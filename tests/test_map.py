@@ -42,6 +42,7 @@ BRACES = "{{ 7*7 }} & 'Bản' \"q\""
 SAMPLE_LAYERS = [
     "Nền trống / Plain background",
     "OpenStreetMap (cần internet / online only)",
+    "Địa hình / Relief (hillshade)",
     "Xã theo % thôn được phủ sóng / Communes by villages covered",
     "Thôn / Villages",
     "Điểm đề xuất theo thứ hạng / Candidate sites, ranked",

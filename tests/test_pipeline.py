@@ -79,12 +79,13 @@ def test_pathloss_run_writes_signal_rasters(province, tmp_path):
                                                   "resolution_m": 200.0}))
     target = result.write(tmp_path / "run")
     names = sorted(p.name for p in target.iterdir())
-    assert names == ["candidates.csv", "communes.csv", "coverage_MobiFone_4G.tif",
+    assert names == ["appendix.docx", "candidates.csv", "communes.csv", "coverage_MobiFone_4G.tif",
                      "coverage_VNPT_4G.tif", "coverage_Viettel_2G.tif",
                      "coverage_Viettel_4G.tif", "coverage_all_2G.tif", "coverage_all_4G.tif",
-                     "gaps.csv", "gaps_MobiFone.csv", "gaps_VNPT.csv", "gaps_Viettel.csv",
-                     "gaps_all.csv", "indicators.csv", "lists.xlsx", "manifest.json",
-                     "map.html", "plots", "report.xlsx", "results.gpkg", "villages.csv"]
+                     "figures", "gaps.csv", "gaps_MobiFone.csv", "gaps_VNPT.csv",
+                     "gaps_Viettel.csv", "gaps_all.csv", "indicators.csv", "lists.xlsx",
+                     "manifest.json", "map.html", "plots", "report.xlsx", "results.gpkg",
+                     "villages.csv"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["coverage"]["grid"]["cell_size_m"] == 200.0
 

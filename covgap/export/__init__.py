@@ -6,6 +6,7 @@ a run directory, calling the others.
 """
 
 from covgap.export.csv import safe_text, write_csv
+from covgap.export.documents import rebuild_documents
 from covgap.export.excel import write_report
 from covgap.export.gpkg import write_geopackage
 from covgap.export.map import build_map, write_map
@@ -14,6 +15,7 @@ from covgap.export.rundir import write_run
 
 __all__ = [
     "build_map",
+    "rebuild_documents",
     "safe_text",
     "write_csv",
     "write_geopackage",

@@ -17,40 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from covgap.export.messages import column_names, translate_frame
+
 __all__ = ["VI_HEADERS", "safe_headers", "safe_text", "write_csv"]
 
-#: Vietnamese column names: the CSVs' headers with ``headers="vi"`` and the Excel
-#: report's labels; columns not listed keep covgap's name.
-VI_HEADERS = {
-    "village_id": "Mã thôn", "village_name": "Tên thôn", "commune_code": "Mã xã",
-    "commune_name": "Tên xã, phường, đặc khu",
-    "district": "Huyện (cũ, trước 01/7/2025)", "population": "Dân số", "households": "Số hộ",
-    "lon": "Kinh độ", "lat": "Vĩ độ", "mbb_share": "Tỷ lệ được phủ sóng",
-    "mbb_covered": "Có băng rộng di động", "operators": "Doanh nghiệp phủ sóng",
-    "fibre_distance_m": "Khoảng cách tới cáp quang (m)", "ftth": "Có FTTH", "lom_song": "Lõm sóng",
-    "region": "Khu vực", "difficult": "Thôn ĐBKK", "usp_eligible": "Thuộc diện công ích",
-    "status": "Tình trạng", "reason": "Nguyên nhân", "fix": "Giải pháp đề xuất",
-    "priority": "Thứ tự ưu tiên", "gap": "Thiếu",
-    "best_operator": "Doanh nghiệp đề xuất (tham khảo)",
-    "fibre_operator": "Nhà mạng cáp quang gần nhất", "nearest_site_id": "Trạm gần nhất",
-    "nearest_site_m": "Khoảng cách tới trạm (m)", "satellite": "Đề xuất vệ tinh",
-    "fibre_extension_m": "Chiều dài kéo cáp (m)",
-    "fibre_extension_cost": "Chi phí kéo cáp (triệu đồng)",
-    "candidate_rank": "Điểm đề xuất số", "rank": "Thứ tự", "kind": "Loại (mới/dùng chung)",
-    "host_site_id": "Trạm dùng chung", "operator": "Nhà mạng",
-    "population_gained": "Dân số được phủ thêm", "villages": "Số thôn",
-    "cumulative_population": "Dân số cộng dồn", "cost": "Chi phí (triệu đồng)",
-    "level": "Cấp", "code": "Mã",
-    "name": "Tên", "indicator": "Chỉ tiêu", "value": "Giá trị", "target": "Mục tiêu", "met": "Đạt",
-    "numerator": "Tử số", "denominator": "Mẫu số", "unit": "Đơn vị", "source": "Nguồn",
-    "villages_mbb": "Số thôn có băng rộng di động", "villages_ftth": "Số thôn có FTTH",
-    "population_mbb": "Dân số được phủ sóng", "usp_villages": "Số thôn diện công ích",
-    "site_locations": "Số vị trí BTS", "shared_locations": "Số vị trí dùng chung",
-    "centre_5g": "Trung tâm xã có 5G", "best_signal_dbm": "Tín hiệu tốt nhất (dBm)",
-    "signal_status": "Tình trạng sóng", "registered_operator": "DN đăng ký",
-    "fix_mobile": "Giải pháp di động đề xuất", "fix_fibre": "Giải pháp cáp quang đề xuất",
-    "cumulative_cost": "Chi phí cộng dồn (triệu đồng)",
-}
+#: Vietnamese column names: the CSVs' headers with ``language="vi"`` and the Excel
+#: report's labels; columns not listed keep covgap's name.  From the message catalogue
+#: (:func:`covgap.export.messages.column_names`).
+VI_HEADERS = column_names("vi")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -98,27 +72,33 @@ def _cell_values(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path, *, headers: str = "en") -> Path:
+def write_csv(frame: pd.DataFrame, path: str | Path, *, language: str = "en",
+              headers: str | None = None) -> Path:
     """Write a table as an Excel-safe CSV (see the module docstring).
 
     Parameters
     ----------
     frame : DataFrame
-        A geometry column, if any, is left out.
+        A geometry column, if any, is left out.  Not modified.
     path : str or Path
-    headers : {"en", "vi"}
-        covgap's column names, or Vietnamese ones (:data:`VI_HEADERS`).
+    language : {"en", "vi"}
+        ``"vi"``: Vietnamese column names (:data:`VI_HEADERS`) and the cells a person
+        reads (reason, fix, status, gap, kind: :data:`covgap.export.messages.TEXT_COLUMNS`)
+        in Vietnamese.  Numbers stay machine-readable (``98.5``) in either language.
+    headers : {"en", "vi"}, optional
+        Older name of ``language``.
 
     Returns
     -------
     Path
     """
     path = Path(path)
+    lang = headers if headers is not None else language
     table = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
-    if headers == "vi":
-        table = table.rename(columns=VI_HEADERS)
+    if lang == "vi":
+        table = translate_frame(table, "vi").rename(columns=VI_HEADERS)
     cells = _cell_values(table)
     cells.columns = safe_headers(cells.columns)
     cells.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
-                               float_format="%.10g")
+                 float_format="%.10g")
     return path

@@ -69,7 +69,7 @@ _MAX_NAME = 63
 _RESERVED = {"fid", "geom", "geometry"}
 
 _DESCRIPTIONS = {
-    "villages": "Villages: coverage, FTTH reach, lõm sóng and programme flags",
+    "villages": "Villages: coverage, FTTH reach, lõm sóng, programme flags, gap and suggested fix",
     "communes": "Communes: village counts and the plan's indicators",
     "sites": "BTS cells, one feature per cell",
     "site_locations": "BTS site locations; shared = used by two or more operators",
@@ -155,6 +155,15 @@ def _sites(result: Result) -> gpd.GeoDataFrame:
     out["shared_location"] = cells["site_id"].map(per_site["shared_location"]).astype(
         "boolean")
     return out
+
+
+def _villages(result: Result) -> gpd.GeoDataFrame:
+    """Return the villages with their gap and suggested fix (in English, the run's record)."""
+    gaps = result.gaps
+    if gaps is None:
+        return result.villages
+    fix = gaps.set_index("village_id")[["gap", "fix"]]
+    return result.villages.join(fix, on="village_id")
 
 
 def _candidates(result: Result) -> gpd.GeoDataFrame | None:
@@ -261,7 +270,7 @@ def geopackage_layers(result: Result) -> dict[str, gpd.GeoDataFrame]:
     4326
     """
     layers: dict[str, gpd.GeoDataFrame] = {
-        "villages": result.villages, "communes": result.communes, "sites": _sites(result)}
+        "villages": _villages(result), "communes": result.communes, "sites": _sites(result)}
     analysis = result.analysis
     if analysis is not None and analysis.locations is not None:
         layers["site_locations"] = analysis.locations

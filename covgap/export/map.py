@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from covgap.analysis import Analysis
     from covgap.coverage import Coverage
     from covgap.coverage.grid import Grid
+    from covgap.io.rasters import RasterLayer
     from covgap.result import Result
 
 __all__ = ["build_map", "file_part", "write_map", "write_maps"]
@@ -216,6 +217,7 @@ def _build(layers: _Layers, *, tiles: bool = True, coverage_overlays: bool = Tru
     m = offline_map(bounds, title=f"{cfg.display_name} {cfg.run.year} — lõm sóng và cáp "
                     "quang / mobile and fibre gaps (covgap)", tiles=tiles)
 
+    _add_base_layers(m, layers, simplify_m=simplify_m)
     commune_data, commune_counts = _commune_payload(communes, metric, simplify_m)
     _Piece("communes", data=commune_data, options={
         "colors": [*COMMUNE_COLORS, COMMUNE_NO_DATA_COLOR], "fill_opacity": 0.6,
@@ -418,6 +420,9 @@ class _Layers:
     candidates: pd.DataFrame | None
     indicators: pd.DataFrame | None
     places: pd.DataFrame | None = None
+    dem: RasterLayer | None = None  # the base map's relief
+    roads: gpd.GeoDataFrame | None = None  # the base map's roads
+    basemap: gpd.GeoDataFrame | None = None  # rivers, lakes, place names
 
     @classmethod
     def of(cls, result: Result) -> _Layers:
@@ -428,7 +433,9 @@ class _Layers:
                    locations=analysis.locations, sites=result.inputs.sites,
                    fibre=result.inputs.fibre, coverage=result.coverage,
                    candidates=result.candidates, indicators=result.indicators,
-                   places=analysis.places)
+                   places=analysis.places,
+                   dem=result.inputs.dem, roads=result.inputs.roads,
+                   basemap=result.inputs.basemap)
 
 
 def _analysis(result: Result) -> Analysis:
@@ -739,6 +746,128 @@ def _candidate_payload(candidates: pd.DataFrame) -> dict:
     if "plan" in table and table["plan"].nunique() > 1:  # say which plan a rank belongs to
         out["plan"] = _texts(table["plan"])
     return out
+
+
+# --------------------------------------------------------------------------- base map
+
+#: Largest width or height of the relief image, pixels (a province: under 1 MB inlined).
+RELIEF_MAX_PX = 1200
+#: Opacity of the relief, multiplied over the communes' colours.
+RELIEF_OPACITY = 0.6
+ROAD_COLOR = "#8c6d46"
+WATER_COLOR = "#3a7bbf"
+
+
+def _add_base_layers(m: folium.Map, layers: _Layers, *, simplify_m: float) -> None:
+    """Add the relief of the DEM and the roads, when the run has them, under the communes."""
+    if layers.dem is not None:
+        try:
+            url, bounds = hillshade_image(layers.dem, max_px=RELIEF_MAX_PX)
+        except (OSError, ValueError) as exc:  # a base map is never worth failing a run
+            log.warning("no relief on the map: %s could not be shaded (%s)",
+                        layers.dem.path, exc)
+        else:
+            _Piece("relief", data={"url": url, "bounds": bounds},
+                   options={"opacity": RELIEF_OPACITY},
+                   name="Địa hình / Relief (hillshade)").add_to(m)
+    roads = layers.roads
+    if roads is not None and len(roads):
+        lines = roads[roads.geometry.notna() & ~roads.geometry.is_empty]
+        geoms = _simplify(lines.geometry, layers.metric_crs, simplify_m / 2)
+        features = [{"type": "Feature", "geometry": g, "properties": {}}
+                    for g in _rounded_geojson(geoms) if g is not None]
+        _Piece("roads", data={"type": "FeatureCollection", "features": features},
+               options={"color": ROAD_COLOR}, name="Đường giao thông / Roads").add_to(m)
+    base = layers.basemap
+    if base is not None and len(base):
+        base = base[base.geometry.notna() & ~base.geometry.is_empty]
+        points = base.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+        geoms = _simplify(base.geometry[~points], layers.metric_crs, simplify_m / 2)
+        features = [{"type": "Feature", "geometry": g, "properties": {}}
+                    for g in _rounded_geojson(geoms) if g is not None]
+        names = (base["name"] if "name" in base.columns
+                 else pd.Series(None, index=base.index, dtype=object))[points]
+        for g, name in zip(_rounded_geojson(base.geometry[points]), names, strict=True):
+            if g is not None:
+                features.append({"type": "Feature", "geometry": g, "properties": {
+                    "n": _esc(name) if isinstance(name, str) and name else None}})
+        _Piece("basemap", data={"type": "FeatureCollection", "features": features},
+               options={"color": WATER_COLOR},
+               name="Sông suối, địa danh / Rivers, place names").add_to(m)
+
+
+def hillshade(elevation: np.ndarray, *, cell_x_m: float, cell_y_m: float,
+              azimuth_deg: float = 315.0, altitude_deg: float = 45.0) -> np.ndarray:
+    """Return the hillshade of an elevation grid, 0 (dark) to 1 (lit); NaN where no data.
+
+    The standard formula (Horn's slope and aspect, light from the north-west at 45°).
+
+    Parameters
+    ----------
+    elevation : ndarray
+        Metres, rows north to south; NaN where no data.
+    cell_x_m, cell_y_m : float
+        Cell width and height, metres.
+    azimuth_deg, altitude_deg : float
+        Where the light comes from, degrees clockwise from north, and its height.
+
+    Examples
+    --------
+    >>> flat = np.zeros((3, 3))
+    >>> float(hillshade(flat, cell_x_m=30, cell_y_m=30)[1, 1]).__round__(4)
+    0.7071
+    """
+    z = np.asarray(elevation, dtype=np.float64)
+    dzdy, dzdx = np.gradient(z, cell_y_m, cell_x_m)
+    slope = np.arctan(np.hypot(dzdx, dzdy))
+    aspect = np.arctan2(dzdy, -dzdx)  # rows run south: dzdy is d/d(south), as ESRI's
+    az = np.radians(360.0 - azimuth_deg + 90.0)
+    alt = np.radians(altitude_deg)
+    shade = (np.sin(alt) * np.cos(slope)
+             + np.cos(alt) * np.sin(slope) * np.cos(az - aspect))
+    return np.clip(shade, 0.0, 1.0)
+
+
+def hillshade_image(dem: RasterLayer, *, max_px: int = RELIEF_MAX_PX
+                    ) -> tuple[str, list[list[float]]]:
+    """Shade a DEM once, in Web Mercator, as an inlined grey PNG with its bounds.
+
+    Parameters
+    ----------
+    dem : RasterLayer
+        The run's DEM (metres).
+    max_px : int
+        Largest width or height of the image, pixels.
+
+    Returns
+    -------
+    (str, list)
+        A ``data:image/png;base64`` URL and ``[[south, west], [north, east]]`` (degrees).
+    """
+    import rasterio
+
+    with rasterio.open(dem.path) as src:
+        transform, width, height = calculate_default_transform(
+            dem.rasterio_crs, "EPSG:3857", src.width, src.height, *src.bounds)
+        scale = max(width, height) / max_px
+        if scale > 1:
+            width, height = max(1, round(width / scale)), max(1, round(height / scale))
+            transform = transform * transform.scale(scale, scale)
+        out = np.full((height, width), np.nan, dtype=np.float32)
+        reproject(rasterio.band(src, 1), out, src_crs=dem.rasterio_crs, dst_transform=transform,
+                  dst_crs="EPSG:3857", resampling=Resampling.bilinear,
+                  src_nodata=dem.nodata, dst_nodata=np.nan)
+    x0, y0 = transform.c, transform.f
+    x1, y1 = x0 + width * transform.a, y0 + height * transform.e
+    to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    (w, e), (n, s) = to_ll.transform([x0, x1], [y0, y1])
+    shrink = np.cos(np.radians((n + s) / 2))  # Mercator metres to ground metres
+    shade = hillshade(out, cell_x_m=abs(transform.a) * shrink, cell_y_m=abs(transform.e) * shrink)
+    index = np.where(np.isnan(out) | np.isnan(shade), 0,
+                     1 + np.round(np.nan_to_num(shade) * 254)).astype(np.uint8)
+    palette = [(0, 0, 0, 0)] + [(v, v, v, 255) for v in np.linspace(40, 255, 255).astype(int)]
+    url = "data:image/png;base64," + base64.b64encode(_png(index, palette)).decode("ascii")
+    return url, [[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]]
 
 
 # --------------------------------------------------------------------------- coverage

@@ -73,6 +73,7 @@ import numpy as np
 
 from covgap.errors import CovgapWarning, OutputError
 from covgap.export.csv import write_csv
+from covgap.export.documents import write_documents
 from covgap.export.excel import write_lists, write_report
 from covgap.export.gpkg import write_geopackage
 from covgap.export.lists import all_gaps, gap_operators, operator_gaps
@@ -141,6 +142,8 @@ def write_run(result: Result, directory: str | Path | None = None, *,
             write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
             write_plots(result, folder / "plots")
             _write_maps(result, folder)
+            write_documents(folder, language=result.config.output.language,
+                            record=result.manifest())
             result.timings["exports"] = time.perf_counter() - t0
             if "exports" not in result.stages_run:
                 result.stages_run.append("exports")
@@ -185,8 +188,8 @@ def write_tables(result: Result, folder: Path) -> None:
     ``villages.csv``, ``communes.csv``, ``indicators.csv``, ``gaps.csv``,
     ``candidates.csv`` (when the run has a plan), ``places.csv`` (when it has a places
     layer) and one ``gaps_<operator>.csv`` per
-    operator of the sites or the fibre (:func:`operator_gaps`), with the headers of
-    ``[output] headers``.
+    operator of the sites or the fibre (:func:`operator_gaps`), in the language of
+    ``[output] language``.
 
     Raises
     ------
@@ -198,18 +201,18 @@ def write_tables(result: Result, folder: Path) -> None:
     if a is None or gaps is None:
         raise ValueError("the run has no village analysis: run every stage (covgap.run) "
                          "before writing its tables")
-    lang = result.config.output.headers
-    write_csv(a.villages, folder / "villages.csv", headers=lang)
-    write_csv(a.communes, folder / "communes.csv", headers=lang)
-    write_csv(a.indicators, folder / "indicators.csv", headers=lang)
-    write_csv(gaps, folder / "gaps.csv", headers=lang)
+    lang = result.config.output.language
+    write_csv(a.villages, folder / "villages.csv", language=lang)
+    write_csv(a.communes, folder / "communes.csv", language=lang)
+    write_csv(a.indicators, folder / "indicators.csv", language=lang)
+    write_csv(gaps, folder / "gaps.csv", language=lang)
     if result.plan is not None:
-        write_csv(result.plan.candidates, folder / "candidates.csv", headers=lang)
+        write_csv(result.plan.candidates, folder / "candidates.csv", language=lang)
     if a.places is not None:
-        write_csv(a.places, folder / "places.csv", headers=lang)
-    write_csv(all_gaps(gaps), folder / "gaps_all.csv", headers=lang)
+        write_csv(a.places, folder / "places.csv", language=lang)
+    write_csv(all_gaps(gaps), folder / "gaps_all.csv", language=lang)
     for op in gap_operators(result):
-        write_csv(operator_gaps(gaps, op), folder / gap_file_name(op), headers=lang)
+        write_csv(operator_gaps(gaps, op), folder / gap_file_name(op), language=lang)
 
 
 def gap_file_name(operator: str) -> str:

@@ -29,6 +29,7 @@ from covgap.io.vector import DECIMAL_ATTR, find_column, number_column, read_vect
 __all__ = [
     "normalize_operator",
     "normalize_technology",
+    "read_basemap",
     "read_communes",
     "read_fibre",
     "read_roads",
@@ -868,6 +869,28 @@ def _check_places(gdf: gpd.GeoDataFrame, problems: Problems,
     else:
         gdf["commune_code"] = gdf["commune_code"].fillna(container)
     return gdf
+
+
+def read_basemap(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
+                 problems: Problems | None = None) -> gpd.GeoDataFrame:
+    """Read the base-map layer: lines, polygons and named points, drawn under the map.
+
+    Any geometry type; an optional ``name`` column labels the points.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the layer (when ``problems`` is not given).
+    """
+    own = problems is None
+    problems = problems_for(spec, None) if problems is None else problems
+    gdf = read_vector(spec, name="basemap", columns=columns, problems=problems)
+    if gdf is not None and gdf.empty:
+        problems.add("has no features: leave [inputs] basemap out when there is no "
+                     "base-map layer")
+    if own:
+        problems.raise_if_any()
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
 
 
 def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,

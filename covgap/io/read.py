@@ -23,6 +23,7 @@ from covgap.errors import CovgapWarning, InputError
 from covgap.io.crs import choose_metric_crs
 from covgap.io.layers import (
     problems_for,
+    read_basemap,
     read_communes,
     read_fibre,
     read_places,
@@ -40,7 +41,7 @@ __all__ = ["Inputs", "file_sha256", "read_inputs"]
 log = logging.getLogger(__name__)
 
 #: The layers of ``[inputs]``: the three required, then the optional ones.
-_LAYERS = ("communes", "villages", "sites", "fibre", "roads", "places", "dem",
+_LAYERS = ("communes", "villages", "sites", "fibre", "roads", "places", "basemap", "dem",
            "population")
 
 # Files that travel with a shapefile and change what it means.
@@ -58,6 +59,8 @@ class Inputs:
     dem, population : RasterLayer or None
     roads : GeoDataFrame or None
         Road lines, when supplied.
+    basemap : GeoDataFrame or None
+        The map's base layer (rivers, lakes, place names), when supplied.
     places : GeoDataFrame or None
         Commune centres, town centres, zones, hospitals, ... (``place_id``, ``name``,
         ``kind``, ``commune_code``), when supplied.
@@ -84,6 +87,7 @@ class Inputs:
     roads: gpd.GeoDataFrame | None = None
     maps: list[CoverageMap] = field(default_factory=list)
     places: gpd.GeoDataFrame | None = None
+    basemap: gpd.GeoDataFrame | None = None
 
     def counts(self) -> dict[str, int]:
         """Return the number of features of each vector layer."""
@@ -236,6 +240,9 @@ class _Reader:
         out["places"] = None if ins.places is None else self.read(
             "places", read_places, ins.places, communes=ref, columns=cols.get("places"),
             problems=self.problems(ins.places, "place_id"))
+        out["basemap"] = None if ins.basemap is None else self.read(
+            "basemap", read_basemap, ins.basemap, columns=cols.get("basemap"),
+            problems=self.problems(ins.basemap))
         return out, metric_crs
 
     def rasters(self, communes: gpd.GeoDataFrame | None) -> dict[str, RasterLayer | None]:

@@ -344,6 +344,48 @@
     });
   };
 
+  // ---------------------------------------------------------------- base map
+  // The relief multiplies the communes' colours (pane 310, over their fill at 300), so
+  // mountains show through them; roads, rivers and names lie just above (320), under
+  // the coverage (350) and the villages.
+  function pane(map, name, z, blend) {
+    if (!map.getPane(name)) {
+      var p = map.createPane(name);
+      p.style.zIndex = z;
+      p.style.pointerEvents = 'none';
+      if (blend) { p.style.mixBlendMode = blend; }
+    }
+    return name;
+  }
+  function basePane(map) { return pane(map, 'cgBase', 320); }
+
+  cg.relief = function (map, d, o) {
+    return L.imageOverlay(d.url, d.bounds, {opacity: o.opacity,
+      pane: pane(map, 'cgRelief', 310, 'multiply'), interactive: false,
+      className: 'cg-relief'});
+  };
+
+  cg.roads = function (map, d, o) {
+    return L.geoJSON(d, {pane: basePane(map), interactive: false,
+      style: {color: o.color, weight: 1.3, opacity: 0.9}});
+  };
+
+  // Rivers and lakes in blue; a named point gets its name beside it.
+  cg.basemap = function (map, d, o) {
+    return L.geoJSON(d, {pane: basePane(map), interactive: false,
+      style: {color: o.color, weight: 1.5, opacity: 0.9, fillColor: o.color,
+        fillOpacity: 0.35},
+      pointToLayer: function (f, latlng) {
+        var m = L.circleMarker(latlng, {pane: basePane(map), radius: 2.5, color: '#333333',
+          weight: 1, fillColor: '#ffffff', fillOpacity: 1, interactive: false});
+        if (f.properties.n) {
+          m.bindTooltip(f.properties.n, {permanent: true, direction: 'right',
+            className: 'cg-place', pane: basePane(map), offset: [4, 0]});
+        }
+        return m;
+      }});
+  };
+
   // ---------------------------------------------------------------- coverage
   cg.image = function (map, d, o) {
     return L.imageOverlay(d.url, d.bounds, {opacity: o.opacity, pane: 'cgCoverage',
@@ -412,8 +454,21 @@
     return {addTo: function () { return this; }, element: div};
   };
 
+  // On a small screen the legend starts closed (one click on its title opens it), so the
+  // map is not hidden behind it.
+  cg.LEGEND_OPEN_MIN = {width: 900, height: 700};
+
   cg.legend = function (map, d) {
-    return control('bottomleft', 'cg-legend', d.html);
+    var ctl = control('bottomleft', 'cg-legend', d.html), onAdd = ctl.onAdd;
+    ctl.onAdd = function () {
+      var div = onAdd.apply(this, arguments), box = div.querySelector('details');
+      if (box && (window.innerWidth < cg.LEGEND_OPEN_MIN.width ||
+                  window.innerHeight < cg.LEGEND_OPEN_MIN.height)) {
+        box.open = false;
+      }
+      return div;
+    };
+    return ctl;
   };
 
   cg.scale = function () {

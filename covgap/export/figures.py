@@ -1,0 +1,364 @@
+"""Static maps for the written plan: ``figures/map_province.png`` and one map per commune with gaps.
+
+- ``map_province.png``: A4 landscape at 200 dpi (2339 x 1654 px): communes shaded by
+  the share of their villages with mobile broadband, the lõm sóng villages, the villages
+  without FTTH, the proposed sites, a north arrow, a scale bar, a legend and the source
+  line.
+- ``map_<commune_code>.png``: A5 landscape at 150 dpi (1240 x 874 px) for each commune
+  with a gap (a lõm sóng village or a village without FTTH), the lõm sóng villages named.
+  At most :data:`MAX_COMMUNE_MAPS` of them.
+
+Drawn in the run's metric CRS (so the scale bar is true), with matplotlib's Agg canvas
+directly (no pyplot, no display, no browser).  Labels use DejaVu Sans, which ships with
+matplotlib and has every Vietnamese diacritic.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+import numpy as np
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PatchCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+
+from covgap.export.messages import msg, number
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+
+    from covgap.export.documents import RunTables
+
+__all__ = ["COMMUNE_SIZE_PX", "PROVINCE_SIZE_PX", "gap_communes", "write_figures"]
+
+log = logging.getLogger(__name__)
+
+#: A4 landscape at 200 dpi and A5 landscape at 150 dpi, pixels (width, height).
+PROVINCE_SIZE_PX: tuple[int, int] = (2339, 1654)
+COMMUNE_SIZE_PX: tuple[int, int] = (1240, 874)
+PROVINCE_DPI, COMMUNE_DPI = 200, 150
+#: At most this many commune maps (the communes with the most villages with a gap
+#: first): a national run's thousands of communes would take an hour.
+MAX_COMMUNE_MAPS = 300
+
+#: Classes of the share of a commune's villages with mobile broadband, % (lower bounds).
+SHARE_CLASSES: tuple[tuple[float, str], ...] = (
+    (0.0, "#b2182b"), (50.0, "#ef8a62"), (80.0, "#fddbc7"), (95.0, "#d1e5f0"),
+    (100.0, "#4393c3"))
+_NO_DATA = "#eeeeee"
+_LOM_SONG, _NO_FTTH, _COVERED, _CANDIDATE = "#d7191c", "#fdae61", "#555555", "#1a9641"
+_STYLE = {"font.family": "DejaVu Sans", "font.size": 9}
+
+
+def _class_colour(pct: float) -> str:
+    if pct is None or np.isnan(pct):
+        return _NO_DATA
+    colour = SHARE_CLASSES[0][1]
+    for low, c in SHARE_CLASSES:
+        if pct >= low:
+            colour = c
+    return colour
+
+
+def _class_labels(language: str) -> list[str]:
+    lows = [low for low, _ in SHARE_CLASSES]
+    out = []
+    for i, low in enumerate(lows):
+        if low == 100.0:
+            out.append("100")
+        else:
+            out.append(f"{number(low, language)}–<{number(lows[i + 1], language)}")
+    return out
+
+
+def _paths(geometry: shapely.Geometry) -> list[MplPath]:
+    out = []
+    for poly in getattr(geometry, "geoms", [geometry]):
+        if poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        rings = [poly.exterior, *poly.interiors]
+        verts, codes = [], []
+        for ring in rings:
+            xy = np.asarray(ring.coords)[:, :2]
+            verts.append(xy)
+            codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2)
+                         + [MplPath.CLOSEPOLY])
+        out.append(MplPath(np.concatenate(verts), np.concatenate(codes)))
+    return out
+
+
+def _polygons(ax: Axes, frame: gpd.GeoDataFrame, colours: list[str], *,
+              edge: str = "#666666", width: float = 0.4) -> None:
+    patches, faces = [], []
+    for geom, colour in zip(frame.geometry, colours, strict=True):
+        for path in _paths(geom):
+            patches.append(PathPatch(path))
+            faces.append(colour)
+    ax.add_collection(PatchCollection(patches, facecolors=faces, edgecolors=edge,
+                                      linewidths=width, zorder=1))
+
+
+def _fit(ax: Axes, bounds: np.ndarray, margin: float = 0.04) -> None:
+    """Set the axes' limits to the bounds, widened to the axes' shape (equal aspect)."""
+    x0, y0, x1, y1 = bounds
+    w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    x0, x1, y0, y1 = x0 - w * margin, x1 + w * margin, y0 - h * margin, y1 + h * margin
+    box = ax.get_position()
+    fig_w, fig_h = ax.figure.get_size_inches()
+    shape = (box.height * fig_h) / (box.width * fig_w)
+    w, h = x1 - x0, y1 - y0
+    if h / w < shape:
+        extra = (w * shape - h) / 2
+        y0, y1 = y0 - extra, y1 + extra
+    else:
+        extra = (h / shape - w) / 2
+        x0, x1 = x0 - extra, x1 + extra
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _nice_length_m(width_m: float) -> float:
+    """About a fifth of the map's width, rounded to 1, 2 or 5 times a power of ten."""
+    target = width_m / 5
+    power = 10 ** math.floor(math.log10(target))
+    return max(m * power for m in (1, 2, 5) if m * power <= target)
+
+
+def _scale_bar(ax: Axes, language: str) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length_m(x1 - x0)
+    left, base = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    height = (y1 - y0) * 0.008
+    for i in range(4):
+        ax.add_patch(Rectangle((left + i * length / 4, base), length / 4, height,
+                               facecolor="black" if i % 2 == 0 else "white",
+                               edgecolor="black", linewidth=0.6, zorder=6))
+    km = length / 1000
+    decimals = 0 if km >= 1 else 1
+    for frac in (0, 0.5, 1):
+        label = number(km * frac, language, decimals=decimals if frac != 0.5 else 1 if
+                       (km * 0.5) % 1 else decimals)
+        ax.text(left + frac * length, base + height * 1.8, label, ha="center", va="bottom",
+                fontsize=7, zorder=6)
+    ax.text(left + length + (x1 - x0) * 0.01, base, "km", va="bottom", fontsize=7, zorder=6)
+
+
+def _north_arrow(ax: Axes, language: str) -> None:
+    ax.annotate(msg("map.north", language), xy=(0.96, 0.95), xytext=(0.96, 0.86),
+                xycoords="axes fraction", ha="center", va="center", fontsize=12,
+                fontweight="bold", zorder=7,
+                arrowprops={"facecolor": "black", "width": 4, "headwidth": 12,
+                            "headlength": 12})
+
+
+def _legend(ax: Axes, language: str, *, shading: bool, **kwargs: object) -> None:
+    handles: list[object] = []
+    if shading:
+        handles += [Patch(facecolor=c, edgecolor="#666666", label=lab)
+                    for (_, c), lab in zip(SHARE_CLASSES, _class_labels(language), strict=True)]
+    handles += [
+        Line2D([], [], ls="", marker="o", ms=6, color=_LOM_SONG,
+               label=msg("map.lom_song", language)),
+        Line2D([], [], ls="", marker="o", ms=4, color=_NO_FTTH,
+               label=msg("map.no_ftth", language)),
+        Line2D([], [], ls="", marker=".", ms=3, color=_COVERED,
+               label=msg("map.covered", language)),
+        Line2D([], [], ls="", marker="^", ms=9, color=_CANDIDATE, markeredgecolor="black",
+               label=msg("map.candidate", language))]
+    ax.legend(handles=handles, title=msg("map.share", language) if shading else None,
+              frameon=True, fontsize=8, title_fontsize=8, **kwargs)
+
+
+def _villages(ax: Axes, villages: gpd.GeoDataFrame, *, scale: float = 1.0,
+              names: bool = False) -> None:
+    lom = villages["lom_song"].fillna(False).astype(bool).to_numpy()
+    ftth = villages["ftth"]
+    no_ftth = (ftth.notna() & ~ftth.fillna(True).astype(bool)).to_numpy() & ~lom
+    rest = ~lom & ~no_ftth
+    xy = shapely.get_coordinates(villages.geometry.centroid)
+    ax.scatter(xy[rest, 0], xy[rest, 1], s=2 * scale, c=_COVERED, zorder=3, linewidths=0)
+    ax.scatter(xy[no_ftth, 0], xy[no_ftth, 1], s=8 * scale, c=_NO_FTTH, zorder=4,
+               linewidths=0)
+    ax.scatter(xy[lom, 0], xy[lom, 1], s=16 * scale, c=_LOM_SONG, zorder=5,
+               edgecolors="black", linewidths=0.3)
+    if names:
+        for (x, y), name in zip(xy[lom], villages["village_name"].to_numpy()[lom],
+                                strict=True):
+            ax.annotate(str(name), (x, y), xytext=(4, 3), textcoords="offset points",
+                        fontsize=7, zorder=6)
+
+
+def _candidates(ax: Axes, candidates: gpd.GeoDataFrame | None, *, scale: float = 1.0,
+                ranks: bool = True) -> None:
+    if candidates is None or candidates.empty:
+        return
+    xy = shapely.get_coordinates(candidates.geometry)
+    ax.scatter(xy[:, 0], xy[:, 1], s=70 * scale, marker="^", c=_CANDIDATE,
+               edgecolors="black", linewidths=0.5, zorder=6)
+    if ranks and "rank" in candidates.columns:
+        for (x, y), rank in zip(xy, candidates["rank"].to_numpy(), strict=True):
+            ax.annotate(str(rank), (x, y), xytext=(5, -9), textcoords="offset points",
+                        fontsize=7, fontweight="bold", color="#0b4f24", zorder=7)
+
+
+def _frame(tables: RunTables) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
+                                       gpd.GeoDataFrame | None]:
+    crs = tables.metric_crs
+    cands = tables.candidates.to_crs(crs) if tables.candidates is not None else None
+    return tables.communes.to_crs(crs), tables.villages.to_crs(crs), cands
+
+
+def _source(fig: Figure, tables: RunTables, language: str) -> None:
+    fig.text(0.02, 0.015, msg("map.source", language, version=tables.version,
+                              title=tables.title, year=tables.year, crs=tables.metric_crs),
+             fontsize=7, color="#333333")
+
+
+def _save(fig: Figure, path: Path, dpi: int) -> Path:
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=dpi, metadata={"Software": "covgap"})
+    return path
+
+
+def draw_province(tables: RunTables, path: Path, *, language: str) -> Path:
+    """Draw ``map_province.png`` (A4 landscape, 200 dpi).
+
+    Parameters
+    ----------
+    tables : RunTables
+        :func:`covgap.export.documents.read_run_tables`.
+    path : Path
+    language : {"vi", "en"}
+
+    Returns
+    -------
+    Path
+    """
+    communes, villages, cands = _frame(tables)
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(PROVINCE_SIZE_PX[0] / PROVINCE_DPI,
+                              PROVINCE_SIZE_PX[1] / PROVINCE_DPI))
+        ax = fig.add_axes((0.02, 0.05, 0.70, 0.87))
+        pct = communes["villages_mbb_pct"].astype(float).to_numpy()
+        _polygons(ax, communes, [_class_colour(v) for v in pct])
+        _villages(ax, villages)
+        _candidates(ax, cands)
+        _fit(ax, communes.total_bounds)
+        _scale_bar(ax, language)
+        _north_arrow(ax, language)
+        fig.suptitle(f"{msg('map.title', language)}\n{tables.title}",
+                     x=0.37, y=0.985, fontsize=13, fontweight="bold", va="top")
+        legend_ax = fig.add_axes((0.74, 0.05, 0.24, 0.87))
+        legend_ax.set_axis_off()
+        _legend(legend_ax, language, shading=True, loc="upper left")
+        _source(fig, tables, language)
+        return _save(fig, path, PROVINCE_DPI)
+
+
+def draw_commune(tables: RunTables, code: str, path: Path, *, language: str,
+                 projected: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
+                                  gpd.GeoDataFrame | None] | None = None) -> Path:
+    """Draw ``map_<commune_code>.png`` (A5 landscape, 200 dpi) for one commune.
+
+    The commune is outlined over its neighbours; its lõm sóng villages are named and
+    the proposed sites numbered by rank.
+    """
+    communes, villages, cands = projected or _frame(tables)
+    mine = communes[communes["commune_code"] == code]
+    name = str(mine["commune_name"].iloc[0]) if len(mine) else code
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(COMMUNE_SIZE_PX[0] / COMMUNE_DPI,
+                              COMMUNE_SIZE_PX[1] / COMMUNE_DPI))
+        ax = fig.add_axes((0.02, 0.06, 0.68, 0.84))
+        _fit(ax, mine.total_bounds, margin=0.12)
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        around = communes.cx[x0:x1, y0:y1]
+        colours = ["#ffffff" if c == code else "#f0f0f0" for c in around["commune_code"]]
+        _polygons(ax, around, colours, edge="#999999", width=0.4)
+        _polygons(ax, mine, ["none"] * len(mine), edge="black", width=1.4)
+        near = villages.cx[x0:x1, y0:y1]
+        _villages(ax, near, scale=2.0, names=False)
+        _villages(ax, near[near["commune_code"] == code], scale=2.0, names=True)
+        if cands is not None:
+            _candidates(ax, cands.cx[x0:x1, y0:y1], scale=1.5)
+        _fit(ax, mine.total_bounds, margin=0.12)
+        _scale_bar(ax, language)
+        _north_arrow(ax, language)
+        fig.suptitle(msg("map.commune_title", language, commune=name), x=0.36, y=0.975,
+                     fontsize=11, fontweight="bold", va="top")
+        legend_ax = fig.add_axes((0.72, 0.06, 0.26, 0.84))
+        legend_ax.set_axis_off()
+        _legend(legend_ax, language, shading=False, loc="upper left")
+        _source(fig, tables, language)
+        return _save(fig, path, COMMUNE_DPI)
+
+
+def gap_communes(villages: gpd.GeoDataFrame) -> list[str]:
+    """Return the codes of the communes with a gap: a lõm sóng village or one without FTTH.
+
+    Most villages with a gap first, then by code.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> v = gpd.GeoDataFrame({"commune_code": ["1", "2", "2"], "lom_song": [False, True, False],
+    ...                       "ftth": [True, True, True]})
+    >>> gap_communes(v)
+    ['2']
+    """
+    lom = villages["lom_song"].fillna(False).astype(bool)
+    ftth = villages["ftth"]
+    no_ftth = ftth.notna() & ~ftth.fillna(True).astype(bool)
+    codes = villages.loc[(lom | no_ftth).to_numpy(), "commune_code"].dropna().astype(str)
+    counts = codes.value_counts()
+    return sorted(counts.index, key=lambda c: (-counts[c], c))
+
+
+def write_figures(tables: RunTables, folder: str | Path, *, language: str) -> list[Path]:
+    """Write ``map_province.png`` and ``map_<commune_code>.png`` per commune with a gap.
+
+    At most :data:`MAX_COMMUNE_MAPS` commune maps, those with the most villages with a
+    gap; a log line says how many were left out.
+
+    Parameters
+    ----------
+    tables : RunTables
+        :func:`covgap.export.documents.read_run_tables`.
+    folder : str or Path
+        Created if missing.
+    language : {"vi", "en"}
+
+    Returns
+    -------
+    list of Path
+        The PNGs, province first.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = [draw_province(tables, folder / "map_province.png", language=language)]
+    projected = _frame(tables)
+    codes = gap_communes(tables.villages)
+    if len(codes) > MAX_COMMUNE_MAPS:
+        log.warning("%d communes have a gap: drawing the %d with the most villages with a gap",
+                    len(codes), MAX_COMMUNE_MAPS)
+        codes = codes[:MAX_COMMUNE_MAPS]
+    for code in codes:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)
+        out.append(draw_commune(tables, code, folder / f"map_{safe}.png", language=language,
+                                projected=projected))
+    log.info("wrote %d figures in %s", len(out), folder)
+    return out
