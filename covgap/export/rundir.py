@@ -100,7 +100,8 @@ def write_tables(result: Result, folder: Path) -> None:
 
     ``villages.csv``, ``communes.csv``, ``indicators.csv``, ``gaps.csv``,
     ``candidates.csv`` (when the run has a plan), ``places.csv`` (when it has a places
-    layer) and one ``gaps_<operator>.csv`` per
+    layer), ``disputes.csv`` and ``speeds.csv`` (when it has measurements),
+    ``calibration.csv`` (measurements and a signal model) and one ``gaps_<operator>.csv`` per
     operator of the sites or the fibre (:func:`operator_gaps`), with the headers of
     ``[output] headers``.
 
@@ -123,6 +124,12 @@ def write_tables(result: Result, folder: Path) -> None:
         write_csv(result.plan.candidates, folder / "candidates.csv", headers=lang)
     if a.places is not None:
         write_csv(a.places, folder / "places.csv", headers=lang)
+    if a.disputes is not None:
+        write_csv(a.disputes, folder / "disputes.csv", headers=lang)
+    if a.speeds is not None:
+        write_csv(a.speeds, folder / "speeds.csv", headers=lang)
+    if result.coverage is not None and result.coverage.calibration is not None:
+        write_csv(result.coverage.calibration, folder / "calibration.csv", headers=lang)
     operators = sorted(set(result.inputs.sites["operator"]))
     if result.inputs.fibre is not None:
         operators = sorted(set(operators) | set(result.inputs.fibre["operator"]))

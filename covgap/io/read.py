@@ -25,6 +25,7 @@ from covgap.io.layers import (
     problems_for,
     read_communes,
     read_fibre,
+    read_measurements,
     read_places,
     read_roads,
     read_sites,
@@ -40,8 +41,8 @@ __all__ = ["Inputs", "file_sha256", "read_inputs"]
 log = logging.getLogger(__name__)
 
 #: The layers of ``[inputs]``: the three required, then the optional ones.
-_LAYERS = ("communes", "villages", "sites", "fibre", "roads", "places", "dem",
-           "population")
+_LAYERS = ("communes", "villages", "sites", "fibre", "roads", "places", "measurements",
+           "dem", "population")
 
 # Files that travel with a shapefile and change what it means.
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
@@ -61,6 +62,9 @@ class Inputs:
     places : GeoDataFrame or None
         Commune centres, town centres, zones, hospitals, ... (``place_id``, ``name``,
         ``kind``, ``commune_code``), when supplied.
+    measurements : GeoDataFrame or None
+        Measured tests (``operator``, ``technology``, ``rsrp_dbm``, ``download_mbps``,
+        ...; :func:`covgap.io.layers.read_measurements`), when supplied.
     metric_crs : pyproj.CRS
         The projected CRS (metres) distances and areas are measured in.
     hashes : dict
@@ -84,6 +88,7 @@ class Inputs:
     roads: gpd.GeoDataFrame | None = None
     maps: list[CoverageMap] = field(default_factory=list)
     places: gpd.GeoDataFrame | None = None
+    measurements: gpd.GeoDataFrame | None = None
 
     def counts(self) -> dict[str, int]:
         """Return the number of features of each vector layer."""
@@ -93,6 +98,8 @@ class Inputs:
             out["fibre"] = len(self.fibre)
         if self.places is not None:
             out["places"] = len(self.places)
+        if self.measurements is not None:
+            out["measurements"] = len(self.measurements)
         return out
 
 
@@ -203,7 +210,7 @@ class _Reader:
         return out
 
     def vectors(self) -> tuple[dict[str, gpd.GeoDataFrame | None], CRS]:
-        """Read communes, villages, sites (and fibre, roads, places); choose the metric CRS."""
+        """Read communes, villages, sites (and fibre, roads, places, measurements); the CRS."""
         cfg, ins = self.cfg, self.cfg.inputs
         cols = ins.columns
         assert ins.communes is not None and ins.villages is not None and ins.sites is not None
@@ -236,6 +243,11 @@ class _Reader:
         out["places"] = None if ins.places is None else self.read(
             "places", read_places, ins.places, communes=ref, columns=cols.get("places"),
             problems=self.problems(ins.places, "place_id"))
+        out["measurements"] = None if ins.measurements is None else self.read(
+            "measurements", read_measurements, ins.measurements, communes=ref,
+            metric_crs=metric_crs, columns=cols.get("measurements"),
+            operator_aliases=ins.operator_aliases, outside_m=cfg.checks.village_outside_m,
+            problems=self.problems(ins.measurements))
         return out, metric_crs
 
     def rasters(self, communes: gpd.GeoDataFrame | None) -> dict[str, RasterLayer | None]:
