@@ -29,8 +29,8 @@ __all__ = [
     "dispute_table",
     "operator_evidence",
     "speed_table",
-    "village_of_tests",
     "village_evidence",
+    "village_of_tests",
 ]
 
 #: The values of the ``evidence`` column.
