@@ -49,7 +49,7 @@ def _truth_tests(cov, n=400, seed=1):
     rng = np.random.default_rng(seed)
     xy, rsrp = [], []
     while len(xy) < n:
-        x, y = rng.uniform(200, SIDE - 200, 2) + (X0, Y0)
+        x, y = rng.uniform(200, SIDE - 200, 2) + np.array([X0, Y0])
         model = value_at(cov, ("Viettel", "4G"), x, y)
         if np.isfinite(model):
             xy.append((x, y))
