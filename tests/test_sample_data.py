@@ -25,6 +25,8 @@ def test_committed_sample_matches_the_generator(regenerated):
     out, _ = regenerated
     data = REPO / "data"
     assert (out / "sites" / "bts.csv").read_bytes() == (data / "sites" / "bts.csv").read_bytes()
+    assert ((out / "sites" / "measurements.csv").read_bytes()
+            == (data / "sites" / "measurements.csv").read_bytes())
     for name in ("dem.tif", "population.tif"):
         with rasterio.open(out / "rasters" / name) as a, rasterio.open(
                 data / "rasters" / name) as b:
