@@ -276,3 +276,33 @@ def test_measurements_are_read_with_the_run(province):
     assert m["operator"].tolist() == ["VNPT", "VNPT"]
     assert m["technology"].tolist() == ["4G", "FTTH"]
     assert inputs.counts()["measurements"] == 2
+
+
+def test_a_run_writes_disputes_speeds_and_the_map_layer(province, tmp_path):
+    import covgap
+    path = province.root / "tests.csv"
+    pd.DataFrame([
+        {"lon": 105.25, "lat": 19.95, "operator": "Viettel", "technology": "4G",
+         "rsrp_dbm": -128, "download_mbps": 0.8, "measured_at": "2025-06-01",
+         "source": "drive_test"},
+        {"lon": 105.2502, "lat": 19.9501, "operator": "Viettel", "technology": "4G",
+         "rsrp_dbm": -97, "download_mbps": 41.5, "measured_at": "2025-06-02",
+         "source": "crowd"}]).to_csv(path, index=False)
+    cfg = province.config(inputs={"measurements": {"path": str(path), "x": "lon",
+                                                   "y": "lat"}},
+                          targets={"mbb_download_mbps": 70})
+    result = covgap.run(cfg)
+    out = result.write(tmp_path / "run")
+    for name in ("disputes.csv", "speeds.csv", "villages.csv", "gaps.csv"):
+        assert (out / name).is_file()
+    villages = pd.read_csv(out / "villages.csv", encoding="utf-8-sig")
+    v1 = villages.set_index("village_id").loc["V001"]
+    assert v1["measured_n"] == 2 and v1["measured_rsrp_dbm"] == -112.5
+    assert v1["measured_download_mbps"] == pytest.approx(21.15, abs=0.06)
+    ind = result.indicators.set_index(["level", "indicator"])
+    mbb = ind.loc[("province", "mbb_download_mbps")]
+    assert mbb["value"] == pytest.approx(21.15, abs=0.06) and mbb["numerator"] == 2
+    assert not bool(mbb["met"]) and mbb["target"] == 70
+    html = result.map().get_root().render()
+    assert "Measured tests (RSRP)" in html and "-128" in html
+    assert result.manifest()["inputs"]["counts"]["measurements"] == 2

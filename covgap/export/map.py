@@ -233,6 +233,11 @@ def _build(layers: _Layers, *, tiles: bool = True, coverage_overlays: bool = Tru
         _Piece("candidates", data=cand_data,
                name="Điểm đề xuất theo thứ hạng / Candidate sites, ranked").add_to(m)
 
+    if not overview and layers.measurements is not None and len(layers.measurements):
+        _Piece("measurements", data=_measurement_payload(layers.measurements),
+               options=_measurement_options(cfg.coverage.min_rsrp_dbm),
+               name="Đo kiểm (RSRP) / Measured tests (RSRP)").add_to(m)
+
     site_tables = _site_payloads(sites, layers.locations)
     cluster = sum(len(t["id"]) for t in site_tables.values()) > CLUSTER_SITES_ABOVE
     for op, table in site_tables.items():
@@ -400,6 +405,7 @@ class _Layers:
     coverage: Coverage | None
     candidates: pd.DataFrame | None
     indicators: pd.DataFrame | None
+    measurements: gpd.GeoDataFrame | None = None
 
     @classmethod
     def of(cls, result: Result) -> _Layers:
@@ -409,7 +415,8 @@ class _Layers:
                    villages=analysis.villages, communes=analysis.communes,
                    locations=analysis.locations, sites=result.inputs.sites,
                    fibre=result.inputs.fibre, coverage=result.coverage,
-                   candidates=result.candidates, indicators=result.indicators)
+                   candidates=result.candidates, indicators=result.indicators,
+                   measurements=result.inputs.measurements)
 
 
 def _analysis(result: Result) -> Analysis:
@@ -673,6 +680,25 @@ def _present_fibre_ops(fibre: gpd.GeoDataFrame | None, operators: list[str]) -> 
     lines = fibre[~fibre.geometry.geom_type.isin(["Point", "MultiPoint"])]
     present = set(lines["operator"].dropna().astype(str))
     return [op for op in operators if op in present]
+
+
+#: Colours of measured RSRP, weakest class first (a speed-only test is grey).
+MEASUREMENT_COLORS = ("#d7191c", "#fdae61", "#a6d96a", "#1a9641")
+
+
+def _measurement_options(min_dbm: float) -> dict:
+    """Classes of measured RSRP: below the threshold, up to 10 and 20 dB over, above."""
+    return {"edges": [min_dbm, min_dbm + 10.0, min_dbm + 20.0],
+            "colors": list(MEASUREMENT_COLORS), "none": "#9e9e9e"}
+
+
+def _measurement_payload(tests: gpd.GeoDataFrame) -> dict:
+    """Column arrays of the measured tests for the map (EPSG:4326)."""
+    pts = tests.geometry.to_crs("EPSG:4326")
+    return {"lat": _numbers(pts.y, COORD_DECIMALS), "lon": _numbers(pts.x, COORD_DECIMALS),
+            "op": _texts(tests["operator"]), "tech": _texts(tests["technology"]),
+            "rsrp": _numbers(tests["rsrp_dbm"]), "dl": _numbers(tests["download_mbps"], 1),
+            "at": _texts(_column(tests, "measured_at")), "src": _texts(_column(tests, "source"))}
 
 
 def _candidate_payload(candidates: pd.DataFrame) -> dict:
