@@ -607,3 +607,24 @@ def test_a_hilltop_site_serves_the_plain_as_a_tall_antenna(tmp_path):
     assert expected > 15.0
     # the clear path from the plateau is stronger by about Hata's height gain
     assert got["hill"] - got["flat"] == pytest.approx(expected, abs=3.0)
+
+
+def test_a_cell_is_identical_from_any_window_in_the_terrain_model(tmp_path):
+    from tests.test_coverage import X0, Y0, cell, world
+    from tests.test_los import rough_dem
+
+    from covgap.config import load_config
+    from covgap.coverage import compute_coverage
+
+    dem = rough_dem(200, relief_m=400.0, seed=5)
+    inputs = world([cell("A", X0 + 10000, Y0 + 10000, eirp=61.0)], dem=dem,
+                   tmp_path=tmp_path)
+    got = {}
+    for reach in (6000.0, 9000.0):
+        got[reach] = compute_coverage(inputs, load_config({
+            "inputs": {"communes": "c", "villages": "v", "sites": "s"},
+            "coverage": {"resolution_m": 100.0, "model": "terrain", "rays": "exact",
+                         "max_distance_m": reach}})).signal["Viettel", "4G"]
+    both = np.isfinite(got[6000.0]) & np.isfinite(got[9000.0])
+    assert both.sum() > 2000
+    np.testing.assert_array_equal(got[6000.0][both], got[9000.0][both])

@@ -799,33 +799,71 @@ def _upper_hull(zc, d, prev, top):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _smooth_z(d_k, ground_0, ground_t, d_t, curvature):  # pragma: no cover - compiled
+    """Height of the smooth ground at distance d_k, lowered by the Earth bulge."""
+    return ground_0 + (ground_t - ground_0) * d_k / d_t - curvature * d_k * d_k
+
+
+@njit(cache=True)
+def _smooth_best(d, lo, hi, d_a, z_a, d_b, z_b, ground_0, ground_t, d_t,
+                 curvature):  # pragma: no cover - compiled
+    """Largest nu key over smooth-ground samples lo..hi between two end points."""
+    best = -np.inf
+    arg = -1
+    for k in range(lo, hi + 1):
+        h = (_smooth_z(d[k], ground_0, ground_t, d_t, curvature)
+             - (z_a + (z_b - z_a) * (d[k] - d_a) / (d_b - d_a)))
+        key = h * abs(h) * (1.0 / (d[k] - d_a) + 1.0 / (d_b - d[k]))
+        if key > best:
+            best = key
+            arg = k
+    return best, arg
+
+
+@njit(cache=True)
 def _smooth_loss(d, t, z0, ground_0, ground_t, z_t, curvature, wavelength,
                  method):  # pragma: no cover - compiled
-    """Loss (dB) of the same path over smooth ground.
+    """Loss (dB) of the same path over smooth ground, by the same method.
 
     The ground is the straight line between the ground under the antenna and under the
-    receiver, lowered by the Earth bulge like the profile.
+    receiver, lowered by the Earth bulge like the profile.  Its samples are computed on
+    the fly, so no array is allocated.
     """
-    zs = np.empty(t + 1)
-    zs[0] = z0
+    if t < 2:
+        return 0.0
     d_t = d[t]
-    for k in range(1, t + 1):
-        zs[k] = ground_0 + (ground_t - ground_0) * d[k] / d_t - curvature * d[k] * d[k]
-    block_max = np.full(t // _BLOCK + 1, -np.inf)
-    for k in range(1, t + 1):
-        b = (k - 1) // _BLOCK
-        if zs[k] > block_max[b]:
-            block_max[b] = zs[k]
-    prev = np.full(t + 1, -1, dtype=np.int64)
-    top = np.full(t + 1, -1, dtype=np.int64)
-    _upper_hull(zs, d, prev, top)
-    horizon = -np.inf
-    for k in range(1, t):
-        angle = (zs[k] - z0) / d[k]
-        if angle > horizon:
-            horizon = angle
-    visible = (z_t - z0) / d_t >= horizon
-    return _diffraction(zs, d, block_max, prev, top, t, z_t, visible, wavelength, method)
+    key, m = _smooth_best(d, 1, t - 1, 0.0, z0, d_t, z_t, ground_0, ground_t, d_t,
+                          curvature)
+    nu_main = _nu(key, wavelength)
+    if m < 0 or nu_main <= NU_MIN:
+        return 0.0
+    z_m = _smooth_z(d[m], ground_0, ground_t, d_t, curvature)
+    kt, et = _smooth_best(d, 1, m - 1, 0.0, z0, d[m], z_m, ground_0, ground_t, d_t,
+                          curvature)
+    kr, er = _smooth_best(d, m + 1, t - 1, d[m], z_m, d_t, z_t, ground_0, ground_t, d_t,
+                          curvature)
+    nu_t = _nu(kt, wavelength) if et >= 0 else -np.inf
+    nu_r = _nu(kr, wavelength) if er >= 0 else -np.inf
+    if method == _DEYGOUT:
+        j_main = _knife_edge(nu_main)
+        weight = 1.0 - math.exp(-j_main / 6.0)
+        return j_main + weight * (_knife_edge(nu_t) + _knife_edge(nu_r))
+    left_d, left_z = 0.0, z0
+    right_d, right_z = d_t, z_t
+    if nu_r > NU_MIN:
+        right_d, right_z = d[er], _smooth_z(d[er], ground_0, ground_t, d_t, curvature)
+    loss = 0.0
+    if nu_t > NU_MIN:
+        z_e = _smooth_z(d[et], ground_0, ground_t, d_t, curvature)
+        loss += _knife_edge(_nu(_smooth_best(d, et, et, 0.0, z0, d[m], z_m, ground_0,
+                                             ground_t, d_t, curvature)[0], wavelength))
+        left_d, left_z = d[et], z_e
+    loss += _knife_edge(_nu(_smooth_best(d, m, m, left_d, left_z, right_d, right_z,
+                                         ground_0, ground_t, d_t, curvature)[0], wavelength))
+    if nu_r > NU_MIN:
+        loss += _knife_edge(_nu(_smooth_best(d, er, er, d[m], z_m, d_t, z_t, ground_0,
+                                             ground_t, d_t, curvature)[0], wavelength))
+    return loss
 
 
 @njit(cache=True, parallel=True)
@@ -834,61 +872,82 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
            loss):  # pragma: no cover - compiled
     """Walk every ray; compute line of sight and loss at the samples it owns."""
     h, w = owner_ray.shape
-    for k in prange(ty.size):
-        x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
-        if n <= 0:
-            continue
-        step_m = cell * math.sqrt(1.0 + slope * slope)
-        d = np.empty(n + 1)
-        zc = np.empty(n + 1)
-        rows = np.empty(n + 1, dtype=np.int64)
-        cols = np.empty(n + 1, dtype=np.int64)
-        owned = np.zeros(n + 1, dtype=np.bool_)
-        d[0] = 0.0
-        zc[0] = z0
-        any_owned = False
-        for s in range(n):
-            i = s + 1
-            j = j0 + sign * s
-            m = s_minor + slope * sign * (u0 + s)
-            mi = math.floor(m + 0.5)
-            if x_major:
-                rows[i], cols[i] = mi, j
-            else:
-                rows[i], cols[i] = j, mi
-            d[i] = (u0 + s) * step_m
-            z = _sample(dem, oy, ox, rows_all, cols_all, x_major, j, m)
-            zc[i] = -np.inf if math.isnan(z) else z - curvature * d[i] * d[i]
-            rr, cc = rows[i] - r0, cols[i] - c0
-            if 0 <= rr < h and 0 <= cc < w and owner_ray[rr, cc] == k \
-                    and owner_step[rr, cc] == s:
-                owned[i] = True
-                any_owned = True
-        if not any_owned:
-            continue
-        block_max = np.full(n // _BLOCK + 1, -np.inf)
-        prev = np.full(n + 1, -1, dtype=np.int64)
-        top = np.full(n + 1, -1, dtype=np.int64)
-        if not los_only:
-            for i in range(1, n + 1):
-                b = (i - 1) // _BLOCK
-                if zc[i] > block_max[b]:
-                    block_max[b] = zc[i]
-            _upper_hull(zc, d, prev, top)
-        horizon = -np.inf  # steepest elevation angle (as a slope) of samples so far
-        for i in range(1, n + 1):
-            if owned[i]:
+    nray = ty.size
+    nmax = 1
+    for k in range(nray):
+        nmax = max(nmax, _geometry(sy, sx, ty[k], tx[k])[3])
+    # rays in chunks, each with its own buffers: one ray per cell (exact rays) would
+    # otherwise allocate eight arrays per cell
+    chunks = min(nray, 256)
+    per = (nray + chunks - 1) // chunks if chunks > 0 else 0
+    for chunk in prange(chunks):
+        d_buf = np.empty(nmax + 1)
+        zc_buf = np.empty(nmax + 1)
+        rows_buf = np.empty(nmax + 1, dtype=np.int64)
+        cols_buf = np.empty(nmax + 1, dtype=np.int64)
+        owned_buf = np.empty(nmax + 1, dtype=np.bool_)
+        block_buf = np.empty(nmax // _BLOCK + 1)
+        prev_buf = np.empty(nmax + 1, dtype=np.int64)
+        top_buf = np.empty(nmax + 1, dtype=np.int64)
+        for k in range(chunk * per, min((chunk + 1) * per, nray)):
+            x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
+            if n <= 0:
+                continue
+            step_m = cell * math.sqrt(1.0 + slope * slope)
+            d = d_buf[:n + 1]
+            zc = zc_buf[:n + 1]
+            rows = rows_buf[:n + 1]
+            cols = cols_buf[:n + 1]
+            owned = owned_buf[:n + 1]
+            owned[:] = False
+            d[0] = 0.0
+            zc[0] = z0
+            any_owned = False
+            for s in range(n):
+                i = s + 1
+                j = j0 + sign * s
+                m = s_minor + slope * sign * (u0 + s)
+                mi = math.floor(m + 0.5)
+                if x_major:
+                    rows[i], cols[i] = mi, j
+                else:
+                    rows[i], cols[i] = j, mi
+                d[i] = (u0 + s) * step_m
+                z = _sample(dem, oy, ox, rows_all, cols_all, x_major, j, m)
+                zc[i] = -np.inf if math.isnan(z) else z - curvature * d[i] * d[i]
                 rr, cc = rows[i] - r0, cols[i] - c0
-                z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - curvature * d[i] * d[i]
-                visible = (z_t - z0) / d[i] >= horizon
-                los[rr, cc] = visible
-                if not los_only:
-                    full = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
-                                        wavelength, method)
-                    ground_t = dem[rows[i] - oy, cols[i] - ox]
-                    smooth = _smooth_loss(d, i, z0, z0 - tx_h, ground_t, z_t, curvature,
-                                          wavelength, method) if full > 0.0 else 0.0
-                    loss[rr, cc] = max(full - smooth, 0.0)
-            angle = (zc[i] - z0) / d[i]
-            if angle > horizon:
-                horizon = angle
+                if 0 <= rr < h and 0 <= cc < w and owner_ray[rr, cc] == k \
+                        and owner_step[rr, cc] == s:
+                    owned[i] = True
+                    any_owned = True
+            if not any_owned:
+                continue
+            block_max = block_buf[:n // _BLOCK + 1]
+            block_max[:] = -np.inf
+            prev = prev_buf[:n + 1]
+            prev[:] = -1
+            top = top_buf[:n + 1]
+            top[:] = -1
+            if not los_only:
+                for i in range(1, n + 1):
+                    b = (i - 1) // _BLOCK
+                    if zc[i] > block_max[b]:
+                        block_max[b] = zc[i]
+                _upper_hull(zc, d, prev, top)
+            horizon = -np.inf  # steepest elevation angle (as a slope) of samples so far
+            for i in range(1, n + 1):
+                if owned[i]:
+                    rr, cc = rows[i] - r0, cols[i] - c0
+                    z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - curvature * d[i] * d[i]
+                    visible = (z_t - z0) / d[i] >= horizon
+                    los[rr, cc] = visible
+                    if not los_only:
+                        full = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
+                                            wavelength, method)
+                        ground_t = dem[rows[i] - oy, cols[i] - ox]
+                        smooth = _smooth_loss(d, i, z0, z0 - tx_h, ground_t, z_t, curvature,
+                                              wavelength, method) if full > 0.0 else 0.0
+                        loss[rr, cc] = max(full - smooth, 0.0)
+                angle = (zc[i] - z0) / d[i]
+                if angle > horizon:
+                    horizon = angle

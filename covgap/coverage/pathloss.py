@@ -16,8 +16,9 @@ antenna's effective height above the average terrain of the path
 (:func:`covgap.coverage.propagation.effective_height_m`), not the mast height, as they
 were fitted: a mast on a hilltop serves the plain below as a tall antenna.  5G uses
 TR 38.901's LOS formula in the terrain model, since there the terrain itself decides
-what is obstructed.  Each cell's profile is the straight line to its own centre, so a
-cell's value does not depend on the tile or window that computed it.  The terrain model also
+what is obstructed.  With ``[coverage] rays = "exact"`` each cell's profile is the
+straight line to its own centre, so a cell's value does not depend on the tile or
+window that computed it.  The terrain model also
 keeps the signal without the terrain losses, so a gap can be explained as a terrain
 shadow of a named site.
 
@@ -289,6 +290,7 @@ class TileTask:
     k_factor: float
     diffraction: str
     dem: np.ndarray | None = None
+    rays: str = "shared"
     dem_origin: tuple[int, int] = (0, 0)
 
 
@@ -328,7 +330,8 @@ def tile_tasks(groups: pd.DataFrame, cells: pd.DataFrame, grid: Grid,
             north=grid.transform.f, cell_size_m=grid.cell_size_m, shape=grid.shape,
             floor_dbm=config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB,
             rx_height_m=config.rx_height_m, k_factor=config.k_factor,
-            diffraction=config.diffraction, dem=dem_part, dem_origin=origin))
+            diffraction=config.diffraction, dem=dem_part, dem_origin=origin,
+            rays=config.rays))
     return tasks
 
 
@@ -374,7 +377,7 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
                                 rx_height_m=task.rx_height_m,
                                 frequency_mhz=float(g["frequency_mhz"]), radius_m=radius,
                                 k_factor=task.k_factor, method=task.diffraction,
-                                origin=task.dem_origin, extent=task.shape)
+                                origin=task.dem_origin, extent=task.shape, rays=task.rays)
             extra, adjust = _terrain_terms(task.dem, task.dem_origin, task.cell_size_m,
                                            float(g["row_f"]), float(g["col_f"]), g,
                                            task.rx_height_m, tw)
@@ -563,7 +566,8 @@ def signal_at_points(
                                 site_col=float(col_f), tx_height_m=float(s["height_m"]),
                                 rx_height_m=config.rx_height_m,
                                 frequency_mhz=float(s["frequency_mhz"]), radius_m=r,
-                                k_factor=config.k_factor, method=config.diffraction)
+                                k_factor=config.k_factor, method=config.diffraction,
+                                rays=config.rays)
             h, w = tw.los.shape
             i = prow[near] - tw.row0
             j = pcol[near] - tw.col0
