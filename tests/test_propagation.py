@@ -610,11 +610,10 @@ def test_a_hilltop_site_serves_the_plain_as_a_tall_antenna(tmp_path):
 
 
 def test_a_cell_is_identical_from_any_window_in_the_terrain_model(tmp_path):
-    from tests.test_coverage import X0, Y0, cell, world
-    from tests.test_los import rough_dem
-
     from covgap.config import load_config
     from covgap.coverage import compute_coverage
+    from tests.test_coverage import X0, Y0, cell, world
+    from tests.test_los import rough_dem
 
     dem = rough_dem(200, relief_m=400.0, seed=5)
     inputs = world([cell("A", X0 + 10000, Y0 + 10000, eirp=61.0)], dem=dem,
