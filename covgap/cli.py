@@ -218,11 +218,12 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
         lang = result.config.output.language
         say(f"{msg('cli.run_dir', lang)}: {target}")
         for name in ("map.html", "villages.csv", "gaps.csv", "candidates.csv", "indicators.csv",
-                     "report.xlsx", "appendix.docx", "figures/", "results.gpkg",
-                     "manifest.json"):
+                     "disputes.csv", "calibration.csv", "speeds.csv", "report.xlsx",
+                     "appendix.docx", "figures/", "results.gpkg", "manifest.json"):
             what = msg(f"cli.{name}", lang)
             if (target / name).exists():
                 say(f"  {name:<15} {what}")
+        _say_evidence(result)
         if result.coverage is not None and result.coverage.parameters.get("reused"):
             say(f"  (coverage reused from {result.coverage.parameters['reused']}; "
                 "--recompute to compute it again)")
@@ -231,6 +232,21 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
             say(f"  stages skipped (--only {only}): {', '.join(missing)}")
         elif missing:
             say(f"  not yet available in covgap {__version__}: {', '.join(missing)}")
+
+
+def _say_evidence(result: Result) -> None:
+    """Say what the measured tests found: disputes and the calibration."""
+    a = result.analysis
+    if a is not None and a.disputes is not None:
+        say(f"measurements: {len(a.disputes)} dispute(s) between the tests and the model "
+            "(disputes.csv)")
+    cal = result.coverage.calibration if result.coverage is not None else None
+    if cal is not None:
+        applied = "applied" if cal["applied"].any() else "not applied ([coverage] calibrate)"
+        for r in cal.itertuples():
+            say(f"  calibration {r.operator} {r.technology}: n {r.n}, bias {r.bias_db:+.1f} dB, "
+                f"rmse {r.rmse_before_db:.1f} -> {r.rmse_after_db:.1f} dB, cross-validated "
+                f"{r.cv_rmse_db:.1f} dB, {applied}")
 
 
 def _print_indicators(result: Result) -> None:

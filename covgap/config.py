@@ -44,6 +44,7 @@ __all__ = [
     "ComputeConfig",
     "Config",
     "CoverageConfig",
+    "EvidenceConfig",
     "InputsConfig",
     "LayerInput",
     "LegalConfig",
@@ -72,9 +73,9 @@ OPERATORS: tuple[str, ...] = (
 
 MODELS: tuple[str, ...] = ("radius", "pathloss", "terrain", "raster")
 LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads", "places",
-                           "basemap", "dem", "population")
+                           "basemap", "measurements", "dem", "population")
 VECTOR_LAYERS: tuple[str, ...] = ("communes", "villages", "sites", "fibre", "roads",
-                                  "places", "basemap")
+                                  "places", "basemap", "measurements")
 
 #: Upper bound of every cost and budget key, in the user's currency unit: large enough
 #: for costs written in đồng (a site is about 1.5e9 VND), small enough that sums of
@@ -168,6 +169,11 @@ class InputsConfig:
     basemap: LayerInput | None = field(default=None, metadata=_doc(
         "the meeting map's base map: lines (rivers, streams), polygons (lakes) and points "
         "with a `name` (place names), drawn under the communes; any other column is kept"))
+    measurements: LayerInput | None = field(default=None, metadata=_doc(
+        "measured tests as points (drive tests, i-Speed/crowd speed tests, operators' "
+        "own): operator, technology (2G-5G or FTTH), optional rsrp_dbm, download_mbps, "
+        "upload_mbps, latency_ms, measured_at, source; they check, calibrate and settle "
+        "the model village by village ([evidence])"))
     dem: LayerInput | None = field(default=None, metadata=_doc(
         "digital elevation model raster, metres above sea level"))
     population: LayerInput | None = field(default=None, metadata=_doc(
@@ -265,12 +271,22 @@ class CoverageConfig:
     diffraction: str = field(default="deygout", metadata=_doc(
         "multiple knife-edge method of the terrain model: \"deygout\" | "
         "\"epstein-peterson\" (ITU-R P.526)", choices=("deygout", "epstein-peterson")))
+    rays: str = field(default="shared", metadata=_doc(
+        "terrain model: \"shared\" rays to each site's window border (R2, fast; a cell's "
+        "value can change by a few dB with the window's size) or \"exact\", one ray to "
+        "every cell's centre (a cell's value is the same from any window or tile; about "
+        "2-5 times slower)", choices=("shared", "exact")))
     maps: dict[str, LayerInput] = field(default_factory=dict, metadata=_doc(
         "raster model: operators' own coverage, \"<operator> <technology>\" = raster or "
         "polygon file, e.g. \"Viettel 4G\" = \"maps/viettel_4g.tif\""))
     maps_unit: str = field(default="dbm", metadata=_doc(
         "raster model: what the maps' rasters hold: \"dbm\" (signal) or \"binary\" "
         "(1 covered, 0 not); polygon maps are covered inside", choices=("dbm", "binary")))
+    calibrate: bool = field(default=False, metadata=_doc(
+        "fit measured minus modelled RSRP of [inputs] measurements per operator and "
+        "technology (an offset, and a slope in log-distance with enough tests; robust to "
+        "outliers) and apply it to the signal before the threshold (signal models); the "
+        "fit is written to calibration.csv either way"))
 
 
 @dataclass(frozen=True)
@@ -329,6 +345,21 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class EvidenceConfig:
+    """``[evidence]``: how measured tests are joined to villages and what they decide."""
+
+    village_radius_m: float = field(default=500.0, metadata=_doc(
+        "a test belongs to a point village within this distance (metres); to a polygon "
+        "village when inside it", low=0.0, high=10_000.0))
+    measurements_decide: bool = field(default=False, metadata=_doc(
+        "where a village's tests disagree with the model, its verdict (mbb_covered) "
+        "follows the tests; either way the disagreement is listed in disputes.csv"))
+    min_tests: int = field(default=3, metadata=_doc(
+        "tests of one operator a village needs for its evidence to count as strong "
+        "(confidence, suggested actions)", low=1, high=1000))
+
+
+@dataclass(frozen=True)
 class UspRule:
     """One universal-service part's rule (:meth:`RulesConfig.usp_rule`)."""
 
@@ -375,6 +406,12 @@ class TargetsConfig:
     usp_villages: float | None = field(default=None, metadata=_doc(
         "universal-service eligible villages, count (lower is better); default: no target",
         low=0.0, high=10_000_000.0))
+    mbb_download_mbps: float | None = field(default=None, metadata=_doc(
+        "median measured mobile download speed, Mb/s ([inputs] measurements; seed 003: 70 "
+        "Mb/s); default: no target", low=0.0, high=100_000.0))
+    fixed_download_mbps: float | None = field(default=None, metadata=_doc(
+        "median measured fixed (FTTH) download speed, Mb/s; default: no target",
+        low=0.0, high=100_000.0))
     reported: dict[str, float] = field(default_factory=dict, metadata=_doc(
         "targets of the [reported] statistics, by their id, written directly in [targets] "
         "(e.g. smartphone_share_pct = 85); each must be an id of [reported]",
@@ -557,6 +594,7 @@ class Config:
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     coverage: CoverageConfig = field(default_factory=CoverageConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     targets: TargetsConfig = field(default_factory=TargetsConfig)
     candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

@@ -1970,6 +1970,89 @@ def write_places(path: Path, communes: Communes, frames: Frames) -> None:
         wr.writerow(["place_id", "name", "kind", "lon", "lat"])
         for (pid, name, kind, _), (lon, lat) in zip(rows, ll, strict=True):
             wr.writerow([pid, nfc(name), kind, f"{lon:.6f}", f"{lat:.6f}"])
+# --------------------------------------------------------------------------- measurements
+
+#: The known truth the sample's measurements are drawn from: the pathloss model's own
+#: signal (Hata, no terrain) offset by this bias, plus log-normal shadow fading of this
+#: sigma.  A calibrated run should find the bias back (docs/guide.md, chapter 10).
+MEASURED_BIAS_DB = -4.0
+MEASURED_SIGMA_DB = 6.0
+MEASUREMENT_COLUMNS = ("test_id", "operator", "technology", "rsrp_dbm", "download_mbps",
+                       "upload_mbps", "latency_ms", "measured_at", "source", "lon", "lat")
+
+
+def make_measurements(seed: int, cells: Cells, fibre: Fibre, communes: Communes,
+                      frames: Frames) -> list[dict[str, str]]:
+    """Drive tests along the longest fibre route (it follows a road), crowd tests in towns.
+
+    The RSRP is the strongest omni 4G cell's Hata signal (covgap's defaults: rural, the
+    4G reference-signal offset) plus :data:`MEASURED_BIAS_DB` and shadow fading of
+    :data:`MEASURED_SIGMA_DB`; the download speed grows with the signal.  Drawn from
+    their own generator (seed + 13) so the other files do not change.
+    """
+    from covgap.config import CoverageConfig
+    from covgap.coverage.propagation import hata_loss_db
+
+    rng = np.random.default_rng(seed + 13)
+    ref_db = CoverageConfig().reference_signal_db["4G"]
+    rows = pd.DataFrame(cells.rows)
+    lte = rows[rows["technology"] == "4G"].copy()
+    sx, sy = frames.ll_to_work.transform(lte["lon"].astype(float).to_numpy(),
+                                         lte["lat"].astype(float).to_numpy())
+    lte["x"], lte["y"] = sx, sy
+    lte = lte.drop_duplicates(["site_id", "operator"])
+
+    def rsrp(op: str, xy: np.ndarray) -> np.ndarray:
+        own = lte[lte["operator"] == op]
+        d = np.hypot(xy[:, :1] - own["x"].to_numpy()[None, :],
+                     xy[:, 1:] - own["y"].to_numpy()[None, :])
+        loss = hata_loss_db(d, 1800.0, tx_height_m=own["height_m"].astype(float).to_numpy())
+        best = (own["eirp_dbm"].astype(float).to_numpy() - ref_db - loss).max(axis=1)
+        return best + MEASURED_BIAS_DB + rng.normal(0.0, MEASURED_SIGMA_DB, len(xy))
+
+    routes = [g for g, k in zip(fibre.geom, fibre.kind, strict=True) if k == "route"]
+    road = max(routes, key=lambda g: g.length)
+    along = np.arange(0.0, road.length, 250.0)
+    drive = np.array([(pt.x, pt.y) for pt in (road.interpolate(t) for t in along)])
+    towns = np.array([xy for xy, k in zip(communes.seed_xy, communes.kind, strict=True)
+                      if k != "Xã"])
+    out: list[dict[str, str]] = []
+
+    def add(xy: np.ndarray, op: str, tech: str, level: np.ndarray | None,
+            speed: np.ndarray, source: str, day: str) -> None:
+        ll = np.column_stack(frames.work_to_ll.transform(xy[:, 0], xy[:, 1]))
+        for k in range(len(xy)):
+            if level is not None and not -140.0 <= level[k] <= -44.0:
+                continue  # a phone reports nothing outside its range
+            out.append({
+                "test_id": f"M{len(out) + 1:05d}", "operator": op, "technology": tech,
+                "rsrp_dbm": "" if level is None else f"{level[k]:.0f}",
+                "download_mbps": f"{speed[k]:.1f}", "upload_mbps": f"{speed[k] / 4:.1f}",
+                "latency_ms": f"{rng.uniform(18, 60):.0f}",
+                "measured_at": f"{day}T{8 + k // 120:02d}:{(k // 2) % 60:02d}",
+                "source": source, "lon": f"{ll[k, 0]:.6f}", "lat": f"{ll[k, 1]:.6f}"})
+
+    def mbps(level: np.ndarray) -> np.ndarray:
+        return np.clip(2.0 + 2.2 * (level + 118.0), 0.5, 150.0) * rng.lognormal(0, 0.3,
+                                                                                  len(level))
+
+    for op, day in (("Viettel", "2025-05-12"), ("VNPT", "2025-05-13")):
+        level = rsrp(op, drive)
+        add(drive, op, "4G", level, mbps(level), "drive_test", day)
+    for t, centre in enumerate(towns):
+        n = 24
+        r = 1500.0 * np.sqrt(rng.uniform(0, 1, n))
+        a = rng.uniform(0, 2 * np.pi, n)
+        xy = centre + np.column_stack([r * np.cos(a), r * np.sin(a)])
+        ops = rng.choice(["Viettel", "VNPT", "MobiFone"], n)
+        for op in ("Viettel", "VNPT", "MobiFone"):
+            sel = ops == op
+            level = rsrp(op, xy[sel])
+            add(xy[sel], op, "4G", level, mbps(level), "crowd", f"2025-06-{t + 1:02d}")
+        fixed = xy[:4]
+        add(fixed, "VNPT", "FTTH", None, rng.uniform(80, 300, len(fixed)), "crowd",
+            f"2025-06-{t + 1:02d}")
+    return out
 
 
 # --------------------------------------------------------------------------- main
@@ -2038,6 +2121,12 @@ def generate(out: Path, seed: int = SEED, verbose: bool = True) -> dict[str, Any
     fibre = build_fibre(rng, frames, outline, villages, communes, params)
     pop = population_raster(villages, grid, frames, inside)
     paths = write_outputs(out, grid, dem, pop, communes, villages, cells, fibre, frames)
+    measured = make_measurements(seed, cells, fibre, communes, frames)
+    paths["measurements"] = out / "sites" / "measurements.csv"
+    with paths["measurements"].open("w", encoding="utf-8", newline="") as fh:
+        wr = csv.DictWriter(fh, fieldnames=MEASUREMENT_COLUMNS, lineterminator="\n")
+        wr.writeheader()
+        wr.writerows(measured)
 
     # ---- summary
     rows = pd.DataFrame(cells.rows)

@@ -259,7 +259,7 @@ def test_tiles_of_any_size_give_the_same_rasters(tmp_path):
     one = compute_coverage(inputs, load_config({
         "inputs": {"communes": "c", "villages": "v", "sites": "s"},
         "coverage": {"resolution_m": 100.0, "model": "terrain", "max_distance_m": 6000.0},
-        "compute": {"tile_m": 1e7}}))
+        "compute": {"tile_m": 1e6}}))
     many = compute_coverage(inputs, load_config({
         "inputs": {"communes": "c", "villages": "v", "sites": "s"},
         "coverage": {"resolution_m": 100.0, "model": "terrain", "max_distance_m": 6000.0},

@@ -67,6 +67,13 @@ EXPECTED = {
             "diff_villages.csv", "diff_indicators.csv", "crosswalk.csv",
             "change_map.html")],
     },
+    "05_measurements": {
+        "text": ["run finished in", "dispute(s)"],
+        "images": 1,
+        "files": ["05_measurements/calibration.png",
+                  "05_measurements/tinh-mau-2025/calibration.csv",
+                  "05_measurements/tinh-mau-2025/disputes.csv"],
+    },
 }
 
 # Under the plan's two-minute budget on a 2-core machine, with room for a busy one.

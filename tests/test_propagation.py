@@ -539,3 +539,91 @@ def test_pathloss_technology_array_widens_shape():
                       technology=["4G", "3G"])
     assert got.shape == (2, 2)
     assert got[1, 0] == approx(hata_loss_db(2000.0, 900.0, tx_height_m=30.0))
+
+
+# --- issue 13: the effective antenna height -------------------------------------------
+
+
+def test_effective_height_on_a_flat_profile_is_the_mast():
+    from covgap.coverage.los import path_mean_elevation_m
+    from covgap.coverage.propagation import effective_height_m
+
+    ground = 250.0
+    dem = np.full((300, 300), ground)
+    rows = np.array([150, 150, 10, 299, 150])
+    cols = np.array([151, 299, 150, 0, 150])  # 100 m .. 21 km, and the site's own cell
+    mean = path_mean_elevation_m(dem, cell_size_m=100.0, site_row=150.5, site_col=150.5,
+                                 rows=rows, cols=cols)
+    assert mean.tolist() == [ground] * 5
+    heff = effective_height_m(30.0, ground, mean)
+    assert heff.tolist() == [30.0] * 5
+    # above sea level the antenna stands at the mast height plus the ground
+    assert float(effective_height_m(30.0, ground, 0.0)) == 30.0 + ground
+
+
+def test_effective_height_averages_the_p1546_interval():
+    from covgap.coverage.los import path_mean_elevation_m
+
+    # a hill of 300 m within 2 km of the site, a plain at 0 beyond
+    dem = np.zeros((400, 400))
+    yy, xx = np.mgrid[0:400, 0:400]
+    dem[np.hypot(yy + 0.5 - 200.5, xx + 0.5 - 200.5) < 20] = 300.0
+    # 5 km east: the average runs over 1-5 km, the hill reaches 2 km: (1 km of 4) * 300
+    m5 = path_mean_elevation_m(dem, cell_size_m=100.0, site_row=200.5, site_col=200.5,
+                               rows=np.array([200]), cols=np.array([250]))[0]
+    assert 40.0 < m5 < 100.0
+    # 18 km east: 3-15 km from the site, all plain
+    m18 = path_mean_elevation_m(dem, cell_size_m=100.0, site_row=200.5, site_col=200.5,
+                                rows=np.array([200]), cols=np.array([380]))[0]
+    assert m18 == 0.0
+
+
+def test_effective_height_is_between_the_mast_and_the_p1546_top():
+    from covgap.coverage.propagation import EFFECTIVE_HEIGHT_MAX_M, effective_height_m
+    # a valley site keeps its mast (its walls diffract), a mountain stops at 1200 m
+    got = effective_height_m(30.0, [0.0, 2000.0, 500.0], [400.0, 0.0, np.nan])
+    assert got.tolist() == [30.0, EFFECTIVE_HEIGHT_MAX_M, 30.0]
+
+
+def test_a_hilltop_site_serves_the_plain_as_a_tall_antenna(tmp_path):
+    from covgap.coverage import compute_coverage
+    from tests.test_coverage import X0, Y0, cell, config, value_at, world
+
+    n = 200
+    flat = np.zeros((n, n))
+    hill = flat.copy()
+    yy, xx = np.mgrid[0:n, 0:n]
+    hill[np.hypot(yy + 0.5 - 100, xx + 0.5 - 100) < 3] = 300.0  # 300 m plateau, clear paths
+    site = cell("A", X0 + 10000, Y0 + 10000, eirp=61.0)
+    got = {}
+    for name, dem in (("flat", flat), ("hill", hill)):
+        d = tmp_path / name
+        d.mkdir()
+        cov = compute_coverage(world([site], dem=dem, tmp_path=d),
+                               config(model="terrain", max_distance_m=12000.0))
+        got[name] = value_at(cov, ("Viettel", "4G"), X0 + 10000 + 8000, Y0 + 10000)
+    expected = (hata_loss_db(8000.0, 1800.0, tx_height_m=30.0)
+                - hata_loss_db(8000.0, 1800.0, tx_height_m=330.0))
+    assert expected > 15.0
+    # the clear path from the plateau is stronger by about Hata's height gain
+    assert got["hill"] - got["flat"] == pytest.approx(expected, abs=3.0)
+
+
+def test_a_cell_is_identical_from_any_window_in_the_terrain_model(tmp_path):
+    from covgap.config import load_config
+    from covgap.coverage import compute_coverage
+    from tests.test_coverage import X0, Y0, cell, world
+    from tests.test_los import rough_dem
+
+    dem = rough_dem(200, relief_m=400.0, seed=5)
+    inputs = world([cell("A", X0 + 10000, Y0 + 10000, eirp=61.0)], dem=dem,
+                   tmp_path=tmp_path)
+    got = {}
+    for reach in (6000.0, 9000.0):
+        got[reach] = compute_coverage(inputs, load_config({
+            "inputs": {"communes": "c", "villages": "v", "sites": "s"},
+            "coverage": {"resolution_m": 100.0, "model": "terrain", "rays": "exact",
+                         "max_distance_m": reach}})).signal["Viettel", "4G"]
+    both = np.isfinite(got[6000.0]) & np.isfinite(got[9000.0])
+    assert both.sum() > 2000
+    np.testing.assert_array_equal(got[6000.0][both], got[9000.0][both])

@@ -24,7 +24,7 @@ def regenerated(tmp_path_factory):
 def test_committed_sample_matches_the_generator(regenerated):
     out, _ = regenerated
     data = REPO / "data"
-    for name in ("sites/bts.csv", "boundaries/places.csv"):
+    for name in ("sites/bts.csv", "boundaries/places.csv", "sites/measurements.csv"):
         assert (out / name).read_bytes() == (data / name).read_bytes()
     for name in ("dem.tif", "population.tif"):
         with rasterio.open(out / "rasters" / name) as a, rasterio.open(

@@ -15,6 +15,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from covgap.analysis.evidence import (
+    dispute_table,
+    operator_evidence,
+    speed_table,
+    village_evidence,
+)
 from covgap.analysis.fibre import fibre_reach, lacks_ftth, village_points
 from covgap.analysis.flags import covered_at, point_diagnostics, reasons
 from covgap.analysis.indicators import (
@@ -102,6 +108,13 @@ class Analysis:
     places : DataFrame or None
         The ``places.csv`` table (:func:`covgap.analysis.places.place_table`), when the
         run has a places layer.
+    disputes : DataFrame or None
+        ``disputes.csv`` (:func:`covgap.analysis.evidence.dispute_table`): villages and
+        operators where the measurements and the model disagree, when the run has
+        measurements.
+    speeds : DataFrame or None
+        The measured speed indicators per province, commune and operator
+        (:func:`covgap.analysis.evidence.speed_table`), when the run has measurements.
     warnings : list of str
         What the analysis could not compute and why (e.g. no commune centre known).
     """
@@ -114,6 +127,8 @@ class Analysis:
     operator_covered: pd.DataFrame = field(default_factory=pd.DataFrame)
     usp_priority: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
     places: pd.DataFrame | None = None
+    disputes: pd.DataFrame | None = None
+    speeds: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -159,10 +174,22 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     shares = _village_shares(inputs, coverage, cfg.rules, techs, operators)
     points = village_points(villages, inputs.metric_crs)
     fibre = fibre_reach(points, inputs.fibre)
-    out, priority, usp = _spec_columns(inputs, points, shares, fibre, cfg.rules, cfg.legal)
+    measured = inputs.measurements is not None
+    ev = operator_evidence(villages, inputs.measurements, inputs.metric_crs,
+                           technologies=techs, min_rsrp_dbm=coverage.min_rsrp_dbm,
+                           radius_m=cfg.evidence.village_radius_m,
+                           operator_covered=shares.passing) if measured else None
+    decide = ev.village["measured_covered"] if ev and cfg.evidence.measurements_decide else None
+    out, priority, usp = _spec_columns(inputs, points, shares, fibre, cfg.rules,
+                                     cfg.legal, decide)
     gap = out["lom_song"] | lacks_ftth(out["ftth"])
     out = _own_columns(out, inputs, coverage, shares, fibre, points.to_numpy(), techs,
                        operators)
+    if ev is not None:
+        out = out.join(village_evidence(
+            ev, shares.mbb_share >= cfg.rules.village_covered_share, out["best_signal_dbm"],
+            min_rsrp_dbm=coverage.min_rsrp_dbm, error_db=_model_error_db(coverage),
+            min_tests=cfg.evidence.min_tests))
     out["reason"] = _reasons(out, gap, shares.basis, coverage, cfg.rules, "/".join(techs))
     out["usp_mobile_reason"] = usp["usp_mobile_reason"].astype("string")
     out["usp_fibre_reason"] = usp["usp_fibre_reason"].astype("string")
@@ -177,10 +204,49 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
         ftth_max_distance_m=cfg.rules.ftth_max_distance_m))
     communes, indicators, locations = _communes_and_indicators(out, inputs, coverage, cfg,
                                                                operators, places, notes)
+    disputes = speeds = None
+    if ev is not None:
+        signal = pd.DataFrame({op: point_diagnostics(points.to_numpy(), coverage, [
+            (op, t) for t in techs])["best_dbm"].to_numpy() for op in operators},
+            index=villages.index)
+        disputes = dispute_table(out, ev, shares.passing, signal,
+                                 min_rsrp_dbm=coverage.min_rsrp_dbm,
+                                 min_tests=cfg.evidence.min_tests)
+        speeds = speed_table(inputs.measurements, inputs.communes, technologies=techs,
+                             province_code=cfg.run.name, province_name=cfg.display_name,
+                             targets={"mbb_download_mbps": cfg.targets.mbb_download_mbps,
+                                      "fixed_download_mbps": cfg.targets.fixed_download_mbps})
+        indicators = _with_speeds(indicators, speeds)
     return Analysis(villages=village_gdf, communes=communes, indicators=indicators,
                     gaps=_gap_table(out[gap]), locations=locations,
                     operator_covered=shares.passing, usp_priority=priority,
-                    places=places, warnings=notes)
+                    places=places, disputes=disputes, speeds=speeds, warnings=notes)
+
+
+def _model_error_db(coverage: Coverage) -> float | None:
+    """Return the model's error for the confidence rule: the median cross-validated RMSE."""
+    cal = coverage.calibration
+    if cal is None or cal.empty or cal["cv_rmse_db"].isna().all():
+        return None
+    return float(cal["cv_rmse_db"].median())
+
+
+def _with_speeds(indicators: pd.DataFrame, speeds: pd.DataFrame) -> pd.DataFrame:
+    """Add the measured speeds of every operator together to the indicator table.
+
+    ``numerator`` holds the number of tests; the rows' source is "measured".
+    """
+    every = speeds[speeds["operator"] == ""]
+    if every.empty:
+        return indicators
+    rows = pd.DataFrame({
+        "level": every["level"], "code": every["code"], "name": every["name"],
+        "indicator": every["indicator"], "value": every["value"].astype(float),
+        "target": every["target"], "met": every["met"], "numerator": every["n"],
+        "denominator": np.nan, "unit": "Mb/s", "source": "measured", "kind": pd.NA})
+    out = pd.concat([indicators, rows.astype({"kind": "string"})], ignore_index=True)
+    out["met"] = out["met"].astype("boolean")
+    return out
 
 
 def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
@@ -210,12 +276,15 @@ def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
 
 
 def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
-                  fibre: pd.DataFrame, rules: RulesConfig, legal: LegalConfig
+                  fibre: pd.DataFrame, rules: RulesConfig, legal: LegalConfig,
+                  measured: pd.Series | None = None,
                   ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Return the SPEC columns of the village table, the USP priority and the USP parts.
 
     The verdicts are written here, once: ``mbb_covered``, ``ftth``, ``lom_song``,
-    ``usp_mobile``, ``usp_fibre`` and ``usp_eligible``.
+    ``usp_mobile``, ``usp_fibre`` and ``usp_eligible``.  ``measured`` (the villages'
+    measured verdicts, NA where the tests do not decide) is given when ``[evidence]
+    measurements_decide`` is true: ``mbb_covered`` then follows it where it is known.
     """
     villages = inputs.villages
     op_lists = pd.Series("", index=villages.index)
@@ -229,6 +298,9 @@ def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
     out["lat"] = lonlat.y.round(6)
     out["mbb_share"] = shares.mbb_share.clip(0, 1)
     out["mbb_covered"] = out["mbb_share"] >= rules.village_covered_share
+    if measured is not None:
+        known = measured.notna()
+        out.loc[known, "mbb_covered"] = measured[known].astype(bool)
     out["operators"] = op_lists.str.lstrip(";").astype("string")
     out["fibre_distance_m"] = fibre["fibre_distance_m"].round(1)
     if inputs.fibre is not None:

@@ -48,6 +48,8 @@ def coverage_key(config: Config, hashes: dict[str, str], metric_crs: str) -> str
     files += list(config.coverage.maps.values())
     used = sorted(hashes.get(str(Path(f.path).resolve()), "missing") for f in files if f)
     coverage = asdict(config.coverage)
+    # the cache keeps the model's own rasters; a calibration is applied after loading
+    coverage.pop("calibrate")
     coverage["maps"] = {k: str(v.path) for k, v in config.coverage.maps.items()}
     payload = {"version": __version__, "coverage": coverage, "inputs": used,
                "columns": ins.columns.get("sites", {}), "aliases": ins.operator_aliases,

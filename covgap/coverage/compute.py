@@ -19,6 +19,7 @@ from rasterio.enums import Resampling
 
 from covgap.config import Config, load_config
 from covgap.coverage.cache import load_arrays, save_arrays
+from covgap.coverage.calibrate import calibrate_coverage
 from covgap.coverage.cells import density_at, prepare_cells
 from covgap.coverage.grid import (
     DEFAULT_RESOLUTION_M,
@@ -93,6 +94,12 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     InputError
         The raster model without operators' maps.
 
+    Notes
+    -----
+    With ``inputs.measurements``, a signal model is fitted to the measured RSRP
+    (``coverage.calibration``); with ``[coverage] calibrate = true`` the fit is applied
+    to the signal before the threshold (:mod:`covgap.coverage.calibrate`).
+
     Examples
     --------
     >>> inputs = covgap.read_inputs("data/sample.toml")  # doctest: +SKIP
@@ -112,6 +119,9 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     if cc.model != "radius":
         cov.grid = grid
     _run_model(cov, inputs, cfg, grid, ticker(progress, "coverage"), cache)
+    if inputs.measurements is not None and cov.signal:
+        # after the cache: cached rasters stay the model's own, calibrated on each run
+        calibrate_coverage(cov, inputs.measurements, inputs.metric_crs, apply=cc.calibrate)
     cov.parameters["seconds"] = round(time.perf_counter() - t0, 3)
     log.info("coverage (%s) in %.1f s", cc.model, cov.parameters["seconds"])
     return cov

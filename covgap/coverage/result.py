@@ -14,6 +14,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import shapely
 
@@ -105,6 +106,10 @@ class Coverage:
         the metric CRS.
     dem : ndarray or None
         The terrain model's DEM on ``grid`` (metres), kept for candidate sites.
+    calibration : DataFrame or None
+        The fit of the model to measured RSRP (``calibration.csv``,
+        :func:`covgap.coverage.calibrate.calibration_table`), when the run has
+        measurements and a signal model.
     """
 
     model: str
@@ -119,6 +124,7 @@ class Coverage:
     binary: dict[Key, np.ndarray] = field(default_factory=dict)
     areas: gpd.GeoDataFrame | None = None
     dem: np.ndarray | None = None
+    calibration: pd.DataFrame | None = None
 
     def keys(self) -> list[Key]:
         """Every (operator, technology) this coverage knows, sorted."""

@@ -251,6 +251,10 @@ def _build(layers: _Layers, *, tiles: bool = True, coverage_overlays: bool = Tru
             "colors": list(PLACE_COLORS)},
             name="Địa điểm: xanh có 5G, cam chỉ 4G, đỏ không có / Places: green 5G, amber "
                  "4G only, red neither").add_to(m)
+    if not overview and layers.measurements is not None and len(layers.measurements):
+        _Piece("measurements", data=_measurement_payload(layers.measurements),
+               options=_measurement_options(cfg.coverage.min_rsrp_dbm),
+               name="Đo kiểm (RSRP) / Measured tests (RSRP)").add_to(m)
 
     site_tables = _site_payloads(sites, layers.locations)
     cluster = sum(len(t["id"]) for t in site_tables.values()) > CLUSTER_SITES_ABOVE
@@ -423,6 +427,7 @@ class _Layers:
     dem: RasterLayer | None = None  # the base map's relief
     roads: gpd.GeoDataFrame | None = None  # the base map's roads
     basemap: gpd.GeoDataFrame | None = None  # rivers, lakes, place names
+    measurements: gpd.GeoDataFrame | None = None
 
     @classmethod
     def of(cls, result: Result) -> _Layers:
@@ -435,7 +440,8 @@ class _Layers:
                    candidates=result.candidates, indicators=result.indicators,
                    places=analysis.places,
                    dem=result.inputs.dem, roads=result.inputs.roads,
-                   basemap=result.inputs.basemap)
+                   basemap=result.inputs.basemap,
+                   measurements=result.inputs.measurements)
 
 
 def _analysis(result: Result) -> Analysis:
@@ -718,6 +724,23 @@ def _place_payload(places: pd.DataFrame) -> dict:
         "op5": _texts(places["operators_5g"]), "op4": _texts(places["operators_4g"]),
         "fibre_m": _numbers(places["fibre_distance_m"]),
     }
+#: Colours of measured RSRP, weakest class first (a speed-only test is grey).
+MEASUREMENT_COLORS = ("#d7191c", "#fdae61", "#a6d96a", "#1a9641")
+
+
+def _measurement_options(min_dbm: float) -> dict:
+    """Classes of measured RSRP: below the threshold, up to 10 and 20 dB over, above."""
+    return {"edges": [min_dbm, min_dbm + 10.0, min_dbm + 20.0],
+            "colors": list(MEASUREMENT_COLORS), "none": "#9e9e9e"}
+
+
+def _measurement_payload(tests: gpd.GeoDataFrame) -> dict:
+    """Column arrays of the measured tests for the map (EPSG:4326)."""
+    pts = tests.geometry.to_crs("EPSG:4326")
+    return {"lat": _numbers(pts.y, COORD_DECIMALS), "lon": _numbers(pts.x, COORD_DECIMALS),
+            "op": _texts(tests["operator"]), "tech": _texts(tests["technology"]),
+            "rsrp": _numbers(tests["rsrp_dbm"]), "dl": _numbers(tests["download_mbps"], 1),
+            "at": _texts(_column(tests, "measured_at")), "src": _texts(_column(tests, "source"))}
 
 
 def _candidate_payload(candidates: pd.DataFrame) -> dict:

@@ -187,9 +187,10 @@ def write_tables(result: Result, folder: Path) -> None:
 
     ``villages.csv``, ``communes.csv``, ``indicators.csv``, ``gaps.csv``,
     ``candidates.csv`` (when the run has a plan), ``places.csv`` (when it has a places
-    layer) and one ``gaps_<operator>.csv`` per
-    operator of the sites or the fibre (:func:`operator_gaps`), in the language of
-    ``[output] language``.
+    layer), ``disputes.csv`` and ``speeds.csv`` (when it has measurements),
+    ``calibration.csv`` (measurements and a signal model), ``gaps_all.csv`` and one
+    ``gaps_<operator>.csv`` per operator of the sites or the fibre (:func:`operator_gaps`),
+    in the language of ``[output] language``.
 
     Raises
     ------
@@ -210,6 +211,12 @@ def write_tables(result: Result, folder: Path) -> None:
         write_csv(result.plan.candidates, folder / "candidates.csv", language=lang)
     if a.places is not None:
         write_csv(a.places, folder / "places.csv", language=lang)
+    if a.disputes is not None:
+        write_csv(a.disputes, folder / "disputes.csv", language=lang)
+    if a.speeds is not None:
+        write_csv(a.speeds, folder / "speeds.csv", language=lang)
+    if result.coverage is not None and result.coverage.calibration is not None:
+        write_csv(result.coverage.calibration, folder / "calibration.csv", language=lang)
     write_csv(all_gaps(gaps), folder / "gaps_all.csv", language=lang)
     for op in gap_operators(result):
         write_csv(operator_gaps(gaps, op), folder / gap_file_name(op), language=lang)

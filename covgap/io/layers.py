@@ -27,11 +27,13 @@ from covgap.io.text import decode_legacy, find_legacy_text, name_key, normalize_
 from covgap.io.vector import DECIMAL_ATTR, find_column, number_column, read_vector
 
 __all__ = [
+    "MEASURED_TECHNOLOGIES",
     "normalize_operator",
     "normalize_technology",
     "read_basemap",
     "read_communes",
     "read_fibre",
+    "read_measurements",
     "read_roads",
     "read_sites",
     "read_villages",
@@ -913,3 +915,141 @@ def read_roads(spec: LayerInput, *, columns: Mapping[str, str] | None = None,
     if own:
         problems.raise_if_any()
     return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
+
+
+# --------------------------------------------------------------------------- measurements
+
+#: Technologies a measured test may have: the radio ones, and FTTH for fixed-line tests.
+MEASURED_TECHNOLOGIES: tuple[str, ...] = (*TECHNOLOGIES, "FTTH")
+
+#: Spellings of fixed-line tests, keyed by :func:`_key`.
+_FIXED_ALIASES = {"ftth": "FTTH", "fttx": "FTTH", "fibre": "FTTH", "fiber": "FTTH",
+                  "fixed": "FTTH", "ccodinh": "FTTH", "gpon": "FTTH"}
+
+_MEASURED_NUMBERS = {
+    # column: (low, high, unit); RSRP outside -150..-30 dBm cannot be a phone's reading
+    "rsrp_dbm": (-150.0, -30.0, "dBm"),
+    "download_mbps": (0.0, None, "Mb/s"),
+    "upload_mbps": (0.0, None, "Mb/s"),
+    "latency_ms": (0.0, None, "ms"),
+}
+
+#: Sources a test may name; others are kept as given.
+MEASUREMENT_SOURCES: tuple[str, ...] = ("drive_test", "crowd", "operator")
+
+
+def read_measurements(
+    spec: LayerInput,
+    *,
+    communes: gpd.GeoDataFrame | None = None,
+    metric_crs: CRS | None = None,
+    columns: Mapping[str, str] | None = None,
+    operator_aliases: Mapping[str, str] | None = None,
+    outside_m: float = 1000.0,
+    problems: Problems | None = None,
+) -> gpd.GeoDataFrame | None:
+    """Read measured tests: drive tests, crowd speed tests (i-Speed), operators' own.
+
+    Parameters
+    ----------
+    spec : LayerInput
+        Points (any format covgap reads, or CSV/XLSX with x/y) with ``operator``,
+        ``technology`` (2G-5G, or FTTH for a fixed-line test) and optional
+        ``rsrp_dbm`` (dBm), ``download_mbps``, ``upload_mbps`` (Mb/s), ``latency_ms``
+        (ms), ``measured_at`` (date or time, as text) and ``source`` ("drive_test",
+        "crowd", "operator"; others kept as given).
+    communes : GeoDataFrame, optional
+        The province's communes (EPSG:4326): tests farther than ``outside_m`` from every
+        commune are errors.
+    metric_crs : pyproj.CRS, optional
+        Projected CRS for that distance; required with ``communes``.
+    columns : mapping, optional
+        covgap column -> file column (``[inputs.columns.measurements]``).
+    operator_aliases : mapping, optional
+        Extra operator spellings (``[inputs] operator_aliases``).
+    outside_m : float
+        Tolerance in metres (``[checks] village_outside_m``).
+    problems : Problems, optional
+        Collect problems here instead of raising.
+
+    Returns
+    -------
+    GeoDataFrame or None
+        EPSG:4326 points; ``operator`` canonical, ``technology`` one of
+        :data:`MEASURED_TECHNOLOGIES`, the numeric columns as floats (NaN when not
+        given), ``measured_at`` and ``source`` as text.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the layer (when ``problems`` is not given): missing
+        columns, an RSRP outside -150..-30 dBm, a negative speed or latency, a test
+        with neither RSRP nor download speed, a duplicate test, a test outside the
+        province, an unknown operator or technology.
+    """
+    own = problems is None
+    problems = problems_for(spec, None) if problems is None else problems
+    gdf = read_vector(spec, name="measurements", columns=columns, problems=problems)
+    if gdf is not None:
+        gdf = _check_measurements(gdf, problems, communes, metric_crs, operator_aliases,
+                                  outside_m)
+    if own:
+        problems.raise_if_any()
+    return _release(gdf.reset_index(drop=True)) if gdf is not None else gdf
+
+
+def _check_measurements(gdf: gpd.GeoDataFrame, problems: Problems,
+                        communes: gpd.GeoDataFrame | None, metric_crs: CRS | None,
+                        operator_aliases: Mapping[str, str] | None,
+                        outside_m: float) -> gpd.GeoDataFrame | None:
+    if gdf.empty:
+        problems.add("has no features: leave [inputs] measurements out when there are no "
+                     "tests")
+        return None
+    gdf = _canonical(gdf, ("operator", "technology", "measured_at", "source",
+                           *_MEASURED_NUMBERS))
+    if not _require(gdf, ("operator", "technology"), "measurements", problems):
+        return None
+    _check_geometry(gdf, ("Point",), "a point", problems)
+    _normalise_operator_column(gdf, operator_aliases, problems)
+    raw_tech = gdf["technology"]
+    keys = raw_tech.astype("string").map(lambda v: _key(v) if isinstance(v, str) else "")
+    tech = normalize_technology(raw_tech).fillna(keys.map(_FIXED_ALIASES).astype("string"))
+    problems.rows(gdf, tech.isna(), lambda i: (
+        f"technology {raw_tech[i]!r} is not known; use one of "
+        f"{', '.join(MEASURED_TECHNOLOGIES)} (LTE, NR, fibre are understood)"))
+    gdf["technology"] = tech
+    for col, (low, high, unit) in _MEASURED_NUMBERS.items():
+        if col in gdf:
+            _number(gdf, col, problems, low=low, high=high, unit=unit)
+        else:
+            gdf[col] = np.nan
+    empty = gdf["rsrp_dbm"].isna() & gdf["download_mbps"].isna()
+    problems.rows(gdf, empty, "has neither rsrp_dbm nor download_mbps: a test must "
+                  "measure something")
+    fixed_rsrp = (gdf["technology"] == "FTTH").fillna(False) & gdf["rsrp_dbm"].notna()
+    problems.rows(gdf, fixed_rsrp, "gives rsrp_dbm for an FTTH test; a fixed line has no "
+                  "radio signal: is the technology wrong?")
+    for col in ("measured_at", "source"):
+        gdf[col] = (_text(gdf[col]).str.strip() if col in gdf
+                    else pd.Series(pd.NA, index=gdf.index, dtype="string"))
+    gdf["source"] = gdf["source"].str.casefold().str.replace(r"[\s-]+", "_", regex=True)
+    located = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+    xy = pd.DataFrame({"x": gdf.geometry.x.where(located).round(7),
+                       "y": gdf.geometry.y.where(located).round(7)}, index=gdf.index)
+    key = pd.concat([xy, gdf[["operator", "technology", "measured_at",
+                              *_MEASURED_NUMBERS]]], axis=1).astype("string").fillna("")
+    dup = key.duplicated(keep="first") & located
+    first = key.reset_index().groupby(list(key.columns), sort=False)["index"].transform("first")
+    first.index = key.index
+    problems.rows(gdf, dup, lambda i: (
+        f"duplicate test: the same place, operator, technology, time and values as "
+        f"{gdf.at[first[i], ROW] if ROW in gdf else 'an earlier row'}; remove one"))
+    if communes is not None and not communes.empty and metric_crs is not None:
+        dist = pd.Series(np.nan, index=gdf.index)
+        dist[located] = _nearest_distance_m(gdf.geometry[located], communes, metric_crs)
+        problems.rows(gdf, dist > outside_m, lambda i: (
+            f"lies {dist[i] / 1000:.1f} km outside the province (tolerance "
+            f"{outside_m / 1000:g} km, [checks] village_outside_m); wrong coordinates or "
+            "CRS?"))
+    return gdf

@@ -26,6 +26,7 @@ from covgap.io.layers import (
     read_basemap,
     read_communes,
     read_fibre,
+    read_measurements,
     read_places,
     read_roads,
     read_sites,
@@ -41,8 +42,8 @@ __all__ = ["Inputs", "file_sha256", "read_inputs"]
 log = logging.getLogger(__name__)
 
 #: The layers of ``[inputs]``: the three required, then the optional ones.
-_LAYERS = ("communes", "villages", "sites", "fibre", "roads", "places", "basemap", "dem",
-           "population")
+_LAYERS = ("communes", "villages", "sites", "fibre", "roads", "places", "basemap",
+           "measurements", "dem", "population")
 
 # Files that travel with a shapefile and change what it means.
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
@@ -64,6 +65,9 @@ class Inputs:
     places : GeoDataFrame or None
         Commune centres, town centres, zones, hospitals, ... (``place_id``, ``name``,
         ``kind``, ``commune_code``), when supplied.
+    measurements : GeoDataFrame or None
+        Measured tests (``operator``, ``technology``, ``rsrp_dbm``, ``download_mbps``,
+        ...; :func:`covgap.io.layers.read_measurements`), when supplied.
     metric_crs : pyproj.CRS
         The projected CRS (metres) distances and areas are measured in.
     hashes : dict
@@ -88,6 +92,7 @@ class Inputs:
     maps: list[CoverageMap] = field(default_factory=list)
     places: gpd.GeoDataFrame | None = None
     basemap: gpd.GeoDataFrame | None = None
+    measurements: gpd.GeoDataFrame | None = None
 
     def counts(self) -> dict[str, int]:
         """Return the number of features of each vector layer."""
@@ -97,6 +102,8 @@ class Inputs:
             out["fibre"] = len(self.fibre)
         if self.places is not None:
             out["places"] = len(self.places)
+        if self.measurements is not None:
+            out["measurements"] = len(self.measurements)
         return out
 
 
@@ -207,7 +214,7 @@ class _Reader:
         return out
 
     def vectors(self) -> tuple[dict[str, gpd.GeoDataFrame | None], CRS]:
-        """Read communes, villages, sites (and fibre, roads, places); choose the metric CRS."""
+        """Read communes, villages, sites (and fibre, roads, places, measurements); the CRS."""
         cfg, ins = self.cfg, self.cfg.inputs
         cols = ins.columns
         assert ins.communes is not None and ins.villages is not None and ins.sites is not None
@@ -243,6 +250,11 @@ class _Reader:
         out["basemap"] = None if ins.basemap is None else self.read(
             "basemap", read_basemap, ins.basemap, columns=cols.get("basemap"),
             problems=self.problems(ins.basemap))
+        out["measurements"] = None if ins.measurements is None else self.read(
+            "measurements", read_measurements, ins.measurements, communes=ref,
+            metric_crs=metric_crs, columns=cols.get("measurements"),
+            operator_aliases=ins.operator_aliases, outside_m=cfg.checks.village_outside_m,
+            problems=self.problems(ins.measurements))
         return out, metric_crs
 
     def rasters(self, communes: gpd.GeoDataFrame | None) -> dict[str, RasterLayer | None]:

@@ -398,6 +398,34 @@
         opacity: 0.8}});
   };
 
+  // ---------------------------------------------------------------- measurements
+  // measured tests (issue 13): a dot per test coloured by RSRP class, grey for a
+  // speed-only test; o.edges are the class edges (dBm), o.colors one more than edges
+  cg.measurements = function (map, d, o) {
+    var group = L.featureGroup();
+    function color(v) {
+      if (v === null || v === undefined) { return o.none; }
+      for (var k = 0; k < o.edges.length; k++) { if (v < o.edges[k]) { return o.colors[k]; } }
+      return o.colors[o.edges.length];
+    }
+    function popup(i) {
+      return popupHtml('Đo kiểm / Measured test', text(d.src[i]), '', [
+        row('Nhà mạng / Operator', text(d.op[i]) + ' ' + text(d.tech[i])),
+        row('RSRP', d.rsrp[i] === null ? '—' : num(d.rsrp[i]) + ' dBm'),
+        row('Tải xuống / Download', d.dl[i] === null ? '—' : num(d.dl[i], 1) + ' Mb/s'),
+        row('Thời điểm / Measured at', text(d.at[i]))
+      ]);
+    }
+    for (var i = 0; i < d.lat.length; i++) {
+      var c = color(d.rsrp[i]);
+      var m = L.circleMarker([d.lat[i], d.lon[i]], {radius: 3.5, weight: 0.5, color: '#333',
+        fillColor: c, fillOpacity: 0.9});
+      m.bindPopup(popup.bind(null, i), {maxWidth: 320});
+      group.addLayer(m);
+    }
+    return group;
+  };
+
   // ---------------------------------------------------------------- candidates
   cg.candidates = function (map, d, o) {
     var st = cg.state, n = d.lat.length, markers = new Array(n), group = L.featureGroup();
