@@ -505,6 +505,10 @@ class OutputConfig:
         "add district (huyện) rows to the indicators; districts were abolished on "
         "01/7/2025, so they are off unless a report still asks for them"))
 
+    def __post_init__(self) -> None:
+        if self.headers is not None and self.language == "en":
+            object.__setattr__(self, "language", self.headers)
+
 
 @dataclass(frozen=True)
 class LegalConfig:
@@ -555,10 +559,6 @@ class LegalConfig:
         'QĐ 861/QĐ-TTg'
         """
         return f"QĐ {getattr(self, f'{key}_number')}"
-
-    def __post_init__(self) -> None:
-        if self.headers is not None and self.language == "en":
-            object.__setattr__(self, "language", self.headers)
 
 
 @dataclass(frozen=True)
