@@ -27,6 +27,7 @@ from pyproj.exceptions import CRSError
 
 from covgap.errors import InputError
 from covgap.export.csv import VI_HEADERS
+from covgap.export.messages import english_value
 from covgap.io.crs import choose_metric_crs
 
 __all__ = ["REQUIRED_FILES", "Run", "coverage_rule", "read_csv", "read_run"]
@@ -125,8 +126,8 @@ def _read_villages(path: Path) -> pd.DataFrame:
     if "lom_song" not in raw:  # covgap's rule: lõm sóng is "not covered"
         out["lom_song"] = ~out["mbb_covered"]
     out["operators"] = raw.get("operators", pd.Series(pd.NA, index=raw.index)).astype("string")
-    if "status" in raw:
-        out["status"] = raw["status"].astype("string")
+    if "status" in raw:  # a Vietnamese run's "lõm sóng" is covgap's lom_song
+        out["status"] = raw["status"].map(english_value).astype("string")
     else:
         out["status"] = pd.Series(np.where(
             out["mbb_covered"].fillna(False), "covered",

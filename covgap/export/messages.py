@@ -75,7 +75,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                  "en": "fibre_extension_cost"},
     "col.candidate_rank": {"vi": "Điểm đề xuất số", "en": "candidate_rank"},
     "col.rank": {"vi": "Thứ tự", "en": "rank"},
-    "col.kind": {"vi": "Loại (mới/dùng chung)", "en": "kind"},
+    "col.kind": {"vi": "Loại", "en": "kind"},
     "col.host_site_id": {"vi": "Trạm dùng chung", "en": "host_site_id"},
     "col.operator": {"vi": "Nhà mạng", "en": "operator"},
     "col.population_gained": {"vi": "Dân số được phủ thêm", "en": "population_gained"},
