@@ -271,11 +271,6 @@ class CoverageConfig:
     diffraction: str = field(default="deygout", metadata=_doc(
         "multiple knife-edge method of the terrain model: \"deygout\" | "
         "\"epstein-peterson\" (ITU-R P.526)", choices=("deygout", "epstein-peterson")))
-    rays: str = field(default="shared", metadata=_doc(
-        "terrain model: \"shared\" rays to each site's window border (R2, fast; a cell's "
-        "value can change by a few dB with the window's size) or \"exact\", one ray to "
-        "every cell's centre (a cell's value is the same from any window or tile; about "
-        "2-5 times slower)", choices=("shared", "exact")))
     maps: dict[str, LayerInput] = field(default_factory=dict, metadata=_doc(
         "raster model: operators' own coverage, \"<operator> <technology>\" = raster or "
         "polygon file, e.g. \"Viettel 4G\" = \"maps/viettel_4g.tif\""))

@@ -186,19 +186,15 @@ def test_loss_grows_with_frequency():
                                 site_row=SITE[0], site_col=SITE[1], tx_height_m=30.0,
                                 frequency_mhz=f, radius_m=3200.0), 100, 70)[1]
               for f in (900.0, 1800.0, 3500.0)]
-    expected = [single_wall_loss(70, frequency_mhz=f) for f in (900.0, 1800.0, 3500.0)]
-    # at 1800 and 3500 MHz smooth ground 2.7 km out takes nothing: J of the wall alone
-    assert losses[1:] == pytest.approx(expected[1:], abs=0.05)
-    # at 900 MHz the ground near the receiver reaches into the wider Fresnel zone; that
-    # smooth-ground part is Hata's, so the wall's loss is a little under J
-    assert expected[0] - 3.0 < losses[0] < expected[0]
+    assert losses == pytest.approx([single_wall_loss(70, frequency_mhz=f)
+                                    for f in (900.0, 1800.0, 3500.0)], abs=0.05)
     assert losses[0] < losses[1] < losses[2]
 
 
 # --- 4. two ridges ----------------------------------------------------------------------
 
 def test_two_ridges_deygout_and_epstein_peterson_by_hand():
-    a_col, a_h, b_col, b_h, target = 55, 60.0, 70, 90.0, 78  # smooth ground: 0 dB
+    a_col, a_h, b_col, b_h, target = 55, 60.0, 70, 90.0, 85
     dem = wall_dem((a_col, a_h), (b_col, b_h))
     kw = dict(cell_size_m=CELL, site_row=SITE[0], site_col=SITE[1], tx_height_m=30.0,
               frequency_mhz=1800.0, radius_m=4100.0)
@@ -212,8 +208,7 @@ def test_two_ridges_deygout_and_epstein_peterson_by_hand():
     assert nu_b > nu_a > 0  # B is the main edge
     # Deygout: A is the edge of the sub-path from the antenna to B's top.
     nu_a_sub = nu(height_over_ray(a_h, da, 30.0, 0.0, b_h, db), da, db - da, 1800.0)
-    j_b = float(knife_edge_loss_db(nu_b))  # P.526-15 eq. 40: A weighs T = 1 - e^(-J_b/6)
-    expected_dey = j_b + (1 - math.exp(-j_b / 6)) * float(knife_edge_loss_db(nu_a_sub))
+    expected_dey = float(knife_edge_loss_db(nu_b) + knife_edge_loss_db(nu_a_sub))
     # Epstein-Peterson: A between the antenna and B, B between A and the receiver.
     nu_b_ep = nu(height_over_ray(b_h, db, a_h, da, 1.5, d), db - da, d - db, 1800.0)
     expected_ep = float(knife_edge_loss_db(nu_a_sub) + knife_edge_loss_db(nu_b_ep))
@@ -260,11 +255,8 @@ def test_visibility_matches_terrain_window():
     assert np.array_equal(only.distance_m, full.distance_m, equal_nan=True)
     assert np.isnan(only.loss_db).all()
     inside = np.isfinite(full.distance_m)
-    # Blocked cells lose J(0) = 6 dB or more, less what smooth ground near the receiver
-    # takes (the empirical model's); visible ones lose less, most of them nothing.
-    blocked = full.loss_db[inside & ~full.los]
-    assert (blocked > 3.0).all() and np.median(blocked) > 20.0
-    assert np.median(full.loss_db[inside & full.los]) == 0.0
+    # Blocked cells always lose at least J(0) = 6 dB; visible ones less or nothing.
+    assert (full.loss_db[inside & ~full.los] >= 6.0).all()
     assert 0.05 < full.los[inside].mean() < 0.95
 
 
@@ -339,8 +331,7 @@ def test_knife_edge_loss():
 
 # --- the fast search equals a brute-force one (white box) ---------------------------------
 
-def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, method,
-                rays="exact"):
+def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, method):
     """Same rays and samples as the module, every edge search by a full scan."""
     L = los_module
     lam = SPEED_OF_LIGHT_M_S / (frequency_mhz * 1e6)
@@ -348,15 +339,12 @@ def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, metho
     h, w = tw.los.shape
     r0, c0 = tw.row0, tw.col0
     sy, sx = site_row - 0.5, site_col - 0.5
+    ty, tx = L._border(r0, r0 + h, c0, c0 + w)
     todo = np.isfinite(tw.distance_m) & np.isfinite(dem[r0:r0 + h, c0:c0 + w])
     todo[int(site_row) - r0, int(site_col) - c0] = False
     owner = np.full((h, w), -1, np.int32)
     step = np.zeros((h, w), np.int32)
-    if rays == "shared":
-        ty, tx = L._border(r0, r0 + h, c0, c0 + w)
-        L._assign_owners(sy, sx, ty, tx, r0, c0, todo, owner, step)
-    else:
-        ty, tx = np.empty(0), np.empty(0)
+    L._assign_owners(sy, sx, ty, tx, r0, c0, todo, owner, step)
     lone_r, lone_c = np.nonzero(todo & (owner < 0))
     ty = np.concatenate([ty, lone_r + float(r0)])
     tx = np.concatenate([tx, lone_c + float(c0)])
@@ -374,25 +362,6 @@ def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, metho
 
     def edge(z, d, i, da, za, db, zb):
         return best(z, d, i, i, da, za, db, zb)[0]
-
-    def knife_edges(z, d, t, zt):
-        nm, m = best(z, d, 1, t - 1, 0.0, z0, d[t], zt)
-        if nm <= -0.78:
-            return 0.0
-        nt, et = best(z, d, 1, m - 1, 0.0, z0, d[m], z[m])
-        nr, er = best(z, d, m + 1, t - 1, d[m], z[m], d[t], zt)
-        if method == "deygout":  # P.526-15 eq. 40 without C
-            jm = float(knife_edge_loss_db(nm))
-            return jm + (1 - math.exp(-jm / 6)) * sum(
-                float(knife_edge_loss_db(v)) for v in (nt, nr))
-        left = (d[et], z[et]) if nt > -0.78 else (0.0, z0)
-        right = (d[er], z[er]) if nr > -0.78 else (d[t], zt)
-        nus = [edge(z, d, m, *left, *right)]
-        if nt > -0.78:
-            nus.append(edge(z, d, et, 0.0, z0, d[m], z[m]))
-        if nr > -0.78:
-            nus.append(edge(z, d, er, d[m], z[m], d[t], zt))
-        return sum(float(knife_edge_loss_db(v)) for v in nus)
 
     z0 = float(dem[int(site_row), int(site_col)]) + tx_h
     los = np.zeros((h, w), bool)
@@ -415,28 +384,38 @@ def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, metho
             t = s + 1
             zt = dem[r, c] + rx_h - curv * d[t] ** 2
             los[i, j] = t == 1 or (zt - z0) / d[t] >= np.max((z[1:t] - z0) / d[1:t])
-            total = knife_edges(z, d, t, zt)
-            if total > 0:  # less the same path over the straight ground line
-                g0, gt = z0 - tx_h, dem[r, c]
-                zs = np.concatenate([[z0], g0 + (gt - g0) * d[1:] / d[t] - curv * d[1:] ** 2])
-                total = max(total - knife_edges(zs, d, t, zt), 0.0)
+            total = 0.0
+            nm, m = best(z, d, 1, t - 1, 0.0, z0, d[t], zt)
+            if nm > -0.78:
+                nt, et = best(z, d, 1, m - 1, 0.0, z0, d[m], z[m])
+                nr, er = best(z, d, m + 1, t - 1, d[m], z[m], d[t], zt)
+                if method == "deygout":
+                    total = sum(float(knife_edge_loss_db(v)) for v in (nm, nt, nr))
+                else:
+                    left = (d[et], z[et]) if nt > -0.78 else (0.0, z0)
+                    right = (d[er], z[er]) if nr > -0.78 else (d[t], zt)
+                    nus = [edge(z, d, m, *left, *right)]
+                    if nt > -0.78:
+                        nus.append(edge(z, d, et, 0.0, z0, d[m], z[m]))
+                    if nr > -0.78:
+                        nus.append(edge(z, d, er, d[m], z[m], d[t], zt))
+                    total = sum(float(knife_edge_loss_db(v)) for v in nus)
             loss[i, j] = total
     return los, loss
 
 
-@pytest.mark.parametrize("rays", ["exact", "shared"])
 @pytest.mark.parametrize("method,site,frequency", [
     ("deygout", (70.5, 60.5), 1800.0),
     ("epstein-peterson", (50.2, 90.7), 900.0),
 ])
-def test_fast_edge_search_equals_brute_force(method, site, frequency, rays):
+def test_fast_edge_search_equals_brute_force(method, site, frequency):
     dem = rough_dem(140, relief_m=500.0, seed=7)
     dem[60:64, 75:77] = np.nan
     tw = terrain_window(dem, cell_size_m=CELL, site_row=site[0], site_col=site[1],
                         tx_height_m=25.0, frequency_mhz=frequency, radius_m=3500.0,
-                        method=method, rays=rays)
+                        method=method)
     los, loss = brute_force(dem, tw, site_row=site[0], site_col=site[1], tx_h=25.0, rx_h=1.5,
-                            frequency_mhz=frequency, method=method, rays=rays)
+                            frequency_mhz=frequency, method=method)
     computed = np.isfinite(loss)
     assert computed.sum() > 3000
     assert np.array_equal(los[computed], tw.los[computed])
@@ -582,57 +561,3 @@ def test_line_of_sight_agrees_with_gdal_viewshed_on_the_sample_dem(tmp_path):
         agreement, cells = los_agreement(ours, theirs)
         assert cells > 20_000, site.site_id
         assert agreement >= 0.97, f"{site.site_id}: {agreement:.2%} of {cells} cells agree"
-
-
-# --- issue 13: window independence and continuity through nu = 0 ----------------------
-
-
-@pytest.mark.parametrize("method", ["deygout", "epstein-peterson"])
-def test_a_cell_is_identical_from_any_window(method):
-    dem = rough_dem(240, relief_m=400.0, seed=3)
-    site = (120.5, 120.5)
-    windows = [terrain_window(dem, cell_size_m=CELL, site_row=site[0], site_col=site[1],
-                              tx_height_m=30.0, frequency_mhz=1800.0, radius_m=r,
-                              method=method) for r in (4000.0, 6000.0, 9000.0)]
-    small = windows[0]
-    h, w = small.los.shape
-    for big in windows[1:]:
-        dr, dc = small.row0 - big.row0, small.col0 - big.col0
-        part = (slice(dr, dr + h), slice(dc, dc + w))
-        ok = np.isfinite(small.loss_db)
-        assert np.array_equal(small.los[ok], big.los[part][ok])
-        assert np.array_equal(small.loss_db[ok], big.loss_db[part][ok])
-    # the shared R2 rays do depend on the window: the reason for exact rays
-    shared = [terrain_window(dem, cell_size_m=CELL, site_row=site[0], site_col=site[1],
-                             tx_height_m=30.0, frequency_mhz=1800.0, radius_m=r,
-                             method=method, rays="shared") for r in (4000.0, 9000.0)]
-    dr, dc = shared[0].row0 - shared[1].row0, shared[0].col0 - shared[1].col0
-    a = shared[0].loss_db
-    b = shared[1].loss_db[dr:dr + a.shape[0], dc:dc + a.shape[1]]
-    ok = np.isfinite(a)
-    assert np.abs(a[ok] - b[ok]).max() > 1.0
-
-
-def test_diffraction_is_continuous_through_nu_zero():
-    # a ridge across the path, raised through the ray: nu goes from about -1.2 to +1.2
-    lam = SPEED_OF_LIGHT_M_S / 900e6
-    d1, d2 = (100 - 20) * CELL, (180 - 100) * CELL
-    losses, nus = [], []
-    for top in np.linspace(0.0, 60.0, 121):  # 0.5 m apart
-        dem = np.zeros((41, 201), dtype=np.float64)
-        dem[:, 100] = top
-        tw = terrain_window(dem, cell_size_m=CELL, site_row=20.5, site_col=20.5,
-                            tx_height_m=30.0, rx_height_m=30.0, frequency_mhz=900.0,
-                            radius_m=161 * CELL, k_factor=1e9)
-        losses.append(float(tw.loss_db[20 - tw.row0, 180 - tw.col0]))
-        nus.append((top - 30.0) * math.sqrt(2 / lam * (1 / d1 + 1 / d2)))
-    losses, nus = np.array(losses), np.array(nus)
-    assert nus[0] < -0.78 < 0 < nus[-1]
-    assert losses[0] == 0.0
-    # no jump anywhere: a 0.5 m change of the ridge never moves the loss by 1 dB
-    assert np.abs(np.diff(losses)).max() < 1.0
-    # clearing the ridge by 0.5 m or touching it: a few dB apart, J(0) = 6 dB at grazing
-    graze = int(np.argmin(np.abs(nus)))
-    clear = int(np.argmin(np.abs(np.linspace(0.0, 60.0, 121) - 29.5)))
-    assert losses[graze] == pytest.approx(6.0, abs=0.5)
-    assert 0 < losses[graze] - losses[clear] < 3.0

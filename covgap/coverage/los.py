@@ -20,14 +20,11 @@ it crosses.  There the elevation is interpolated linearly between the two cells 
 centres straddle the sample, which is bilinear interpolation at that point.  Where one
 of the two is nodata the other is used; where both are, the sample is no obstacle.
 
-*Which ray answers for a cell.*  By default (``rays="exact"``) every cell has a ray of its
-own, cast from the site to the cell's centre, so the profile behind a cell's value
-depends only on the site and the cell: the same cell computed from a 15 km window, a
-20 km one or another tile gives the same value bit for bit.  With ``rays="shared"``
-(the R2 scheme, faster) each cell takes the sample of the border rays that falls in it
-nearest to its centre (the first ray, in border order, wins a tie), at most half a
-cell away; a cell no sample falls in gets a ray of its own.  Then a cell's profile, and
-its loss, can change with the window's size by several dB on rough terrain.  Rays are
+*Which ray answers for a cell.*  Near the site many rays cross the same cell.  Each cell
+takes the sample that falls in it nearest to its centre (the first ray, in border order,
+wins a tie), so every cell is computed exactly once, from the ray passing closest to its
+centre, at most half a cell away.  A cell that no sample falls in would get a ray of
+its own (a safeguard: the rays are under a cell apart everywhere in the window).  Rays are
 computed in parallel (numba ``prange``); each writes only the cells it owns, so results
 do not depend on the number of threads.
 
@@ -46,26 +43,13 @@ ray between two end points at distances ``d1`` and ``d2`` is
 P.526-15 eq. 31, 0 dB for ``nu <= -0.78``).
 
 - ``"deygout"`` (ITU-R P.526-15 §4.5.1, limited to three edges): the main edge is the
-  sample with the largest nu on the whole path, whether the path is clear (nu < 0: the
-  edge still reaches into the first Fresnel zone) or obstructed; the loss is
-  ``J(nu_p) + T (J(nu_t) + J(nu_r))`` with, on each side, the sample with the largest nu
-  on the sub-path from the antenna (or the receiver) to the main edge, and
-  ``T = 1 - exp(-J(nu_p) / 6)`` (P.526-15 eq. 40; its empirical ``C = 10 + 0.04 D`` is left
-  out).  Zero when the main edge has ``nu <= -0.78``.  Every term is continuous in the
-  geometry, so a ray that clears a ridge by half a metre and one that touches it differ
-  by a fraction of a dB, and at grazing (nu = 0) the loss is about 6 dB.
+  sample with the largest nu on the whole path; the loss is ``J`` of it plus, on each
+  side, ``J`` of the sample with the largest nu on the sub-path from the antenna (or the
+  receiver) to the main edge.  Zero when the main edge has ``nu <= -0.78``.  The three
+  J values are summed as they are, with no empirical correction term.
 - ``"epstein-peterson"`` (Epstein and Peterson 1953, Proc. IRE 41(5) 595-611): the same
   at most three edges Deygout selects (those with ``nu > -0.78``), but each edge's nu is
   taken on the path between its neighbouring edges (or the antenna and the receiver).
-
-*Smooth ground is the empirical model's.*  As in P.526-15's delta method (§4.5.4: the
-loss of the actual profile less that of a smooth one), the loss returned is the
-knife-edge loss of the profile less the same method's loss over smooth ground, the
-straight line between the ground under the antenna and under the receiver (with the
-Earth bulge), never below 0.  On flat land it is exactly 0: the ground near a
-receiver 1.5 m above it reaches into the Fresnel zone on any long path, and Hata and
-TR 38.901, fitted over ordinary ground, already hold that loss.  A ridge, a valley wall
-or a hill between the ends adds what it takes away beyond that.
 
 The edge searches are exact but do not scan every sample: when the best nu is >= 0 it
 lies on the upper convex hull of the profile (kept for every prefix of the ray), and
@@ -74,11 +58,14 @@ are skipped.
 
 Limits
 ------
-Every DEM sample is a knife edge; the smooth-ground loss removed from each path is
-computed over the straight ground line, not a least-squares fit of the profile, so a
-profile that sags below that line (a valley between the ends) gains no loss, and one
-that bulges above it (a hill) pays for its whole height over the line.  Exact rays cost
-one profile per cell, about the window's width in samples each.
+Every DEM sample is a knife edge.  On long paths bare ground a few cells from the
+receiver, which stands only ``rx_height_m`` above it, reaches into the Fresnel zone
+(nu > -0.78) and becomes the main edge; each sub-path then ends on the ground, next to
+samples at nu near 0, which add about 6 dB each.  On flat land with a 30 m antenna and
+90 m cells the loss is 0 dB up to about 1.8 km (900 MHz), 3.5 km (1800 MHz) and 6.4 km
+(3500 MHz), and 11-14 dB at 10 km.  That is close to the excess of
+the plane-earth (two-ray) loss over free space, which empirical models such as Hata
+already contain, so adding ``loss_db`` to them counts smooth ground twice.
 
 Examples
 --------
@@ -91,7 +78,7 @@ Examples
 >>> bool(tw.los[100 - tw.row0, 90 - tw.col0]), bool(tw.los[100 - tw.row0, 150 - tw.col0])
 (True, False)
 >>> round(float(tw.loss_db[100 - tw.row0, 150 - tw.col0]), 1)
-30.7
+35.5
 """
 
 from __future__ import annotations
@@ -105,14 +92,11 @@ from numba import njit, prange
 
 from covgap.errors import InputError, check_option
 
-__all__ = ["METHODS", "RAYS", "TerrainWindow", "knife_edge_loss_db", "path_mean_elevation_m",
-           "terrain_window", "visibility", "window_bounds"]
+__all__ = ["METHODS", "TerrainWindow", "knife_edge_loss_db", "terrain_window", "visibility",
+           "window_bounds"]
 
 #: Multiple knife-edge methods of :func:`terrain_window`.
 METHODS: tuple[str, ...] = ("deygout", "epstein-peterson")
-
-#: Ray schemes of :func:`terrain_window`: one ray per cell, or the R2 rays to the border.
-RAYS: tuple[str, ...] = ("exact", "shared")
 
 # Mean Earth radius; ITU-R P.452 and P.1812 take the effective radius as 6 371 km x k.
 EARTH_RADIUS_M = 6_371_000.0
@@ -161,7 +145,7 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
                    tx_height_m: float, rx_height_m: float = 1.5, frequency_mhz: float,
                    radius_m: float, k_factor: float = 4 / 3,
                    method: str = "deygout", origin: tuple[int, int] = (0, 0),
-                   extent: tuple[int, int] | None = None, rays: str = "exact") -> TerrainWindow:
+                   extent: tuple[int, int] | None = None) -> TerrainWindow:
     """Line of sight and knife-edge diffraction loss from one antenna, cell by cell.
 
     See the module docstring for the method (rays, sampling, Earth curvature, Deygout
@@ -196,12 +180,6 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
         then the larger DEM's, and the result is bit for bit the one the whole DEM
         gives, provided the part holds the site's window and one cell around it
         (clipped to the larger DEM; :func:`window_bounds`).
-    rays : {"exact", "shared"}, default "exact"
-        ``"exact"``: every cell's profile is the straight line from the site to the
-        cell's own centre, so its value is the same whatever window or tile computes
-        it.  ``"shared"``: the R2 rays to the window's border, each cell answered by
-        the ray passing nearest its centre (faster; a cell can change by several dB
-        with the window's size, as its ray does).
 
     Returns
     -------
@@ -227,7 +205,6 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
     """
     problems: list[str] = []
     check_option("method", method, METHODS, problems)
-    check_option("rays", rays, RAYS, problems)
     if not (_is_number(frequency_mhz) and frequency_mhz > 0):
         problems.append(f"frequency_mhz {frequency_mhz!r} must be a number > 0 (MHz)")
     dem = _check_common(dem, cell_size_m=cell_size_m, site_row=site_row, site_col=site_col,
@@ -237,75 +214,7 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
     wavelength_m = SPEED_OF_LIGHT_M_S / (frequency_mhz * 1e6)
     code = _DEYGOUT if method == "deygout" else _EPSTEIN_PETERSON
     return _run(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m,
-                k_factor, wavelength_m, code, los_only=False, origin=origin, extent=extent,
-                rays=rays)
-
-
-#: ITU-R P.1546-6 Annex 5 §3: the transmitting antenna's effective height is its height
-#: above the terrain averaged between 3 and 15 km from it, or, on a path shorter than
-#: 15 km, between 0.2 d and d.
-AVERAGE_FROM_M, AVERAGE_TO_M, SHORT_PATH_FROM = 3000.0, 15000.0, 0.2
-
-#: Points sampled along each path's averaging interval.
-AVERAGE_SAMPLES = 16
-
-
-def path_mean_elevation_m(dem: np.ndarray, *, cell_size_m: float, site_row: float,
-                          site_col: float, rows: np.ndarray, cols: np.ndarray,
-                          origin: tuple[int, int] = (0, 0)) -> npt.NDArray[np.float64]:
-    """Mean terrain elevation along the path from the site to each target cell, metres.
-
-    The average runs over ITU-R P.1546-6's interval (:data:`AVERAGE_FROM_M` ..
-    :data:`AVERAGE_TO_M` from the site, or ``0.2 d .. d`` on a path shorter than
-    15 km), sampled at :data:`AVERAGE_SAMPLES` evenly spaced points on the straight
-    line to the cell's centre, each read from the DEM cell holding it.  It depends only
-    on the site and the cell, never on a window or a tile.
-
-    Parameters
-    ----------
-    dem : ndarray
-        Elevation, metres (NaN nodata), or a part of a larger DEM from ``origin``.
-    cell_size_m : float
-        Side of a DEM cell, metres.
-    site_row, site_col : float
-        The site's fractional pixel coordinates (the larger DEM's).
-    rows, cols : arrays of int
-        Target cells (the larger DEM's rows and columns).
-    origin : tuple of int
-        The larger DEM's (row, column) of ``dem[0, 0]``.
-
-    Returns
-    -------
-    ndarray
-        One mean per target; NaN where every sample is nodata.  The site's own cell
-        gives the site's elevation.
-
-    Examples
-    --------
-    >>> dem = np.full((50, 50), 120.0)
-    >>> path_mean_elevation_m(dem, cell_size_m=100.0, site_row=25.5, site_col=25.5,
-    ...                       rows=np.array([25, 5]), cols=np.array([45, 25])).tolist()
-    [120.0, 120.0]
-    """
-    rows = np.asarray(rows, float)
-    cols = np.asarray(cols, float)
-    dy = rows + 0.5 - site_row
-    dx = cols + 0.5 - site_col
-    d = np.hypot(dy, dx) * cell_size_m
-    long = d >= AVERAGE_TO_M
-    safe = np.maximum(d, 1e-9)
-    start = np.where(long, AVERAGE_FROM_M / safe, SHORT_PATH_FROM)
-    end = np.where(long, AVERAGE_TO_M / safe, 1.0)
-    t = start[:, None] + (end - start)[:, None] * np.linspace(0.0, 1.0, AVERAGE_SAMPLES)
-    pr = np.floor(site_row + t * dy[:, None]).astype(np.int64) - origin[0]
-    pc = np.floor(site_col + t * dx[:, None]).astype(np.int64) - origin[1]
-    pr = np.clip(pr, 0, dem.shape[0] - 1)
-    pc = np.clip(pc, 0, dem.shape[1] - 1)
-    z = np.asarray(dem, np.float64)[pr, pc]
-    with np.errstate(invalid="ignore"):
-        count = np.isfinite(z).sum(axis=1)
-        total = np.where(np.isfinite(z), z, 0.0).sum(axis=1)
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+                k_factor, wavelength_m, code, los_only=False, origin=origin, extent=extent)
 
 
 def window_bounds(site_row: float, site_col: float, radius_m: float, cell_size_m: float,
@@ -331,7 +240,7 @@ def window_bounds(site_row: float, site_col: float, radius_m: float, cell_size_m
 
 def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
                tx_height_m: float, rx_height_m: float = 1.5, radius_m: float,
-               k_factor: float = 4 / 3, rays: str = "exact") -> TerrainWindow:
+               k_factor: float = 4 / 3) -> TerrainWindow:
     """Line of sight only: :func:`terrain_window` without the diffraction loss.
 
     The same rays, window and geometry as :func:`terrain_window`, so ``los`` is
@@ -339,7 +248,7 @@ def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col
 
     Parameters
     ----------
-    dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m, k_factor, rays
+    dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m, k_factor
         As in :func:`terrain_window`.
 
     Returns
@@ -364,12 +273,11 @@ def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col
     (True, False)
     """
     problems: list[str] = []
-    check_option("rays", rays, RAYS, problems)
     dem = _check_common(dem, cell_size_m=cell_size_m, site_row=site_row, site_col=site_col,
                         tx_height_m=tx_height_m, rx_height_m=rx_height_m, radius_m=radius_m,
                         k_factor=k_factor, problems=problems, function="visibility")
     return _run(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m,
-                k_factor, 1.0, _DEYGOUT, los_only=True, rays=rays)
+                k_factor, 1.0, _DEYGOUT, los_only=True)
 
 
 def knife_edge_loss_db(nu: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
@@ -469,7 +377,7 @@ def _holds(shape: tuple[int, int], origin: tuple[int, int], extent: tuple[int, i
 def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: float,
          rx_h: float, radius_m: float, k_factor: float, wavelength_m: float, method: int, *,
          los_only: bool, origin: tuple[int, int] = (0, 0),
-         extent: tuple[int, int] | None = None, rays: str = "exact") -> TerrainWindow:
+         extent: tuple[int, int] | None = None) -> TerrainWindow:
     rows, cols = extent if extent is not None else dem.shape
     oy, ox = origin
     site_r, site_c = int(site_row), int(site_col)
@@ -488,13 +396,10 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
 
     # Pixel coordinates with cell centres on integers ("centre-index" space).
     sy, sx = site_row - 0.5, site_col - 0.5
+    ty, tx = _border(r0, r1, c0, c1)
     owner_ray = np.full((h, w), -1, dtype=np.int32)
     owner_step = np.zeros((h, w), dtype=np.int32)
-    if rays == "exact":  # every cell its own ray: lone cells below, all of them
-        ty, tx = np.empty(0), np.empty(0)
-    else:
-        ty, tx = _border(r0, r1, c0, c1)
-        _assign_owners(sy, sx, ty, tx, r0, c0, todo, owner_ray, owner_step)
+    _assign_owners(sy, sx, ty, tx, r0, c0, todo, owner_ray, owner_step)
     lone_r, lone_c = np.nonzero(todo & (owner_ray < 0))
     if lone_r.size:
         ty = np.concatenate([ty, (lone_r + r0).astype(np.float64)])
@@ -505,8 +410,8 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
     loss = np.full((h, w), np.nan, dtype=np.float32)
     z0 = float(dem[site_r - oy, site_c - ox]) + tx_h
     curvature = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
-    _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, tx_h, rx_h, curvature, wavelength_m,
-           method, los_only, ty, tx, r0, c0, owner_ray, owner_step, los, loss)
+    _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, rx_h, curvature, wavelength_m, method,
+           los_only, ty, tx, r0, c0, owner_ray, owner_step, los, loss)
 
     los[site_r - r0, site_c - c0] = True
     if not los_only:
@@ -750,12 +655,7 @@ def _diffraction(zc, d, block_max, prev, top, t, z_t, visible, wavelength,
     nu_t = _nu(kt, wavelength) if et >= 0 else -np.inf
     nu_r = _nu(kr, wavelength) if er >= 0 else -np.inf
     if method == _DEYGOUT:
-        # ITU-R P.526-15 eq. 40: the secondary edges weigh T = 1 - exp(-J(nu_p) / 6), so
-        # they fade in with the main edge and the loss is continuous as nu_p crosses 0
-        # (the empirical C = 10 + 0.04 D is left out: Hata's median holds the ground)
-        j_main = _knife_edge(nu_main)
-        weight = 1.0 - math.exp(-j_main / 6.0)
-        return j_main + weight * (_knife_edge(nu_t) + _knife_edge(nu_r))
+        return _knife_edge(nu_main) + _knife_edge(nu_t) + _knife_edge(nu_r)
     # Epstein-Peterson over the same edges: each between its neighbours.
     left_d, left_z = 0.0, z0
     right_d, right_z = d_t, z_t
@@ -798,156 +698,63 @@ def _upper_hull(zc, d, prev, top):  # pragma: no cover - compiled
         top[i] = stack[size - 1] if size > 0 else -1
 
 
-@njit(cache=True)
-def _smooth_z(d_k, ground_0, ground_t, d_t, curvature):  # pragma: no cover - compiled
-    """Height of the smooth ground at distance d_k, lowered by the Earth bulge."""
-    return ground_0 + (ground_t - ground_0) * d_k / d_t - curvature * d_k * d_k
-
-
-@njit(cache=True)
-def _smooth_best(d, lo, hi, d_a, z_a, d_b, z_b, ground_0, ground_t, d_t,
-                 curvature):  # pragma: no cover - compiled
-    """Largest nu key over smooth-ground samples lo..hi between two end points."""
-    best = -np.inf
-    arg = -1
-    for k in range(lo, hi + 1):
-        h = (_smooth_z(d[k], ground_0, ground_t, d_t, curvature)
-             - (z_a + (z_b - z_a) * (d[k] - d_a) / (d_b - d_a)))
-        key = h * abs(h) * (1.0 / (d[k] - d_a) + 1.0 / (d_b - d[k]))
-        if key > best:
-            best = key
-            arg = k
-    return best, arg
-
-
-@njit(cache=True)
-def _smooth_loss(d, t, z0, ground_0, ground_t, z_t, curvature, wavelength,
-                 method):  # pragma: no cover - compiled
-    """Loss (dB) of the same path over smooth ground, by the same method.
-
-    The ground is the straight line between the ground under the antenna and under the
-    receiver, lowered by the Earth bulge like the profile.  Its samples are computed on
-    the fly, so no array is allocated.
-    """
-    if t < 2:
-        return 0.0
-    d_t = d[t]
-    key, m = _smooth_best(d, 1, t - 1, 0.0, z0, d_t, z_t, ground_0, ground_t, d_t,
-                          curvature)
-    nu_main = _nu(key, wavelength)
-    if m < 0 or nu_main <= NU_MIN:
-        return 0.0
-    z_m = _smooth_z(d[m], ground_0, ground_t, d_t, curvature)
-    kt, et = _smooth_best(d, 1, m - 1, 0.0, z0, d[m], z_m, ground_0, ground_t, d_t,
-                          curvature)
-    kr, er = _smooth_best(d, m + 1, t - 1, d[m], z_m, d_t, z_t, ground_0, ground_t, d_t,
-                          curvature)
-    nu_t = _nu(kt, wavelength) if et >= 0 else -np.inf
-    nu_r = _nu(kr, wavelength) if er >= 0 else -np.inf
-    if method == _DEYGOUT:
-        j_main = _knife_edge(nu_main)
-        weight = 1.0 - math.exp(-j_main / 6.0)
-        return j_main + weight * (_knife_edge(nu_t) + _knife_edge(nu_r))
-    left_d, left_z = 0.0, z0
-    right_d, right_z = d_t, z_t
-    if nu_r > NU_MIN:
-        right_d, right_z = d[er], _smooth_z(d[er], ground_0, ground_t, d_t, curvature)
-    loss = 0.0
-    if nu_t > NU_MIN:
-        z_e = _smooth_z(d[et], ground_0, ground_t, d_t, curvature)
-        loss += _knife_edge(_nu(_smooth_best(d, et, et, 0.0, z0, d[m], z_m, ground_0,
-                                             ground_t, d_t, curvature)[0], wavelength))
-        left_d, left_z = d[et], z_e
-    loss += _knife_edge(_nu(_smooth_best(d, m, m, left_d, left_z, right_d, right_z,
-                                         ground_0, ground_t, d_t, curvature)[0], wavelength))
-    if nu_r > NU_MIN:
-        loss += _knife_edge(_nu(_smooth_best(d, er, er, d[m], z_m, d_t, z_t, ground_0,
-                                             ground_t, d_t, curvature)[0], wavelength))
-    return loss
-
-
 @njit(cache=True, parallel=True)
-def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvature,
-           wavelength, method, los_only, ty, tx, r0, c0, owner_ray, owner_step, los,
+def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, rx_h, curvature, wavelength,
+           method, los_only, ty, tx, r0, c0, owner_ray, owner_step, los,
            loss):  # pragma: no cover - compiled
     """Walk every ray; compute line of sight and loss at the samples it owns."""
     h, w = owner_ray.shape
-    nray = ty.size
-    nmax = 1
-    for k in range(nray):
-        nmax = max(nmax, _geometry(sy, sx, ty[k], tx[k])[3])
-    # rays in chunks, each with its own buffers: one ray per cell (exact rays) would
-    # otherwise allocate eight arrays per cell
-    chunks = min(nray, 256)
-    per = (nray + chunks - 1) // chunks if chunks > 0 else 0
-    for chunk in prange(chunks):
-        d_buf = np.empty(nmax + 1)
-        zc_buf = np.empty(nmax + 1)
-        rows_buf = np.empty(nmax + 1, dtype=np.int64)
-        cols_buf = np.empty(nmax + 1, dtype=np.int64)
-        owned_buf = np.empty(nmax + 1, dtype=np.bool_)
-        block_buf = np.empty(nmax // _BLOCK + 1)
-        prev_buf = np.empty(nmax + 1, dtype=np.int64)
-        top_buf = np.empty(nmax + 1, dtype=np.int64)
-        for k in range(chunk * per, min((chunk + 1) * per, nray)):
-            x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
-            if n <= 0:
-                continue
-            step_m = cell * math.sqrt(1.0 + slope * slope)
-            d = d_buf[:n + 1]
-            zc = zc_buf[:n + 1]
-            rows = rows_buf[:n + 1]
-            cols = cols_buf[:n + 1]
-            owned = owned_buf[:n + 1]
-            owned[:] = False
-            d[0] = 0.0
-            zc[0] = z0
-            any_owned = False
-            for s in range(n):
-                i = s + 1
-                j = j0 + sign * s
-                m = s_minor + slope * sign * (u0 + s)
-                mi = math.floor(m + 0.5)
-                if x_major:
-                    rows[i], cols[i] = mi, j
-                else:
-                    rows[i], cols[i] = j, mi
-                d[i] = (u0 + s) * step_m
-                z = _sample(dem, oy, ox, rows_all, cols_all, x_major, j, m)
-                zc[i] = -np.inf if math.isnan(z) else z - curvature * d[i] * d[i]
-                rr, cc = rows[i] - r0, cols[i] - c0
-                if 0 <= rr < h and 0 <= cc < w and owner_ray[rr, cc] == k \
-                        and owner_step[rr, cc] == s:
-                    owned[i] = True
-                    any_owned = True
-            if not any_owned:
-                continue
-            block_max = block_buf[:n // _BLOCK + 1]
-            block_max[:] = -np.inf
-            prev = prev_buf[:n + 1]
-            prev[:] = -1
-            top = top_buf[:n + 1]
-            top[:] = -1
-            if not los_only:
-                for i in range(1, n + 1):
-                    b = (i - 1) // _BLOCK
-                    if zc[i] > block_max[b]:
-                        block_max[b] = zc[i]
-                _upper_hull(zc, d, prev, top)
-            horizon = -np.inf  # steepest elevation angle (as a slope) of samples so far
+    for k in prange(ty.size):
+        x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
+        if n <= 0:
+            continue
+        step_m = cell * math.sqrt(1.0 + slope * slope)
+        d = np.empty(n + 1)
+        zc = np.empty(n + 1)
+        rows = np.empty(n + 1, dtype=np.int64)
+        cols = np.empty(n + 1, dtype=np.int64)
+        owned = np.zeros(n + 1, dtype=np.bool_)
+        d[0] = 0.0
+        zc[0] = z0
+        any_owned = False
+        for s in range(n):
+            i = s + 1
+            j = j0 + sign * s
+            m = s_minor + slope * sign * (u0 + s)
+            mi = math.floor(m + 0.5)
+            if x_major:
+                rows[i], cols[i] = mi, j
+            else:
+                rows[i], cols[i] = j, mi
+            d[i] = (u0 + s) * step_m
+            z = _sample(dem, oy, ox, rows_all, cols_all, x_major, j, m)
+            zc[i] = -np.inf if math.isnan(z) else z - curvature * d[i] * d[i]
+            rr, cc = rows[i] - r0, cols[i] - c0
+            if 0 <= rr < h and 0 <= cc < w and owner_ray[rr, cc] == k \
+                    and owner_step[rr, cc] == s:
+                owned[i] = True
+                any_owned = True
+        if not any_owned:
+            continue
+        block_max = np.full(n // _BLOCK + 1, -np.inf)
+        prev = np.full(n + 1, -1, dtype=np.int64)
+        top = np.full(n + 1, -1, dtype=np.int64)
+        if not los_only:
             for i in range(1, n + 1):
-                if owned[i]:
-                    rr, cc = rows[i] - r0, cols[i] - c0
-                    z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - curvature * d[i] * d[i]
-                    visible = (z_t - z0) / d[i] >= horizon
-                    los[rr, cc] = visible
-                    if not los_only:
-                        full = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
-                                            wavelength, method)
-                        ground_t = dem[rows[i] - oy, cols[i] - ox]
-                        smooth = _smooth_loss(d, i, z0, z0 - tx_h, ground_t, z_t, curvature,
-                                              wavelength, method) if full > 0.0 else 0.0
-                        loss[rr, cc] = max(full - smooth, 0.0)
-                angle = (zc[i] - z0) / d[i]
-                if angle > horizon:
-                    horizon = angle
+                b = (i - 1) // _BLOCK
+                if zc[i] > block_max[b]:
+                    block_max[b] = zc[i]
+            _upper_hull(zc, d, prev, top)
+        horizon = -np.inf  # steepest elevation angle (as a slope) of samples so far
+        for i in range(1, n + 1):
+            if owned[i]:
+                rr, cc = rows[i] - r0, cols[i] - c0
+                z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - curvature * d[i] * d[i]
+                visible = (z_t - z0) / d[i] >= horizon
+                los[rr, cc] = visible
+                if not los_only:
+                    loss[rr, cc] = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
+                                                wavelength, method)
+            angle = (zc[i] - z0) / d[i]
+            if angle > horizon:
+                horizon = angle

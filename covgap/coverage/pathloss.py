@@ -8,17 +8,10 @@ with the empirical path loss of :func:`covgap.coverage.propagation.pathloss_db`
 (COST-231/Okumura-Hata below 3 GHz, 3GPP TR 38.901 RMa/UMa for 5G), the 3GPP parabolic
 horizontal pattern for sectors, and, in the terrain model, the knife-edge diffraction
 loss of the terrain profile from the antenna to a receiver 1.5 m above the ground
-(:mod:`covgap.coverage.los`), by ITU-R P.526 on every path: a clear path whose main
-edge still reaches into the first Fresnel zone (-0.78 < nu < 0) takes its small loss,
-so a ray that clears a ridge by half a metre and one that touches it differ by a few
-dB, not twenty.  In the terrain model the empirical models are also given the
-antenna's effective height above the average terrain of the path
-(:func:`covgap.coverage.propagation.effective_height_m`), not the mast height, as they
-were fitted: a mast on a hilltop serves the plain below as a tall antenna.  5G uses
-TR 38.901's LOS formula in the terrain model, since there the terrain itself decides
-what is obstructed.  With ``[coverage] rays = "exact"`` each cell's profile is the
-straight line to its own centre, so a cell's value does not depend on the tile or
-window that computed it.  The terrain model also
+(:mod:`covgap.coverage.los`) wherever the terrain blocks the line of sight.  Hata is an
+empirical median over ordinary ground, so clear paths take no diffraction loss (that
+would count smooth ground twice); 5G uses TR 38.901's LOS formula in the terrain model,
+since there the terrain itself decides what is obstructed.  The terrain model also
 keeps the signal without the terrain losses, so a gap can be explained as a terrain
 shadow of a named site.
 
@@ -41,8 +34,8 @@ from numba import njit, prange
 from covgap.compute import map_ordered
 from covgap.config import ComputeConfig, CoverageConfig
 from covgap.coverage.grid import Grid
-from covgap.coverage.los import path_mean_elevation_m, terrain_window, window_bounds
-from covgap.coverage.propagation import EFFECTIVE_HEIGHT_MAX_M, effective_height_m, pathloss_db
+from covgap.coverage.los import terrain_window, window_bounds
+from covgap.coverage.propagation import pathloss_db
 from covgap.coverage.result import ModelOutput
 from covgap.progress import Tick
 
@@ -159,11 +152,8 @@ def signal_coverage(
         frequency_mhz=("frequency_mhz", "first"), technology=("technology", "first"),
         environment=("environment", "first"), eirp_dbm=("eirp_dbm", "max"),
         ref_db=("ref_db", "first"))
-    reach = groups
-    if terrain:  # the effective height can exceed the mast: reach as far as it can
-        reach = groups.assign(height_m=_highest_effective_m(groups, grid, dem))
     groups["radius_m"] = service_distance_m(
-        reach, floor_dbm=floor, max_distance_m=config.max_distance_m,
+        groups, floor_dbm=floor, max_distance_m=config.max_distance_m,
         rx_height_m=config.rx_height_m, terrain=terrain)
 
     groups["row_f"], groups["col_f"] = grid.rowcol(groups["x"].to_numpy(),
@@ -203,50 +193,6 @@ def signal_coverage(
     return ModelOutput(signal=_finish(best), server=serve,
                        clear_signal=_finish(clear) if terrain else {},
                        clear_server=clear_serve, parameters={"tiles": len(tasks)})
-
-
-def _highest_effective_m(groups: pd.DataFrame, grid: Grid, dem: np.ndarray) -> np.ndarray:
-    """Return the highest effective height each antenna can have: over the lowest ground."""
-    row, col = grid.rowcol(groups["x"].to_numpy(), groups["y"].to_numpy())
-    r = np.clip(np.floor(row).astype(int), 0, grid.height - 1)
-    c = np.clip(np.floor(col).astype(int), 0, grid.width - 1)
-    ground = dem[r, c].astype(float)
-    low = float(np.nanmin(dem)) if np.isfinite(dem).any() else np.nan
-    mast = groups["height_m"].to_numpy(float)
-    top = np.clip(mast + ground - low, mast, EFFECTIVE_HEIGHT_MAX_M)
-    return np.where(np.isfinite(top), top, mast)
-
-
-def _terrain_terms(dem: np.ndarray, origin: tuple[int, int], cell_size_m: float,
-                   row_f: float, col_f: float, group: pd.Series, rx_height_m: float,
-                   tw: object) -> tuple[np.ndarray, np.ndarray]:
-    """Diffraction loss and effective-height correction over a terrain window, dB.
-
-    Returns
-    -------
-    (extra, adjust) : float32 arrays of the window's shape
-        ``extra``: the P.526 knife-edge loss of every path (NaN outside the radius and
-        over nodata); ``adjust``: path loss at the effective antenna height minus path
-        loss at the mast height (negative from a hilltop, positive from a valley).
-    """
-    extra = tw.loss_db.astype("float32")
-    adjust = np.zeros(extra.shape, dtype="float32")
-    rr, cc = np.nonzero(np.isfinite(extra))
-    if rr.size == 0:
-        return extra, adjust
-    mean = path_mean_elevation_m(dem, cell_size_m=cell_size_m, site_row=row_f,
-                                 site_col=col_f, rows=rr + tw.row0, cols=cc + tw.col0,
-                                 origin=origin)
-    ground = float(dem[int(row_f) - origin[0], int(col_f) - origin[1]])
-    mast = float(group["height_m"])
-    heff = effective_height_m(mast, ground, mean)
-    d = tw.distance_m[rr, cc].astype(float)
-    kw = {"rx_height_m": rx_height_m, "environment": group["environment"],
-          "technology": group["technology"], "los": True}
-    f = float(group["frequency_mhz"])
-    adjust[rr, cc] = (np.asarray(pathloss_db(d, f, tx_height_m=heff, **kw))
-                      - np.asarray(pathloss_db(d, f, tx_height_m=mast, **kw)))
-    return extra, adjust
 
 
 def _window(row_f: float, col_f: float, radius: float, grid: Grid, terrain: bool
@@ -290,7 +236,6 @@ class TileTask:
     k_factor: float
     diffraction: str
     dem: np.ndarray | None = None
-    rays: str = "shared"
     dem_origin: tuple[int, int] = (0, 0)
 
 
@@ -330,8 +275,7 @@ def tile_tasks(groups: pd.DataFrame, cells: pd.DataFrame, grid: Grid,
             north=grid.transform.f, cell_size_m=grid.cell_size_m, shape=grid.shape,
             floor_dbm=config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB,
             rx_height_m=config.rx_height_m, k_factor=config.k_factor,
-            diffraction=config.diffraction, dem=dem_part, dem_origin=origin,
-            rays=config.rays))
+            diffraction=config.diffraction, dem=dem_part, dem_origin=origin))
     return tasks
 
 
@@ -377,12 +321,13 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
                                 rx_height_m=task.rx_height_m,
                                 frequency_mhz=float(g["frequency_mhz"]), radius_m=radius,
                                 k_factor=task.k_factor, method=task.diffraction,
-                                origin=task.dem_origin, extent=task.shape, rays=task.rays)
-            extra, adjust = _terrain_terms(task.dem, task.dem_origin, task.cell_size_m,
-                                           float(g["row_f"]), float(g["col_f"]), g,
-                                           task.rx_height_m, tw)
+                                origin=task.dem_origin, extent=task.shape)
+            # diffraction counts only where the terrain blocks the line of sight: on a
+            # clear path the empirical model already holds the ground's effect (see
+            # the Limits of covgap.coverage.los)
+            extra = np.where(tw.los, np.float32(0.0), tw.loss_db).astype("float32")
         else:
-            extra = adjust = no_terrain
+            extra = no_terrain
         _, table_loss = _loss_table(g, radius, task.rx_height_m, terrain)
         idx = members[gid]
         # co-located cells of several operators share the loss but not the rasters
@@ -393,8 +338,8 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
                 arrays[0], arrays[1], arrays[2] if terrain else arrays[0],
                 arrays[3] if terrain else arrays[1], terrain, b0, d0, r0, c0, h, w,
                 task.west, task.north, task.cell_size_m, float(g["x"]), float(g["y"]),
-                radius, _TABLE_STEP_M, table_loss, extra, adjust, eirp_ref[sub],
-                azimuth[sub], beamwidth[sub], index[sub], task.floor_dbm)
+                radius, _TABLE_STEP_M, table_loss, extra, eirp_ref[sub], azimuth[sub],
+                beamwidth[sub], index[sub], task.floor_dbm)
         if tick:
             tick(1)
     return out
@@ -421,15 +366,14 @@ def merge_tile(part: TileResult, bounds: tuple[int, int, int, int],
 
 @njit(cache=True, nogil=True, parallel=True)
 def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w, west, north,
-                res, sx, sy, radius, step, table, extra, adjust, eirp_ref, azimuth, beamwidth,
-                index, floor):  # pragma: no cover - compiled; tested through signal_coverage
+                res, sx, sy, radius, step, table, extra, eirp_ref, azimuth, beamwidth, index,
+                floor):  # pragma: no cover - compiled; tested through signal_coverage
     """Add a group's cells to the best-server rasters over one window.
 
     For every grid cell of the window within ``radius`` of the site: the path loss by
     linear interpolation in ``table`` (one value every ``step`` metres), the 3GPP
     parabolic pattern of each sector (TR 36.814 Table A.2.1.1-2, A_m = 25 dB), and with
-    ``terrain`` the effective-height correction ``adjust`` (part of the path loss) and
-    the diffraction loss ``extra``; the strongest signal at or above
+    ``terrain`` the diffraction loss ``extra``; the strongest signal at or above
     ``floor`` wins, and ``clear`` keeps the winner without terrain.  Rows and columns
     (``r0``, ``c0``, the window's) are the whole grid's; the rasters hold the grid's part
     from row ``o0``, column ``p0``.
@@ -469,8 +413,6 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
                 loss = table[last]
             else:
                 loss = table[k] + (table[k + 1] - table[k]) * (pos - k)
-            if terrain:
-                loss += adjust[i, j]
             # no sector can beat its strongest cell on boresight (the pattern only takes
             # away): skip the pattern where that bound cannot win.  The comparisons are
             # those below, so the rasters are exactly the same without the skip.
@@ -541,8 +483,7 @@ def signal_at_points(
     floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
     sites = sites.copy()
     sites["ref_db"] = sites["technology"].map(config.reference_signal_db).astype(float)
-    reach = sites.assign(height_m=_highest_effective_m(sites, grid, dem)) if terrain else sites
-    radius = service_distance_m(reach, floor_dbm=floor, max_distance_m=config.max_distance_m,
+    radius = service_distance_m(sites, floor_dbm=floor, max_distance_m=config.max_distance_m,
                                 rx_height_m=config.rx_height_m, terrain=terrain)
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -566,17 +507,14 @@ def signal_at_points(
                                 site_col=float(col_f), tx_height_m=float(s["height_m"]),
                                 rx_height_m=config.rx_height_m,
                                 frequency_mhz=float(s["frequency_mhz"]), radius_m=r,
-                                k_factor=config.k_factor, method=config.diffraction,
-                                rays=config.rays)
+                                k_factor=config.k_factor, method=config.diffraction)
             h, w = tw.los.shape
             i = prow[near] - tw.row0
             j = pcol[near] - tw.col0
             inside = (i >= 0) & (i < h) & (j >= 0) & (j < w)
-            ex, adj = _terrain_terms(dem, (0, 0), grid.cell_size_m, float(row_f),
-                                     float(col_f), s, config.rx_height_m, tw)
             extra = np.full(near.size, np.nan)
             ii, jj = i[inside], j[inside]
-            extra[inside] = ex[ii, jj] + adj[ii, jj]
+            extra[inside] = np.where(tw.los[ii, jj], 0.0, tw.loss_db[ii, jj])
             level = level - extra  # NaN (off the DEM, out of reach) stays uncovered
         keep = ~np.isnan(level)
         out.append((near[keep], level[keep]))
