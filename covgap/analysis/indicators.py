@@ -645,12 +645,7 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
         code_to_district = commune_rows.set_index("commune_code")["district"]
         village_district = villages["commune_code"].map(code_to_district)
         keys, per_key = _group_totals(villages, village_district)
-        parts = commune_rows.assign(
-            _c5g=commune_rows["centre_5g"].fillna(False).astype(int),
-            _known=commune_rows["centre_5g"].notna().astype(int)).groupby("district",
-                                                                           sort=True)
-        sums = parts[["site_locations", "shared_locations", "_c5g", "_known"]].sum()
-        sums = sums.rename(columns={"_c5g": "centre_5g", "_known": "centres"})
+        sums = _district_sums(commune_rows)
         for district, group, n_loc, n_shared, n_5g, n in zip(
                 sums.index, _lookup(keys, per_key, sums.index), sums["site_locations"],
                 sums["shared_locations"], sums["centre_5g"], sums["centres"], strict=True):
@@ -668,25 +663,50 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
                                           centres=int(known),
                                           centres_5g=int(known and bool(n_5g))),
             (commune_targets or {}).get(str(code), {}))
-    for key, (exact, num, den) in (places or {}).items():
-        ind, kind = key.split(".", 1)
-        unit, higher = PLACE_INDICATORS[ind]
-        target = (place_targets or {}).get(ind, {}).get(kind)
-        met = meets(exact, target, higher=higher)
-        rows.append({"level": "province", "code": province_code, "name": province_name,
-                     "indicator": ind, "value": shown_percent(exact, target, higher=higher),
-                     "target": target, "met": pd.NA if met is None else met,
-                     "numerator": num, "denominator": den, "unit": unit, "source": "map",
-                     "kind": kind})
-    for ind, value in (reported or {}).items():
-        met = meets(float(value), targets.get(ind))
-        rows.append({"level": "province", "code": province_code, "name": province_name,
-                     "indicator": ind, "value": float(value), "target": targets.get(ind),
-                     "met": pd.NA if met is None else met, "numerator": np.nan,
-                     "denominator": np.nan, "unit": "", "source": "supplied"})
+    rows += _place_rows(places or {}, place_targets or {}, province_code, province_name)
+    rows += _reported_rows(reported or {}, targets, province_code, province_name)
     table = pd.DataFrame(rows)
     if "kind" not in table:
         table["kind"] = pd.NA
     table["kind"] = table["kind"].astype("string")
     table["met"] = table["met"].astype("boolean")
     return table
+
+
+def _district_sums(commune_rows: pd.DataFrame) -> pd.DataFrame:
+    """Site locations, shared ones, known centres and centres with 5G per district."""
+    parts = commune_rows.assign(
+        _c5g=commune_rows["centre_5g"].fillna(False).astype(int),
+        _known=commune_rows["centre_5g"].notna().astype(int)).groupby("district", sort=True)
+    sums = parts[["site_locations", "shared_locations", "_c5g", "_known"]].sum()
+    return sums.rename(columns={"_c5g": "centre_5g", "_known": "centres"})
+
+
+def _place_rows(places: dict[str, Figure], place_targets: dict[str, dict[str, float]],
+                code: str, name: str) -> list[dict]:
+    """Province rows of the place indicators, one per ``"<indicator>.<kind>"`` figure."""
+    rows = []
+    for key, (exact, num, den) in places.items():
+        ind, kind = key.split(".", 1)
+        unit, higher = PLACE_INDICATORS[ind]
+        target = place_targets.get(ind, {}).get(kind)
+        met = meets(exact, target, higher=higher)
+        rows.append({"level": "province", "code": code, "name": name, "indicator": ind,
+                     "value": shown_percent(exact, target, higher=higher),
+                     "target": target, "met": pd.NA if met is None else met,
+                     "numerator": num, "denominator": den, "unit": unit, "source": "map",
+                     "kind": kind})
+    return rows
+
+
+def _reported_rows(reported: dict[str, float], targets: dict[str, float | None],
+                   code: str, name: str) -> list[dict]:
+    """Province rows of the operator-reported statistics (source "supplied")."""
+    rows = []
+    for ind, value in reported.items():
+        met = meets(float(value), targets.get(ind))
+        rows.append({"level": "province", "code": code, "name": name, "indicator": ind,
+                     "value": float(value), "target": targets.get(ind),
+                     "met": pd.NA if met is None else met, "numerator": np.nan,
+                     "denominator": np.nan, "unit": "", "source": "supplied"})
+    return rows
