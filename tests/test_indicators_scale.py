@@ -87,8 +87,9 @@ def test_commune_table_by_hand(toy_tables):
     assert list(rows.columns) == [
         "commune_code", "commune_name", "region", "district", "centre_5g", "site_locations",
         "shared_locations", "villages", "villages_mbb", "villages_ftth", "population",
-        "population_mbb", "usp_villages", "villages_mbb_pct", "villages_ftth_pct",
-        "bts_sharing_pct", "population_mbb_pct", "commune_centres_5g_pct"]
+        "population_mbb", "usp_villages", "usp_mobile_villages", "usp_fibre_villages",
+        "villages_mbb_pct", "villages_ftth_pct", "bts_sharing_pct", "population_mbb_pct",
+        "commune_centres_5g_pct", "households_mbb_pct", "households_ftth_pct"]
     assert rows["villages"].dtype == np.int64 and rows["population_mbb"].dtype == np.int64
 
 
@@ -98,10 +99,11 @@ def test_indicator_table_by_hand(toy_tables):
     plain = indicator_table(villages, rows, province_code="toy", province_name="Toy",
                             targets={"villages_mbb_pct": 100, "usp_villages": 0})
     assert "district" not in set(plain["level"])
-    assert len(plain) == len(table) - 12
-    assert table["level"].tolist() == (["province"] * 6 + ["district"] * 12
-                                       + ["commune"] * 24)
-    assert table["code"].tolist()[::6] == ["toy", "Huyện A", "Huyện B", "15001", "15002",
+    n_ind = len(INDICATORS)  # 10 rows per area: the 0.1 six plus households and USP parts
+    assert len(plain) == len(table) - 2 * n_ind
+    assert table["level"].tolist() == (["province"] * n_ind + ["district"] * 2 * n_ind
+                                       + ["commune"] * 4 * n_ind)
+    assert table["code"].tolist()[::n_ind] == ["toy", "Huyện A", "Huyện B", "15001", "15002",
                                            "15003", "15004"]
     assert table["indicator"].tolist() == list(INDICATORS) * 7
     got = {(c, i): (v, n, d) for c, i, v, n, d in zip(
@@ -211,4 +213,4 @@ def test_national_size_tables_count_every_village_once():
                             targets={}, district_rows=True)
     assert rows["villages"].sum() == n
     assert rows["population"].sum() == villages["population"].sum()
-    assert len(table) == 6 * (1 + 660 + k)
+    assert len(table) == len(INDICATORS) * (1 + 660 + k)
