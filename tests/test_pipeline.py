@@ -113,7 +113,8 @@ def test_tables_are_written_with_the_spec_columns(province, tmp_path):
                                             "target", "met"]
     assert set(indicators["indicator"]) == {
         "villages_mbb_pct", "villages_ftth_pct", "bts_sharing_pct", "population_mbb_pct",
-        "commune_centres_5g_pct", "usp_villages"}
+        "commune_centres_5g_pct", "usp_villages", "households_mbb_pct",
+        "households_ftth_pct", "usp_mobile_villages", "usp_fibre_villages"}
     gaps = pd.read_csv(target / "gaps.csv", encoding="utf-8-sig")
     assert gaps["priority"].tolist() == list(range(1, len(gaps) + 1))
 
