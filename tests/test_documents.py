@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import covgap
 from covgap.cli import app
+from covgap.export.csv import VI_HEADERS
 from covgap.export.documents import read_run_tables, rebuild_documents
 from covgap.export.docx import appendix_tables, vn2000_crs
 from covgap.export.figures import COMMUNE_SIZE_PX, PROVINCE_SIZE_PX, gap_communes
@@ -95,7 +96,8 @@ def test_appendix_tables_hold_the_runs_lom_song_villages_and_candidates(vi_run):
     body = rows[1:]
     assert [r[0] for r in body] == [str(i) for i in range(1, len(lom) + 1)]
     assert sorted((r[1], r[2], r[3], r[4]) for r in body) == sorted(
-        zip(lom["Tên xã"], lom["Tên thôn"], lom["Dân số"], lom["Nguyên nhân"], strict=True))
+        zip(lom[VI_HEADERS["commune_name"]], lom["Tên thôn"], lom["Dân số"], lom["Nguyên nhân"],
+            strict=True))
     gaps = _read_csv(vi_run / "gaps.csv").set_index("Tên thôn")
     assert all(r[5] == gaps.loc[r[2], "Giải pháp đề xuất"] for r in body)
     # proposed sites: one row per candidate, VN-2000 and WGS84 coordinates, people, cost
@@ -108,9 +110,11 @@ def test_appendix_tables_hold_the_runs_lom_song_villages_and_candidates(vi_run):
         x, y = (float(v) for v in row[2].split("; "))
         back = gpd.GeoSeries.from_xy([x], [y], crs=vn2000_crs("EPSG:32648", lon)).to_crs(4326)
         assert (back.x[0], back.y[0]) == pytest.approx((lon, lat), abs=2e-5)
-        assert row[4] == c["Loại (mới/dùng chung)"]
+        assert row[4] == c[VI_HEADERS["kind"]]
         assert row[5] == f"{int(c['Dân số được phủ thêm']):,}".replace(",", ".")
-        assert row[6] == f"{float(c['Chi phí']):,.0f}".replace(",", ".")
+        cost = c[VI_HEADERS["cost"]]
+        assert row[6] == ("" if pd.isna(cost) or cost == "" else
+                          f"{float(cost):,.0f}".replace(",", "."))
     # the universal-service lists
     usp_m = villages[villages["Công ích di động"] == "true"]
     assert sorted(r[2] for r in _rows(document.tables[4])[1:]) == sorted(usp_m["Tên thôn"])

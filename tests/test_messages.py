@@ -41,9 +41,10 @@ def test_column_names_cover_every_documented_column():
      "không có sóng 4G/5G: bị địa hình che chắn từ trạm TH-0060 (Viettel, -94 dBm nếu không "
      "có địa hình); trạm 4G/5G gần nhất TH-0060 (Viettel) cách 3,6 km; tuyến cáp quang gần "
      "nhất cách 10,1 km (Viettel)"),
-    ("MobiFone: new or shared site (nearest site TH-0060, 5.2 km); Viettel: extend fibre "
-     "9.0 km from node FO-00013",
-     "MobiFone: xây mới hoặc dùng chung trạm (trạm gần nhất TH-0060, cách 5,2 km); Viettel: "
+    ("MobiFone: new or shared site (nearest site TH-0060 of Viettel, 5.2 km); Viettel: "
+     "extend fibre 9.0 km from node FO-00013",
+     "MobiFone: xây mới hoặc dùng chung trạm (trạm gần nhất TH-0060 của Viettel, cách 5,2 km); "
+     "Viettel: "
      "kéo cáp quang 9,0 km từ điểm nút FO-00013"),
     ("4G/5G covers 40% of the people (rule 80%)", "4G/5G phủ 40% dân số (quy định 80%)"),
     ("no FTTH reach; commune class III (QĐ 861/QĐ-TTg)",

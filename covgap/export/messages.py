@@ -130,6 +130,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cell.covered": {"vi": "được phủ sóng", "en": "covered"},
     "cell.partial": {"vi": "phủ sóng một phần", "en": "partial"},
     "cell.lom_song": {"vi": "lõm sóng", "en": "lom_song"},
+    "cell.status_no_signal": {"vi": "chưa có sóng di động", "en": "no_signal"},
+    "cell.status_no_broadband": {"vi": "chỉ có sóng 2G/3G", "en": "no_broadband"},
     "cell.mobile": {"vi": "di động", "en": "mobile"},
     "cell.fibre": {"vi": "cáp quang", "en": "fibre"},
     "cell.mobile+fibre": {"vi": "di động và cáp quang", "en": "mobile+fibre"},
@@ -182,8 +184,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cell.usp_border": {"vi": "khu vực biên giới", "en": "border area"},
     "cell.usp_island": {"vi": "xã đảo", "en": "island"},
     "cell.fix_site_near": {
-        "vi": "{operator}: xây mới hoặc dùng chung trạm (trạm gần nhất {site}, cách {km} km)",
-        "en": "{operator}: new or shared site (nearest site {site}, {km} km)"},
+        "vi": "{operator}: xây mới hoặc dùng chung trạm (trạm gần nhất {site} của {owner}, "
+              "cách {km} km)",
+        "en": "{operator}: new or shared site (nearest site {site} of {owner}, {km} km)"},
     "cell.fix_site": {"vi": "{operator}: xây mới hoặc dùng chung trạm",
                       "en": "{operator}: new or shared site"},
     "cell.fix_fibre": {"vi": "{operator}: kéo cáp quang {km} km từ {kind} {fibre}",
@@ -301,7 +304,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 #: The CSV columns whose cells a person reads and :func:`translate_frame` translates.
-TEXT_COLUMNS: tuple[str, ...] = ("status", "gap", "kind", "reason", "fix",
+TEXT_COLUMNS: tuple[str, ...] = ("status", "signal_status", "gap", "kind", "reason", "fix",
+                                 "fix_mobile", "fix_fibre",
                                  "usp_mobile_reason", "usp_fibre_reason", "level", "source",
                                  "plan", "share_basis", "fibre_kind", "fibre_extension_basis",
                                  "unit")
