@@ -8,6 +8,7 @@ Examples
 """
 
 from covgap._version import __version__
+from covgap.analysis.villages import SIGNAL_STATUSES
 from covgap.config import Config, load_config
 from covgap.diff import RunDiff, diff_runs
 from covgap.errors import (
@@ -23,6 +24,7 @@ from covgap.pipeline import run
 from covgap.result import Result, RunExistsError
 
 __all__ = [
+    "SIGNAL_STATUSES",
     "Config",
     "ConfigError",
     "CovgapError",
