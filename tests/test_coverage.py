@@ -242,6 +242,56 @@ def test_a_ridge_hides_the_village_from_the_terrain_model_only(tmp_path, ridge_m
         assert terrain.signal[key][at] == pytest.approx(clear)
 
 
+def test_a_hilltop_mast_serves_the_plain_at_its_effective_height(tmp_path):
+    """Hata gets the antenna's height above the path's average terrain (issue 13)."""
+    from covgap.coverage.propagation import effective_height_m, pathloss_db
+
+    dem = np.full((200, 200), 100.0)
+    dem[99, 50] = 400.0  # a needle 300 m above the plain: the site's cell
+    site = (X0 + 5050, Y0 + 10050)
+    inputs = world([cell("A", *site)], dem=dem, tmp_path=tmp_path)
+    cfg = config(model="terrain", max_distance_m=12000.0)
+    cov = compute_coverage(inputs, cfg)
+    key = ("Viettel", "4G")
+    ref = cfg.coverage.reference_signal_db["4G"]
+    for east in (3000.0, 6000.0, 9000.0):
+        x, y = site[0] + east, site[1]
+        # over the plain, 0.2 d .. d holds no hill: 400 + 30 - 100 = 330 m
+        heff = float(effective_height_m(30.0, 400.0, 100.0))
+        assert heff == 330.0
+        expected = 61.0 - ref - float(pathloss_db(east, 1800.0, tx_height_m=heff,
+                                                   environment="rural", technology="4G"))
+        assert value_at(cov, key, x, y) == pytest.approx(expected, abs=0.1)
+        # the mast height alone would have lost many dB more
+        mast = 61.0 - ref - float(pathloss_db(east, 1800.0, tx_height_m=30.0,
+                                               environment="rural", technology="4G"))
+        assert expected - mast > 10.0
+        assert cov.clear_signal[key][tuple(int(v[0]) for v in cov.grid.rowcol(
+            np.array([x]), np.array([y])))] == pytest.approx(expected, abs=0.1)
+
+
+def test_a_cell_has_one_signal_whatever_window_computes_it(tmp_path):
+    """A stronger site reaches farther (a larger window), but every cell it shared with
+    the weaker one is computed from the same ray: the signal is exactly 3 dB higher."""
+    rng = np.random.default_rng(11)
+    f = np.fft.fftfreq(200)
+    k = np.hypot(f[:, None], f[None, :])
+    z = np.real(np.fft.ifft2(np.fft.fft2(rng.normal(size=(200, 200)))
+                             / (1 + (k / 0.03) ** 2) ** 1.2))
+    dem = 100 + 150 * (z - z.min()) / (z.max() - z.min())
+    site = (X0 + 10050, Y0 + 10050)
+    key = ("Viettel", "4G")
+    signals = []
+    for eirp in (44.0, 47.0):
+        inputs = world([cell("A", *site, eirp=eirp)], dem=dem, tmp_path=tmp_path)
+        cov = compute_coverage(inputs, config(model="terrain", max_distance_m=20000.0))
+        signals.append(cov.signal[key])
+    weak, strong = signals
+    both = np.isfinite(weak)
+    assert both.sum() > 2000 and np.isfinite(strong).sum() > both.sum()
+    np.testing.assert_allclose(strong[both] - weak[both], 3.0, atol=1e-4)
+
+
 # ------------------------------------------------------------------ tiles
 
 

@@ -344,7 +344,7 @@ def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, metho
     todo[int(site_row) - r0, int(site_col) - c0] = False
     owner = np.full((h, w), -1, np.int32)
     step = np.zeros((h, w), np.int32)
-    L._assign_owners(sy, sx, ty, tx, r0, c0, todo, owner, step)
+    L._assign_owners(sy, sx, ty, tx, r0, r0 + h, c0, c0 + w, todo, owner, step)
     lone_r, lone_c = np.nonzero(todo & (owner < 0))
     ty = np.concatenate([ty, lone_r + float(r0)])
     tx = np.concatenate([tx, lone_c + float(c0)])
@@ -363,9 +363,32 @@ def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, metho
     def edge(z, d, i, da, za, db, zb):
         return best(z, d, i, i, da, za, db, zb)[0]
 
+    def knife_edges(z, d, t, z0, zt):
+        total = 0.0
+        nm, m = best(z, d, 1, t - 1, 0.0, z0, d[t], zt)
+        if nm > -0.78:
+            nt, et = best(z, d, 1, m - 1, 0.0, z0, d[m], z[m])
+            nr, er = best(z, d, m + 1, t - 1, d[m], z[m], d[t], zt)
+            if method == "deygout":
+                # ITU-R P.526-15 4.5.1: the sub-path edges weighted by T
+                jm = float(knife_edge_loss_db(nm))
+                weight = 1.0 - math.exp(-jm / 6.0)
+                total = jm + weight * sum(float(knife_edge_loss_db(v)) for v in (nt, nr))
+            else:
+                left = (d[et], z[et]) if nt > -0.78 else (0.0, z0)
+                right = (d[er], z[er]) if nr > -0.78 else (d[t], zt)
+                nus = [edge(z, d, m, *left, *right)]
+                if nt > -0.78:
+                    nus.append(edge(z, d, et, 0.0, z0, d[m], z[m]))
+                if nr > -0.78:
+                    nus.append(edge(z, d, er, d[m], z[m], d[t], zt))
+                total = sum(float(knife_edge_loss_db(v)) for v in nus)
+        return total
+
     z0 = float(dem[int(site_row), int(site_col)]) + tx_h
     los = np.zeros((h, w), bool)
     loss = np.full((h, w), np.nan)
+    smooth = np.full((h, w), np.nan)
     for ray in range(ty.size):
         x_major, sign, j0, n, slope, u0, _, s_minor = L._geometry(sy, sx, ty[ray], tx[ray])
         d = np.concatenate([[0.0], (u0 + np.arange(n)) * CELL * math.hypot(1, slope)])
@@ -384,24 +407,13 @@ def brute_force(dem, tw, *, site_row, site_col, tx_h, rx_h, frequency_mhz, metho
             t = s + 1
             zt = dem[r, c] + rx_h - curv * d[t] ** 2
             los[i, j] = t == 1 or (zt - z0) / d[t] >= np.max((z[1:t] - z0) / d[1:t])
-            total = 0.0
-            nm, m = best(z, d, 1, t - 1, 0.0, z0, d[t], zt)
-            if nm > -0.78:
-                nt, et = best(z, d, 1, m - 1, 0.0, z0, d[m], z[m])
-                nr, er = best(z, d, m + 1, t - 1, d[m], z[m], d[t], zt)
-                if method == "deygout":
-                    total = sum(float(knife_edge_loss_db(v)) for v in (nm, nt, nr))
-                else:
-                    left = (d[et], z[et]) if nt > -0.78 else (0.0, z0)
-                    right = (d[er], z[er]) if nr > -0.78 else (d[t], zt)
-                    nus = [edge(z, d, m, *left, *right)]
-                    if nt > -0.78:
-                        nus.append(edge(z, d, et, 0.0, z0, d[m], z[m]))
-                    if nr > -0.78:
-                        nus.append(edge(z, d, er, d[m], z[m], d[t], zt))
-                    total = sum(float(knife_edge_loss_db(v)) for v in nus)
-            loss[i, j] = total
-    return los, loss
+            loss[i, j] = knife_edges(z, d, t, z0, zt)
+            # the same over smooth ground: flat at 0 m, lowered by the bulge, every
+            # sample scanned
+            flat = -curv * d[:t + 1] ** 2
+            flat[0] = tx_h
+            smooth[i, j] = knife_edges(flat, d, t, tx_h, rx_h - curv * d[t] ** 2)
+    return los, loss, smooth
 
 
 @pytest.mark.parametrize("method,site,frequency", [
@@ -414,13 +426,18 @@ def test_fast_edge_search_equals_brute_force(method, site, frequency):
     tw = terrain_window(dem, cell_size_m=CELL, site_row=site[0], site_col=site[1],
                         tx_height_m=25.0, frequency_mhz=frequency, radius_m=3500.0,
                         method=method)
-    los, loss = brute_force(dem, tw, site_row=site[0], site_col=site[1], tx_h=25.0, rx_h=1.5,
-                            frequency_mhz=frequency, method=method)
+    los, loss, smooth = brute_force(dem, tw, site_row=site[0], site_col=site[1], tx_h=25.0,
+                                    rx_h=1.5, frequency_mhz=frequency, method=method)
     computed = np.isfinite(loss)
     assert computed.sum() > 3000
     assert np.array_equal(los[computed], tw.los[computed])
     assert np.allclose(loss[computed], tw.loss_db[computed], atol=1e-3)
     assert (loss[computed] > 0).mean() > 0.3
+    # the bisection over smooth ground finds what a full scan finds
+    assert (smooth[computed] > 0).mean() > 0.2
+    excess = np.maximum(loss - smooth, 0.0)
+    assert np.allclose(excess[computed], tw.excess_db[computed], atol=1e-3)
+    assert 0.1 < (excess[computed] > 0).mean() < (loss[computed] > 0).mean()
 
 
 def test_a_cell_missed_by_every_ray_gets_its_own():
@@ -433,7 +450,7 @@ def test_a_cell_missed_by_every_ray_gets_its_own():
     todo[20, 20] = False
     owner = np.full((41, 41), -1, np.int32)
     step = np.zeros((41, 41), np.int32)
-    L._assign_owners(sy, sx, ty, tx, 0, 0, todo, owner, step)
+    L._assign_owners(sy, sx, ty, tx, 0, 41, 0, 41, todo, owner, step)
     lone_r, lone_c = np.nonzero(todo & (owner < 0))
     assert lone_r.size > 50
     first = ty.size
@@ -561,3 +578,94 @@ def test_line_of_sight_agrees_with_gdal_viewshed_on_the_sample_dem(tmp_path):
         agreement, cells = los_agreement(ours, theirs)
         assert cells > 20_000, site.site_id
         assert agreement >= 0.97, f"{site.site_id}: {agreement:.2%} of {cells} cells agree"
+
+
+# --- 6. issue 13: effective height, continuity through nu = 0, one value per cell -------
+
+def test_mean_ground_on_a_flat_profile_gives_the_mast_height():
+    from covgap.coverage.propagation import effective_height_m
+
+    dem = np.full((121, 121), 250.0, dtype=np.float32)
+    tw = terrain_window(dem, cell_size_m=CELL, site_row=60.5, site_col=60.5, tx_height_m=30.0,
+                        frequency_mhz=1800.0, radius_m=5000.0)
+    mean = tw.mean_elevation_m[np.isfinite(tw.distance_m)]
+    assert mean.size > 9000 and np.all(mean == 250.0)
+    assert np.all(effective_height_m(30.0, 250.0, mean) == 30.0)
+
+
+def test_a_hilltop_antenna_stands_its_hill_above_the_plain_p1546_interval():
+    from covgap.coverage.propagation import effective_height_m
+
+    # a 300 m hill two cells wide under the site on a plain at 0 m; beyond 15.5 km a
+    # 500 m plateau, which P.1546's 3-15 km interval leaves out for a path of 16.5 km
+    dem = np.zeros((41, 241), dtype=np.float32)
+    dem[18:23, 18:23] = 300.0
+    dem[:, 20 + 173:] = 500.0  # from 15 525 m east of the site
+    site = (20.5, 20.5)
+    tw = terrain_window(dem, cell_size_m=CELL, site_row=site[0], site_col=site[1],
+                        tx_height_m=30.0, frequency_mhz=1800.0, radius_m=20000.0)
+    near_col, far_col = 20 + 55, 20 + 183  # 4950 m and 16 470 m east, on the site's row
+    near = float(tw.mean_elevation_m[20 - tw.row0, near_col - tw.col0])
+    far = float(tw.mean_elevation_m[20 - tw.row0, far_col - tw.col0])
+    assert near == 0.0  # 0.2 d .. d = 990-4950 m: all plain
+    assert far == 0.0  # 3-15 km: plain; the plateau under the receiver is not in it
+    assert float(effective_height_m(30.0, 300.0, near)) == 330.0
+    # on a 9 km path the interval 1.8-9 km holds no plateau either, but a path ending
+    # on the plateau at 16.5 km would have counted it with 0.2 d .. d
+    assert float(dem[20, far_col]) == 500.0
+
+
+def wall_touching_the_ray(wall_col: int, rx_col: int) -> float:
+    """Wall height (m) on the site's row that touches the ray to a receiver on the row."""
+    d_wall = (wall_col - SITE[1] + 0.5) * CELL
+    d_rx = (rx_col - SITE[1] + 0.5) * CELL
+    return -height_over_ray(0.0, d_wall, 30.0, 0.0, 1.5, d_rx)
+
+
+def test_diffraction_is_continuous_through_the_line_of_sight_boundary():
+    rx_col = 100  # 5400 m east; the wall 1800 m east
+    touch = wall_touching_the_ray(WALL_COL, rx_col)
+    excess = {}
+    for label, dz in (("clear by 0.5 m", -0.5), ("touching", 0.0), ("above by 0.5 m", 0.5)):
+        tw = terrain_window(wall_dem((WALL_COL, touch + dz)), cell_size_m=CELL,
+                            site_row=SITE[0], site_col=SITE[1], tx_height_m=30.0,
+                            frequency_mhz=1800.0, radius_m=6000.0)
+        i, j = int(SITE[0]) - tw.row0, rx_col - tw.col0
+        excess[label] = (bool(tw.los[i, j]), float(tw.excess_db[i, j]))
+    assert excess["clear by 0.5 m"][0] and not excess["above by 0.5 m"][0]
+    # a ray that clears the wall by half a metre is still in its Fresnel zone ...
+    assert excess["clear by 0.5 m"][1] > 3.0
+    # ... and differs from one that touches it, or is blocked by half a metre, by a few dB
+    assert abs(excess["touching"][1] - excess["clear by 0.5 m"][1]) < 2.0
+    assert abs(excess["above by 0.5 m"][1] - excess["touching"][1]) < 2.0
+    # through nu = 0 the main edge's J(nu) is 6.03 dB: P.526, not a step to three edges
+    nus = np.linspace(-0.9, 0.9, 181)
+    steps = np.abs(np.diff(knife_edge_loss_db(nus)))
+    assert steps.max() < 0.2
+
+
+def test_smooth_ground_adds_no_excess():
+    dem = np.zeros((201, 201), dtype=np.float32)
+    tw = terrain_window(dem, cell_size_m=CELL, site_row=100.5, site_col=100.5,
+                        tx_height_m=30.0, frequency_mhz=900.0, radius_m=9000.0)
+    ok = np.isfinite(tw.loss_db)
+    assert tw.loss_db[ok].max() > 5.0  # the raw knife edges of bare ground ...
+    assert tw.excess_db[ok].max() < 1e-4  # ... are smooth ground's, which Hata holds
+
+
+def test_a_cell_has_one_value_whatever_window_computes_it():
+    dem = rough_dem(280, relief_m=700.0, seed=3)
+    kw = {"cell_size_m": CELL, "site_row": 140.5, "site_col": 131.25, "tx_height_m": 30.0,
+          "frequency_mhz": 1800.0, "ray_radius_m": 12000.0}
+    small = terrain_window(dem, radius_m=6000.0, **kw)
+    large = terrain_window(dem, radius_m=11500.0, **kw)
+    h, w = small.los.shape
+    i, j = small.row0 - large.row0, small.col0 - large.col0
+    both = np.isfinite(small.distance_m)
+    for name in ("los", "loss_db", "excess_db", "mean_elevation_m"):
+        a = getattr(small, name)[both]
+        b = getattr(large, name)[i:i + h, j:j + w][both]
+        assert np.array_equal(a, b, equal_nan=name != "los"), name
+    # without a common ray radius the rays differ with the window, and so do cells
+    plain = terrain_window(dem, radius_m=6000.0, **{**kw, "ray_radius_m": None})
+    assert not np.array_equal(plain.loss_db[both], small.loss_db[both])

@@ -26,7 +26,9 @@ wins a tie), so every cell is computed exactly once, from the ray passing closes
 centre, at most half a cell away.  A cell that no sample falls in would get a ray of
 its own (a safeguard: the rays are under a cell apart everywhere in the window).  Rays are
 computed in parallel (numba ``prange``); each writes only the cells it owns, so results
-do not depend on the number of threads.
+do not depend on the number of threads.  With ``ray_radius_m`` the rays go to the
+border of the square of that radius instead, and are walked only as far as the window:
+every window up to that radius then gives a cell the same ray and the same value.
 
 *Geometry.*  Elevations are lowered by ``d² / (2 k R_e)`` with d the distance from the
 site, which puts the Earth bulge ``d1 d2 / (2 k R_e)`` under every straight ray.  The
@@ -43,13 +45,25 @@ ray between two end points at distances ``d1`` and ``d2`` is
 P.526-15 eq. 31, 0 dB for ``nu <= -0.78``).
 
 - ``"deygout"`` (ITU-R P.526-15 §4.5.1, limited to three edges): the main edge is the
-  sample with the largest nu on the whole path; the loss is ``J`` of it plus, on each
-  side, ``J`` of the sample with the largest nu on the sub-path from the antenna (or the
-  receiver) to the main edge.  Zero when the main edge has ``nu <= -0.78``.  The three
-  J values are summed as they are, with no empirical correction term.
+  sample with the largest nu on the whole path; on each side, the sample with the
+  largest nu on the sub-path from the antenna (or the receiver) to the main edge.  The
+  loss is ``J(nu_p) + T (J(nu_t) + J(nu_r))`` with ``T = 1 - exp(-J(nu_p) / 6)``, zero
+  when the main edge has ``nu <= -0.78``, on a clear path as on an obstructed one, so it
+  is continuous through the line-of-sight boundary.  P.526's empirical term C is left
+  out.
 - ``"epstein-peterson"`` (Epstein and Peterson 1953, Proc. IRE 41(5) 595-611): the same
   at most three edges Deygout selects (those with ``nu > -0.78``), but each edge's nu is
   taken on the path between its neighbouring edges (or the antenna and the receiver).
+
+*Excess over smooth ground.*  ``excess_db`` is ``loss_db`` less the same method over
+smooth ground (flat, lowered by the bulge, the same antenna and receiver heights and the
+same sample positions), floored at 0.  Over smooth ground each edge's nu rises to one
+peak and falls along the path, so those edges are found by climbing from the previous
+receiver's, in a few steps.
+
+*Mean ground.*  ``mean_elevation_m`` is the mean raw ground of the samples between 0.2 d
+and d (d < 15 km) or 3 and 15 km (ITU-R P.1546-6 Annex 5 §3), from running sums along
+the ray, for the antenna's effective height.
 
 The edge searches are exact but do not scan every sample: when the best nu is >= 0 it
 lies on the upper convex hull of the profile (kept for every prefix of the ray), and
@@ -61,11 +75,11 @@ Limits
 Every DEM sample is a knife edge.  On long paths bare ground a few cells from the
 receiver, which stands only ``rx_height_m`` above it, reaches into the Fresnel zone
 (nu > -0.78) and becomes the main edge; each sub-path then ends on the ground, next to
-samples at nu near 0, which add about 6 dB each.  On flat land with a 30 m antenna and
-90 m cells the loss is 0 dB up to about 1.8 km (900 MHz), 3.5 km (1800 MHz) and 6.4 km
-(3500 MHz), and 11-14 dB at 10 km.  That is close to the excess of
-the plane-earth (two-ray) loss over free space, which empirical models such as Hata
-already contain, so adding ``loss_db`` to them counts smooth ground twice.
+samples at nu near 0.  On flat land with a 30 m antenna and 90 m cells ``loss_db`` is
+0 dB up to about 1.8 km (900 MHz), 3.5 km (1800 MHz) and 6.4 km (3500 MHz), and some
+10 dB at 10 km: close to the excess of the plane-earth (two-ray) loss over free space,
+which empirical models such as Hata already contain.  ``excess_db`` removes it (0 dB on
+flat land); the coverage model adds ``excess_db``, not ``loss_db``, to them.
 
 Examples
 --------
@@ -105,6 +119,13 @@ NU_MIN = -0.78
 # Exact by the definition of the metre (SI brochure, 9th edition).
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 
+# ITU-R P.1546-6 Annex 5 §3.1-3.2: the effective height of the transmitting antenna is
+# its height above the average terrain 3-15 km from it, or 0.2 d to d on a path d under
+# 15 km.
+MEAN_NEAR_SHARE = 0.2
+MEAN_FROM_M = 3_000.0
+MEAN_FAR_M = 15_000.0
+
 # Samples per block of the edge scans; 16 balances bound checks against scanning.
 _BLOCK = 16
 _DEYGOUT = 0
@@ -132,6 +153,16 @@ class TerrainWindow:
     distance_m : ndarray of float32, shape (h, w)
         Horizontal distance from the site to the cell centre, metres; NaN outside the
         radius.
+    excess_db : ndarray of float32, shape (h, w)
+        What the terrain adds to smooth ground, dB: ``loss_db`` less the same method's
+        loss over smooth ground (the Earth's bulge only) between the same antenna and
+        receiver heights and sample positions, floored at 0.  The empirical path-loss
+        models (Hata, TR 38.901) already hold smooth ground's loss, so this is what the
+        terrain model adds to them.  NaN where ``loss_db`` is.
+    mean_elevation_m : ndarray of float32, shape (h, w)
+        Average ground elevation of the path, metres: over 0.2 d to d on a path of
+        d < 15 km and over 3 to 15 km beyond (ITU-R P.1546-6 Annex 5 §3), for the
+        antenna's effective height; NaN outside the radius and over nodata cells.
     """
 
     row0: int
@@ -139,13 +170,16 @@ class TerrainWindow:
     los: npt.NDArray[np.bool_]
     loss_db: npt.NDArray[np.float32]
     distance_m: npt.NDArray[np.float32]
+    excess_db: npt.NDArray[np.float32]
+    mean_elevation_m: npt.NDArray[np.float32]
 
 
 def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
                    tx_height_m: float, rx_height_m: float = 1.5, frequency_mhz: float,
                    radius_m: float, k_factor: float = 4 / 3,
                    method: str = "deygout", origin: tuple[int, int] = (0, 0),
-                   extent: tuple[int, int] | None = None) -> TerrainWindow:
+                   extent: tuple[int, int] | None = None,
+                   ray_radius_m: float | None = None) -> TerrainWindow:
     """Line of sight and knife-edge diffraction loss from one antenna, cell by cell.
 
     See the module docstring for the method (rays, sampling, Earth curvature, Deygout
@@ -180,6 +214,13 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
         then the larger DEM's, and the result is bit for bit the one the whole DEM
         gives, provided the part holds the site's window and one cell around it
         (clipped to the larger DEM; :func:`window_bounds`).
+    ray_radius_m : float, optional
+        The rays are cast to the border of the square of this radius around the site
+        (not clipped to the DEM), and walked only as far as the window.  Windows of any
+        radius up to it, and any clipping, then give every cell the same ray and the
+        same value, bit for bit: the coverage model passes ``[coverage]
+        max_distance_m``, so a cell's signal does not depend on which window or tile
+        computed it.  Default: ``radius_m`` (the rays end on the window's border).
 
     Returns
     -------
@@ -211,10 +252,14 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
                         tx_height_m=tx_height_m, rx_height_m=rx_height_m, radius_m=radius_m,
                         k_factor=k_factor, problems=problems, function="terrain_window",
                         origin=origin, extent=extent)
+    if ray_radius_m is not None and not (_is_number(ray_radius_m) and ray_radius_m > 0):
+        raise InputError("terrain_window: 1 invalid argument",
+                         [f"ray_radius_m {ray_radius_m!r} must be a number > 0 metres"])
     wavelength_m = SPEED_OF_LIGHT_M_S / (frequency_mhz * 1e6)
     code = _DEYGOUT if method == "deygout" else _EPSTEIN_PETERSON
     return _run(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m,
-                k_factor, wavelength_m, code, los_only=False, origin=origin, extent=extent)
+                k_factor, wavelength_m, code, los_only=False, origin=origin, extent=extent,
+                ray_radius_m=ray_radius_m)
 
 
 def window_bounds(site_row: float, site_col: float, radius_m: float, cell_size_m: float,
@@ -227,15 +272,10 @@ def window_bounds(site_row: float, site_col: float, radius_m: float, cell_size_m
     must hold ``(r0 - 1, r1 + 1, c0 - 1, c1 + 1)`` clipped to the DEM.
     """
     rows, cols = extent
-    site_r, site_c = int(site_row), int(site_col)
-    reach = radius_m / cell_size_m
-    # Cells whose centres (i + 0.5) may lie within the radius, clipped to the DEM; the
-    # site's own cell always (a radius under half a cell would miss it).
-    r0 = min(max(0, math.ceil(site_row - 0.5 - reach)), site_r)
-    r1 = max(min(rows, math.floor(site_row - 0.5 + reach) + 1), site_r + 1)
-    c0 = min(max(0, math.ceil(site_col - 0.5 - reach)), site_c)
-    c1 = max(min(cols, math.floor(site_col - 0.5 + reach) + 1), site_c + 1)
-    return r0, r1, c0, c1
+    r0, r1, c0, c1 = _square(site_row, site_col, radius_m, cell_size_m)
+    # clipped to the DEM; the site's own cell is always in (a radius under half a cell
+    # would miss it), and the site is on the DEM
+    return max(r0, 0), min(r1, rows), max(c0, 0), min(c1, cols)
 
 
 def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
@@ -377,7 +417,8 @@ def _holds(shape: tuple[int, int], origin: tuple[int, int], extent: tuple[int, i
 def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: float,
          rx_h: float, radius_m: float, k_factor: float, wavelength_m: float, method: int, *,
          los_only: bool, origin: tuple[int, int] = (0, 0),
-         extent: tuple[int, int] | None = None) -> TerrainWindow:
+         extent: tuple[int, int] | None = None,
+         ray_radius_m: float | None = None) -> TerrainWindow:
     rows, cols = extent if extent is not None else dem.shape
     oy, ox = origin
     site_r, site_c = int(site_row), int(site_col)
@@ -396,10 +437,13 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
 
     # Pixel coordinates with cell centres on integers ("centre-index" space).
     sy, sx = site_row - 0.5, site_col - 0.5
-    ty, tx = _border(r0, r1, c0, c1)
+    if ray_radius_m is None:
+        ty, tx = _border(r0, r1, c0, c1)
+    else:  # the square of the ray radius, unclipped: the same rays for every window
+        ty, tx = _border(*_square(site_row, site_col, max(ray_radius_m, radius_m), cell))
     owner_ray = np.full((h, w), -1, dtype=np.int32)
     owner_step = np.zeros((h, w), dtype=np.int32)
-    _assign_owners(sy, sx, ty, tx, r0, c0, todo, owner_ray, owner_step)
+    _assign_owners(sy, sx, ty, tx, r0, r1, c0, c1, todo, owner_ray, owner_step)
     lone_r, lone_c = np.nonzero(todo & (owner_ray < 0))
     if lone_r.size:
         ty = np.concatenate([ty, (lone_r + r0).astype(np.float64)])
@@ -408,21 +452,43 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
 
     los = np.zeros((h, w), dtype=np.bool_)
     loss = np.full((h, w), np.nan, dtype=np.float32)
-    z0 = float(dem[site_r - oy, site_c - ox]) + tx_h
+    excess = np.full((h, w), np.nan, dtype=np.float32)
+    mean = np.full((h, w), np.nan, dtype=np.float32)
+    ground0 = float(dem[site_r - oy, site_c - ox])
+    z0 = ground0 + tx_h
     curvature = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
-    _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, rx_h, curvature, wavelength_m, method,
-           los_only, ty, tx, r0, c0, owner_ray, owner_step, los, loss)
+    _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, tx_h, rx_h, curvature, wavelength_m,
+           method, los_only, ty, tx, _last_steps(owner_ray, owner_step, ty.size), r0, c0,
+           owner_ray, owner_step, los, loss, excess, mean)
 
-    los[site_r - r0, site_c - c0] = True
+    own = (site_r - r0, site_c - c0)
+    los[own] = True
+    mean[own] = ground0
     if not los_only:
-        loss[site_r - r0, site_c - c0] = 0.0
+        loss[own] = 0.0
+        excess[own] = 0.0
     los &= valid
     if los_only:
         loss[:] = np.nan
+        excess[:] = np.nan
     else:
         loss[~valid] = np.nan
+        excess[~valid] = np.nan
+    mean[~valid] = np.nan
     dist = np.where(inside, distance, np.nan).astype(np.float32)
-    return TerrainWindow(row0=r0, col0=c0, los=los, loss_db=loss, distance_m=dist)
+    return TerrainWindow(row0=r0, col0=c0, los=los, loss_db=loss, distance_m=dist,
+                         excess_db=excess, mean_elevation_m=mean)
+
+
+def _square(site_row: float, site_col: float, radius_m: float, cell_size_m: float
+            ) -> tuple[int, int, int, int]:
+    """:func:`window_bounds` without clipping: the square may reach beyond the DEM."""
+    reach = radius_m / cell_size_m
+    site_r, site_c = int(site_row), int(site_col)
+    return (min(math.ceil(site_row - 0.5 - reach), site_r),
+            max(math.floor(site_row - 0.5 + reach) + 1, site_r + 1),
+            min(math.ceil(site_col - 0.5 - reach), site_c),
+            max(math.floor(site_col - 0.5 + reach) + 1, site_c + 1))
 
 
 def _border(r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -467,12 +533,37 @@ def _geometry(sy, sx, ty, tx):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _assign_owners(sy, sx, ty, tx, r0, c0, todo, owner_ray, owner_step):  # pragma: no cover
+def _steps(x_major, sign, j0, n, slope, u0, s_minor, r0, r1, c0, c1):  # pragma: no cover
+    """How many of a ray's n samples to walk: while they read only the window's DEM.
+
+    The major index stays in the window and the two cells interpolated across the
+    minor axis within one cell of it (the DEM part :func:`window_bounds` asks for).
+    A ray to the window's own border never leaves it; a longer ray (``ray_radius_m``)
+    stops at the window's edge.
+    """
+    if x_major:
+        lo_j, hi_j, lo_m, hi_m = c0, c1 - 1, r0, r1
+    else:
+        lo_j, hi_j, lo_m, hi_m = r0, r1 - 1, c0, c1
+    for s in range(n):
+        j = j0 + sign * s
+        if j < lo_j or j > hi_j:
+            return s
+        f = math.floor(s_minor + slope * sign * (u0 + s))
+        if f < lo_m - 1 or f + 1 > hi_m:
+            return s
+    return n
+
+
+@njit(cache=True)
+def _assign_owners(sy, sx, ty, tx, r0, r1, c0, c1, todo, owner_ray,
+                   owner_step):  # pragma: no cover - compiled
     """Give each cell the ray sample that falls in it nearest to its centre."""
     h, w = todo.shape
     offset = np.full((h, w), np.inf)
     for k in range(ty.size):
         x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
+        n = _steps(x_major, sign, j0, n, slope, u0, s_minor, r0, r1, c0, c1)
         for s in range(n):
             j = j0 + sign * s
             m = s_minor + slope * sign * (u0 + s)
@@ -488,6 +579,19 @@ def _assign_owners(sy, sx, ty, tx, r0, c0, todo, owner_ray, owner_step):  # prag
                 offset[rr, cc] = off
                 owner_ray[rr, cc] = k
                 owner_step[rr, cc] = s
+
+
+@njit(cache=True)
+def _last_steps(owner_ray, owner_step, rays):  # pragma: no cover - compiled
+    """How many samples each ray must walk: to the last one it owns (0: none)."""
+    last = np.zeros(rays, dtype=np.int64)
+    h, w = owner_ray.shape
+    for i in range(h):
+        for j in range(w):
+            k = owner_ray[i, j]
+            if k >= 0 and owner_step[i, j] + 1 > last[k]:
+                last[k] = owner_step[i, j] + 1
+    return last
 
 
 @njit(cache=True)
@@ -629,6 +733,15 @@ def _edge_nu(zc, d, i, d_a, z_a, d_b, z_b, wavelength):  # pragma: no cover - co
 
 
 @njit(cache=True)
+def _deygout(nu_main, nu_t, nu_r):  # pragma: no cover - compiled
+    """ITU-R P.526-15 §4.5.1: J(nu_p) + T (J(nu_t) + J(nu_r)), T = 1 - exp(-J(nu_p) / 6)."""
+    j_main = _knife_edge(nu_main)
+    if j_main <= 0.0:
+        return 0.0
+    return j_main + (1.0 - math.exp(-j_main / 6.0)) * (_knife_edge(nu_t) + _knife_edge(nu_r))
+
+
+@njit(cache=True)
 def _diffraction(zc, d, block_max, prev, top, t, z_t, visible, wavelength,
                  method):  # pragma: no cover - compiled
     """Loss (dB) of the profile zc[1..t-1] to a receiver at distance d[t], height z_t."""
@@ -655,7 +768,7 @@ def _diffraction(zc, d, block_max, prev, top, t, z_t, visible, wavelength,
     nu_t = _nu(kt, wavelength) if et >= 0 else -np.inf
     nu_r = _nu(kr, wavelength) if er >= 0 else -np.inf
     if method == _DEYGOUT:
-        return _knife_edge(nu_main) + _knife_edge(nu_t) + _knife_edge(nu_r)
+        return _deygout(nu_main, nu_t, nu_r)
     # Epstein-Peterson over the same edges: each between its neighbours.
     left_d, left_z = 0.0, z0
     right_d, right_z = d_t, z_t
@@ -668,6 +781,87 @@ def _diffraction(zc, d, block_max, prev, top, t, z_t, visible, wavelength,
     loss += _knife_edge(_edge_nu(zc, d, m, left_d, left_z, right_d, right_z, wavelength))
     if nu_r > NU_MIN:
         loss += _knife_edge(_edge_nu(zc, d, er, d[m], zc[m], d_t, z_t, wavelength))
+    return loss
+
+
+@njit(cache=True)
+def _smooth_key(d, k, d_a, z_a, d_b, z_b, curvature):  # pragma: no cover - compiled
+    """Search key h|h|(1/d1 + 1/d2) of smooth-ground sample k (ground 0, bulge only)."""
+    h = -curvature * d[k] * d[k] - (z_a + (z_b - z_a) * (d[k] - d_a) / (d_b - d_a))
+    return h * abs(h) * (1.0 / (d[k] - d_a) + 1.0 / (d_b - d[k]))
+
+
+@njit(cache=True)
+def _smooth_best(d, lo, hi, start, d_a, z_a, d_b, z_b, curvature):  # pragma: no cover
+    """Sample of [lo, hi] with the largest nu over smooth ground, climbing from ``start``.
+
+    Over smooth ground the clearance h(x) under the ray from an end point above the
+    ground is concave and negative, and sqrt(d1 d2 / d) is concave and positive, so
+    nu = h / sqrt(...) has convex upper level sets: it rises to one peak and falls, and
+    climbing from any sample reaches the peak.  Successive receivers on a ray start
+    from the previous peak, which moves little, so a cell costs a few evaluations.
+    """
+    if hi < lo:
+        return -np.inf, -1
+    k = min(max(start, lo), hi)
+    key = _smooth_key(d, k, d_a, z_a, d_b, z_b, curvature)
+    while k < hi:
+        nxt = _smooth_key(d, k + 1, d_a, z_a, d_b, z_b, curvature)
+        if nxt <= key:
+            break
+        k += 1
+        key = nxt
+    while k > lo:
+        nxt = _smooth_key(d, k - 1, d_a, z_a, d_b, z_b, curvature)
+        if nxt <= key:
+            break
+        k -= 1
+        key = nxt
+    return key, k
+
+
+@njit(cache=True)
+def _smooth_loss(d, t, tx_h, z_t, curvature, wavelength, method, warm):  # pragma: no cover
+    """Loss (dB) of the path to sample t over smooth ground, by the same method.
+
+    The ground is flat at 0 m, lowered by the Earth's bulge like the profile; the
+    antenna stands ``tx_h`` above it and the receiver at ``z_t`` (its height above the
+    ground, lowered by the bulge).  The clearance of every sample depends only on these
+    heights and the sample's distance, so nothing is allocated, and each edge search
+    climbs from where the previous receiver's ended (``warm``: main, transmitter side,
+    receiver side; updated).
+    """
+    if t < 2:
+        return 0.0
+    d_t = d[t]
+    threshold = -NU_MIN * NU_MIN * wavelength / 2.0
+    key, m = _smooth_best(d, 1, t - 1, warm[0], 0.0, tx_h, d_t, z_t, curvature)
+    warm[0] = m
+    if m < 0 or key <= threshold:
+        return 0.0
+    z_m = -curvature * d[m] * d[m]
+    kt, et = _smooth_best(d, 1, m - 1, warm[1], 0.0, tx_h, d[m], z_m, curvature)
+    kr, er = _smooth_best(d, m + 1, t - 1, warm[2], d[m], z_m, d_t, z_t, curvature)
+    if et >= 0:
+        warm[1] = et
+    if er >= 0:
+        warm[2] = er
+    nu_t = _nu(kt, wavelength) if et >= 0 else -np.inf
+    nu_r = _nu(kr, wavelength) if er >= 0 else -np.inf
+    if method == _DEYGOUT:
+        return _deygout(_nu(key, wavelength), nu_t, nu_r)
+    left_d, left_z = 0.0, tx_h
+    right_d, right_z = d_t, z_t
+    if nu_r > NU_MIN:
+        right_d, right_z = d[er], -curvature * d[er] * d[er]
+    loss = 0.0
+    if nu_t > NU_MIN:
+        loss += _knife_edge(nu_t)
+        left_d, left_z = d[et], -curvature * d[et] * d[et]
+    loss += _knife_edge(_nu(_smooth_key(d, m, left_d, left_z, right_d, right_z, curvature),
+                            wavelength))
+    if nu_r > NU_MIN:
+        loss += _knife_edge(nu_r)
     return loss
 
 
@@ -699,24 +893,31 @@ def _upper_hull(zc, d, prev, top):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, rx_h, curvature, wavelength,
-           method, los_only, ty, tx, r0, c0, owner_ray, owner_step, los,
-           loss):  # pragma: no cover - compiled
-    """Walk every ray; compute line of sight and loss at the samples it owns."""
+def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvature,
+           wavelength, method, los_only, ty, tx, last, r0, c0, owner_ray, owner_step, los,
+           loss, excess, mean):  # pragma: no cover - compiled
+    """Walk every ray; compute line of sight, losses and mean ground at the samples it owns.
+
+    The mean ground of the path to sample t (ITU-R P.1546-6 Annex 5 §3: 0.2 d to d
+    under 15 km, 3 to 15 km beyond) comes from running sums of the ray's raw ground
+    samples, so each cell costs O(1) for it.
+    """
     h, w = owner_ray.shape
     for k in prange(ty.size):
         x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
+        n = last[k]  # only as far as the last sample the ray owns
         if n <= 0:
             continue
         step_m = cell * math.sqrt(1.0 + slope * slope)
         d = np.empty(n + 1)
         zc = np.empty(n + 1)
+        psum = np.zeros(n + 1)
+        pcnt = np.zeros(n + 1)
         rows = np.empty(n + 1, dtype=np.int64)
         cols = np.empty(n + 1, dtype=np.int64)
         owned = np.zeros(n + 1, dtype=np.bool_)
         d[0] = 0.0
         zc[0] = z0
-        any_owned = False
         for s in range(n):
             i = s + 1
             j = j0 + sign * s
@@ -728,14 +929,16 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, rx_h, curvature, w
                 rows[i], cols[i] = j, mi
             d[i] = (u0 + s) * step_m
             z = _sample(dem, oy, ox, rows_all, cols_all, x_major, j, m)
-            zc[i] = -np.inf if math.isnan(z) else z - curvature * d[i] * d[i]
+            if math.isnan(z):
+                zc[i] = -np.inf
+                psum[i], pcnt[i] = psum[i - 1], pcnt[i - 1]
+            else:
+                zc[i] = z - curvature * d[i] * d[i]
+                psum[i], pcnt[i] = psum[i - 1] + z, pcnt[i - 1] + 1.0
             rr, cc = rows[i] - r0, cols[i] - c0
             if 0 <= rr < h and 0 <= cc < w and owner_ray[rr, cc] == k \
                     and owner_step[rr, cc] == s:
                 owned[i] = True
-                any_owned = True
-        if not any_owned:
-            continue
         block_max = np.full(n // _BLOCK + 1, -np.inf)
         prev = np.full(n + 1, -1, dtype=np.int64)
         top = np.full(n + 1, -1, dtype=np.int64)
@@ -746,15 +949,41 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, rx_h, curvature, w
                     block_max[b] = zc[i]
             _upper_hull(zc, d, prev, top)
         horizon = -np.inf  # steepest elevation angle (as a slope) of samples so far
+        warm = np.ones(3, dtype=np.int64)
         for i in range(1, n + 1):
             if owned[i]:
                 rr, cc = rows[i] - r0, cols[i] - c0
-                z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - curvature * d[i] * d[i]
+                bulge = curvature * d[i] * d[i]
+                z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - bulge
                 visible = (z_t - z0) / d[i] >= horizon
                 los[rr, cc] = visible
+                mean[rr, cc] = _mean_ground(psum, pcnt, d[i], i, u0, step_m)
                 if not los_only:
-                    loss[rr, cc] = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
-                                                wavelength, method)
+                    full = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
+                                        wavelength, method)
+                    loss[rr, cc] = full
+                    # smooth ground only matters where the terrain takes something
+                    excess[rr, cc] = 0.0 if full <= 0.0 else max(
+                        full - _smooth_loss(d, i, tx_h, rx_h - bulge, curvature, wavelength,
+                                            method, warm), 0.0)
             angle = (zc[i] - z0) / d[i]
             if angle > horizon:
                 horizon = angle
+
+
+@njit(cache=True)
+def _mean_ground(psum, pcnt, dist, t, u0, step_m):  # pragma: no cover - compiled
+    """Mean raw ground of samples 1..t between P.1546's distances, NaN if none."""
+    if dist < MEAN_FAR_M:
+        a, b = MEAN_NEAR_SHARE * dist, dist
+    else:
+        a, b = MEAN_FROM_M, MEAN_FAR_M
+    # sample i lies at (u0 + i - 1) * step_m
+    lo = max(1, math.ceil(a / step_m - u0) + 1)
+    hi = min(t, math.floor(b / step_m - u0) + 1)
+    if hi < lo:
+        lo = hi = t
+    count = pcnt[hi] - pcnt[lo - 1]
+    if count <= 0.0:
+        return np.nan
+    return (psum[hi] - psum[lo - 1]) / count

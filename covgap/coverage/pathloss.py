@@ -5,14 +5,24 @@ For each cell, the received signal on every grid cell within its reach is
     signal (dBm) = EIRP - reference_signal_db - path loss + antenna pattern [- diffraction]
 
 with the empirical path loss of :func:`covgap.coverage.propagation.pathloss_db`
-(COST-231/Okumura-Hata below 3 GHz, 3GPP TR 38.901 RMa/UMa for 5G), the 3GPP parabolic
-horizontal pattern for sectors, and, in the terrain model, the knife-edge diffraction
-loss of the terrain profile from the antenna to a receiver 1.5 m above the ground
-(:mod:`covgap.coverage.los`) wherever the terrain blocks the line of sight.  Hata is an
-empirical median over ordinary ground, so clear paths take no diffraction loss (that
-would count smooth ground twice); 5G uses TR 38.901's LOS formula in the terrain model,
-since there the terrain itself decides what is obstructed.  The terrain model also
-keeps the signal without the terrain losses, so a gap can be explained as a terrain
+(COST-231/Okumura-Hata below 3 GHz, 3GPP TR 38.901 RMa/UMa for 5G) and the 3GPP
+parabolic horizontal pattern for sectors.  The terrain model changes two things, both
+checked against Longley-Rice (``benchmarks/bench_itm.py``):
+
+- the path loss is taken at the antenna's effective height above the average terrain
+  of the path (:func:`covgap.coverage.propagation.effective_height_m`), as the
+  empirical models were fitted, not at the mast height: a mast on a hilltop serves the
+  plain below as a tall antenna;
+- it adds what the terrain's knife edges take beyond smooth ground
+  (:attr:`covgap.coverage.los.TerrainWindow.excess_db`: ITU-R P.526 Deygout on every
+  path, continuous through the line-of-sight boundary, less the same over smooth
+  ground, which the empirical models already hold).
+
+5G uses TR 38.901's LOS formula in the terrain model, since there the terrain itself
+decides what is obstructed.  Rays are cast to the square of ``[coverage]
+max_distance_m`` and the loss table spans it too, so a cell's value does not depend on
+the window or tile that computed it.  The terrain model also keeps the signal without
+diffraction (at the same effective height), so a gap can be explained as a terrain
 shadow of a named site.
 
 Cells at one location with the same height, frequency, technology and environment
@@ -34,8 +44,8 @@ from numba import njit, prange
 from covgap.compute import map_ordered
 from covgap.config import ComputeConfig, CoverageConfig
 from covgap.coverage.grid import Grid
-from covgap.coverage.los import terrain_window, window_bounds
-from covgap.coverage.propagation import pathloss_db
+from covgap.coverage.los import TerrainWindow, terrain_window, window_bounds
+from covgap.coverage.propagation import effective_height_m, pathloss_db
 from covgap.coverage.result import ModelOutput
 from covgap.progress import Tick
 
@@ -50,6 +60,13 @@ SIGNAL_FLOOR_BELOW_THRESHOLD_DB = 10.0
 #: Path loss is tabulated against distance at this step (metres) and interpolated:
 #: the loss changes by < 0.05 dB between table points beyond 100 m.
 _TABLE_STEP_M = 5.0
+
+#: The terrain model tabulates path loss against log distance (from 1 m) and log
+#: effective height (from the mast up) at these many points, and interpolates
+#: bilinearly: Hata is exactly bilinear in (log d, log h), and TR 38.901 is within
+#: 0.05 dB of it between points (test).
+_GRID_DISTANCES = 512
+_GRID_HEIGHTS = 24
 
 
 def service_distance_m(groups: pd.DataFrame, *, floor_dbm: float, max_distance_m: float,
@@ -91,6 +108,75 @@ def service_distance_m(groups: pd.DataFrame, *, floor_dbm: float, max_distance_m
         first = np.where(beyond.any(axis=1), beyond.argmax(axis=1), d.shape[1] - 1)
         out[np.flatnonzero(groups.index.isin(part.index))] = d[0, first]
     return out
+
+
+def highest_effective_m(groups: pd.DataFrame, grid: Grid, dem: np.ndarray) -> np.ndarray:
+    """Highest effective height each group's antenna can have, metres: over the lowest ground.
+
+    The terrain model gives the path loss the antenna's height above the average terrain
+    of each path (:func:`~covgap.coverage.propagation.effective_height_m`), so a mast on
+    a hilltop reaches farther than its height alone says; its service distance is taken
+    at this height, an upper bound over every path.
+    """
+    row, col = grid.rowcol(groups["x"].to_numpy(), groups["y"].to_numpy())
+    r = np.clip(np.floor(row).astype(int), 0, grid.height - 1)
+    c = np.clip(np.floor(col).astype(int), 0, grid.width - 1)
+    ground = dem[r, c].astype(float)
+    low = float(np.nanmin(dem)) if np.isfinite(dem).any() else np.nan
+    mast = groups["height_m"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        top = np.asarray(effective_height_m(mast, ground, np.full(mast.shape, low)))
+    return np.where(np.isfinite(top), top, mast)
+
+
+@dataclass(frozen=True)
+class LossGrid:
+    """Path loss of one loss group over log distance and log effective height, dB.
+
+    ``loss[i, j]`` is the loss at ``exp(log_d0 + i * step_d)`` metres with the antenna
+    ``exp(log_h0 + j * step_h)`` metres above the average terrain; :func:`_grid_loss`
+    interpolates it bilinearly.
+    """
+
+    loss: np.ndarray
+    log_d0: float
+    step_d: float
+    log_h0: float
+    step_h: float
+
+    @classmethod
+    def build(cls, row: pd.Series, radius_m: float, top_m: float, rx_height_m: float
+              ) -> LossGrid:
+        """Tabulate the group's path loss (TR 38.901 LOS for 5G) up to ``radius_m``.
+
+        The table's points depend only on ``radius_m``, the mast and ``top_m`` (the
+        highest effective height), so callers pass the run's ray radius
+        (``[coverage] max_distance_m``), not the group's reach.
+        """
+        log_d = np.linspace(0.0, math.log(max(radius_m, 2.0) * 1.01), _GRID_DISTANCES)
+        mast = float(row["height_m"])
+        n_h = _GRID_HEIGHTS if top_m > mast * 1.001 else 2
+        log_h = np.linspace(math.log(mast), math.log(max(top_m, mast * 1.001)), n_h)
+        loss = pathloss_db(np.exp(log_d)[:, None], row["frequency_mhz"],
+                           tx_height_m=np.exp(log_h)[None, :], rx_height_m=rx_height_m,
+                           environment=row["environment"], technology=row["technology"],
+                           los=True)
+        return cls(np.ascontiguousarray(loss, dtype="float64"), float(log_d[0]),
+                   float(log_d[1] - log_d[0]), float(log_h[0]), float(log_h[1] - log_h[0]))
+
+    def at(self, distance_m: np.ndarray, height_m: np.ndarray) -> np.ndarray:
+        """Loss, dB, at distances and effective heights (arrays of one shape)."""
+        return _grid_losses(self.loss, self.log_d0, self.step_d, self.log_h0, self.step_h,
+                            np.asarray(distance_m, "float64").ravel(),
+                            np.asarray(height_m, "float64").ravel()
+                            ).reshape(np.shape(distance_m))
+
+
+def _effective_heights(tw: TerrainWindow, dem: np.ndarray, origin: tuple[int, int],
+                       row_f: float, col_f: float, mast_m: float) -> np.ndarray:
+    """Effective antenna height over a terrain window, metres (float64)."""
+    ground = float(dem[int(row_f) - origin[0], int(col_f) - origin[1]])
+    return np.asarray(effective_height_m(mast_m, ground, tw.mean_elevation_m), "float64")
 
 
 def _loss_table(row: pd.Series, radius_m: float, rx_height_m: float, terrain: bool
@@ -152,8 +238,12 @@ def signal_coverage(
         frequency_mhz=("frequency_mhz", "first"), technology=("technology", "first"),
         environment=("environment", "first"), eirp_dbm=("eirp_dbm", "max"),
         ref_db=("ref_db", "first"))
+    reach = groups
+    if terrain:  # the effective height can exceed the mast: reach as far as it can
+        groups["top_m"] = highest_effective_m(groups, grid, dem)
+        reach = groups.assign(height_m=groups["top_m"])
     groups["radius_m"] = service_distance_m(
-        groups, floor_dbm=floor, max_distance_m=config.max_distance_m,
+        reach, floor_dbm=floor, max_distance_m=config.max_distance_m,
         rx_height_m=config.rx_height_m, terrain=terrain)
 
     groups["row_f"], groups["col_f"] = grid.rowcol(groups["x"].to_numpy(),
@@ -237,6 +327,7 @@ class TileTask:
     diffraction: str
     dem: np.ndarray | None = None
     dem_origin: tuple[int, int] = (0, 0)
+    ray_radius_m: float | None = None
 
 
 def tile_tasks(groups: pd.DataFrame, cells: pd.DataFrame, grid: Grid,
@@ -275,7 +366,8 @@ def tile_tasks(groups: pd.DataFrame, cells: pd.DataFrame, grid: Grid,
             north=grid.transform.f, cell_size_m=grid.cell_size_m, shape=grid.shape,
             floor_dbm=config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB,
             rx_height_m=config.rx_height_m, k_factor=config.k_factor,
-            diffraction=config.diffraction, dem=dem_part, dem_origin=origin))
+            diffraction=config.diffraction, dem=dem_part, dem_origin=origin,
+            ray_radius_m=config.max_distance_m))
     return tasks
 
 
@@ -310,6 +402,9 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
     beamwidth = task.cells["beamwidth_deg"].to_numpy(float)
     index = task.cells["index"].to_numpy("int32")
     no_terrain = np.empty((0, 0), dtype="float32")
+    no_heights = np.empty((0, 0), dtype="float64")
+    no_table = np.empty(0, dtype="float64")
+    no_grid = LossGrid(np.empty((0, 0)), 0.0, 1.0, 0.0, 1.0)
     for gid, g in task.groups.iterrows():
         radius = float(g["radius_m"])
         r0, c0 = int(g["r0"]), int(g["c0"])
@@ -321,14 +416,22 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
                                 rx_height_m=task.rx_height_m,
                                 frequency_mhz=float(g["frequency_mhz"]), radius_m=radius,
                                 k_factor=task.k_factor, method=task.diffraction,
-                                origin=task.dem_origin, extent=task.shape)
-            # diffraction counts only where the terrain blocks the line of sight: on a
-            # clear path the empirical model already holds the ground's effect (see
-            # the Limits of covgap.coverage.los)
-            extra = np.where(tw.los, np.float32(0.0), tw.loss_db).astype("float32")
+                                origin=task.dem_origin, extent=task.shape,
+                                ray_radius_m=task.ray_radius_m)
+            # what the terrain adds to smooth ground, on every path (P.526 through nu =
+            # 0): the empirical models already hold smooth ground's loss
+            extra = tw.excess_db.astype("float32")
+            heights = _effective_heights(tw, task.dem, task.dem_origin, float(g["row_f"]),
+                                         float(g["col_f"]), float(g["height_m"]))
+            # one table per group over the whole ray radius: a cell's loss does not
+            # depend on the group's radius either
+            grid_loss = LossGrid.build(g, max(radius, task.ray_radius_m or radius),
+                                       float(g["top_m"]), task.rx_height_m)
+            table_loss = no_table
         else:
-            extra = no_terrain
-        _, table_loss = _loss_table(g, radius, task.rx_height_m, terrain)
+            extra, heights = no_terrain, no_heights
+            grid_loss = no_grid
+            _, table_loss = _loss_table(g, radius, task.rx_height_m, terrain)
         idx = members[gid]
         # co-located cells of several operators share the loss but not the rasters
         for key in set(zip(operators[idx], technologies[idx], strict=True)):
@@ -338,8 +441,9 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
                 arrays[0], arrays[1], arrays[2] if terrain else arrays[0],
                 arrays[3] if terrain else arrays[1], terrain, b0, d0, r0, c0, h, w,
                 task.west, task.north, task.cell_size_m, float(g["x"]), float(g["y"]),
-                radius, _TABLE_STEP_M, table_loss, extra, eirp_ref[sub], azimuth[sub],
-                beamwidth[sub], index[sub], task.floor_dbm)
+                radius, _TABLE_STEP_M, table_loss, extra, heights, grid_loss.loss,
+                grid_loss.log_d0, grid_loss.step_d, grid_loss.log_h0, grid_loss.step_h,
+                eirp_ref[sub], azimuth[sub], beamwidth[sub], index[sub], task.floor_dbm)
         if tick:
             tick(1)
     return out
@@ -366,14 +470,17 @@ def merge_tile(part: TileResult, bounds: tuple[int, int, int, int],
 
 @njit(cache=True, nogil=True, parallel=True)
 def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w, west, north,
-                res, sx, sy, radius, step, table, extra, eirp_ref, azimuth, beamwidth, index,
+                res, sx, sy, radius, step, table, extra, heights, grid, log_d0, step_d, log_h0,
+                step_h, eirp_ref, azimuth, beamwidth, index,
                 floor):  # pragma: no cover - compiled; tested through signal_coverage
     """Add a group's cells to the best-server rasters over one window.
 
     For every grid cell of the window within ``radius`` of the site: the path loss by
     linear interpolation in ``table`` (one value every ``step`` metres), the 3GPP
-    parabolic pattern of each sector (TR 36.814 Table A.2.1.1-2, A_m = 25 dB), and with
-    ``terrain`` the diffraction loss ``extra``; the strongest signal at or above
+    parabolic pattern of each sector (TR 36.814 Table A.2.1.1-2, A_m = 25 dB).  With
+    ``terrain`` the path loss comes instead from ``grid`` (a :class:`LossGrid`) at the
+    cell's effective antenna height ``heights``, and the diffraction loss ``extra`` is
+    added; the strongest signal at or above
     ``floor`` wins, and ``clear`` keeps the winner without terrain.  Rows and columns
     (``r0``, ``c0``, the window's) are the whole grid's; the rasters hold the grid's part
     from row ``o0``, column ``p0``.
@@ -407,12 +514,15 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
                 ex = extra[i, j]
                 if math.isnan(ex):
                     continue
-            pos = d / step
-            k = int(pos)
-            if k >= last:
-                loss = table[last]
+            if terrain:
+                loss = _grid_loss(grid, log_d0, step_d, log_h0, step_h, d, heights[i, j])
             else:
-                loss = table[k] + (table[k + 1] - table[k]) * (pos - k)
+                pos = d / step
+                k = int(pos)
+                if k >= last:
+                    loss = table[last]
+                else:
+                    loss = table[k] + (table[k + 1] - table[k]) * (pos - k)
             # no sector can beat its strongest cell on boresight (the pattern only takes
             # away): skip the pattern where that bound cannot win.  The comparisons are
             # those below, so the rasters are exactly the same without the skip.
@@ -440,6 +550,30 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
                 if level >= floor and level > best[r - o0, c - p0]:
                     best[r - o0, c - p0] = level
                     server[r - o0, c - p0] = index[s]
+
+
+@njit(cache=True, nogil=True)
+def _grid_loss(grid, log_d0, step_d, log_h0, step_h, d, h):  # pragma: no cover - compiled
+    """Bilinear interpolation of a :class:`LossGrid` at distance d, effective height h."""
+    nd, nh = grid.shape
+    fd = (math.log(max(d, 1.0)) - log_d0) / step_d
+    fh = (math.log(h) - log_h0) / step_h
+    fd = min(max(fd, 0.0), nd - 1.0)
+    fh = min(max(fh, 0.0), nh - 1.0)
+    i = min(int(fd), nd - 2)
+    j = min(int(fh), nh - 2)
+    a = fd - i
+    b = fh - j
+    return ((grid[i, j] * (1.0 - b) + grid[i, j + 1] * b) * (1.0 - a)
+            + (grid[i + 1, j] * (1.0 - b) + grid[i + 1, j + 1] * b) * a)
+
+
+@njit(cache=True)
+def _grid_losses(grid, log_d0, step_d, log_h0, step_h, d, h):  # pragma: no cover - compiled
+    out = np.empty(d.size)
+    for k in range(d.size):
+        out[k] = _grid_loss(grid, log_d0, step_d, log_h0, step_h, d[k], h[k])
+    return out
 
 
 def _finish(best: dict[tuple[str, str], np.ndarray]) -> dict[tuple[str, str], np.ndarray]:
@@ -483,7 +617,11 @@ def signal_at_points(
     floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
     sites = sites.copy()
     sites["ref_db"] = sites["technology"].map(config.reference_signal_db).astype(float)
-    radius = service_distance_m(sites, floor_dbm=floor, max_distance_m=config.max_distance_m,
+    reach = sites
+    if terrain:
+        sites["top_m"] = highest_effective_m(sites, grid, dem)
+        reach = sites.assign(height_m=sites["top_m"])
+    radius = service_distance_m(reach, floor_dbm=floor, max_distance_m=config.max_distance_m,
                                 rx_height_m=config.rx_height_m, terrain=terrain)
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -498,24 +636,34 @@ def signal_at_points(
         if near.size == 0:
             out.append((near, np.empty(0)))
             continue
-        _, table = _loss_table(s, r, config.rx_height_m, terrain)
-        loss = np.interp(d[near], np.arange(table.size) * _TABLE_STEP_M, table)
-        level = s["eirp_dbm"] - s["ref_db"] - loss
-        if terrain:
+        if not terrain:
+            _, table = _loss_table(s, r, config.rx_height_m, terrain)
+            loss = np.interp(d[near], np.arange(table.size) * _TABLE_STEP_M, table)
+            level = s["eirp_dbm"] - s["ref_db"] - loss
+        else:
             row_f, col_f = grid.rowcol(s["x"], s["y"])
             tw = terrain_window(dem, cell_size_m=grid.cell_size_m, site_row=float(row_f),
                                 site_col=float(col_f), tx_height_m=float(s["height_m"]),
                                 rx_height_m=config.rx_height_m,
                                 frequency_mhz=float(s["frequency_mhz"]), radius_m=r,
-                                k_factor=config.k_factor, method=config.diffraction)
+                                k_factor=config.k_factor, method=config.diffraction,
+                                ray_radius_m=config.max_distance_m)
             h, w = tw.los.shape
             i = prow[near] - tw.row0
             j = pcol[near] - tw.col0
             inside = (i >= 0) & (i < h) & (j >= 0) & (j < w)
-            extra = np.full(near.size, np.nan)
             ii, jj = i[inside], j[inside]
-            extra[inside] = np.where(tw.los[ii, jj], 0.0, tw.loss_db[ii, jj])
-            level = level - extra  # NaN (off the DEM, out of reach) stays uncovered
+            heights = _effective_heights(tw, dem, (0, 0), float(row_f), float(col_f),
+                                         float(s["height_m"]))
+            grid_loss = LossGrid.build(s, max(r, config.max_distance_m), float(s["top_m"]),
+                                       config.rx_height_m)
+            # the same loss as the signal rasters: at the point's grid cell (distance
+            # and effective height of its centre) with what the terrain adds
+            level = np.full(near.size, np.nan)
+            level[inside] = (s["eirp_dbm"] - s["ref_db"]
+                             - grid_loss.at(tw.distance_m[ii, jj], heights[ii, jj])
+                             - tw.excess_db[ii, jj])
+            # NaN (off the DEM, out of reach) stays uncovered
         keep = ~np.isnan(level)
         out.append((near[keep], level[keep]))
     return out

@@ -20,6 +20,8 @@ Models
   3000 MHz, Hata below).
 - :func:`antenna_gain_db` and :func:`bearing_deg`: 3GPP horizontal sector pattern.
 - :func:`rsrp_dbm`: EIRP and loss to RSRP per resource element.
+- :func:`effective_height_m`: the antenna's height above the average terrain of the
+  path, which the terrain model gives Hata and TR 38.901 instead of the mast height.
 
 The models give median path loss: no shadow fading, no terrain diffraction (the terrain
 model adds obstruction losses on top).
@@ -38,6 +40,7 @@ __all__ = [
     "SCENARIOS",
     "antenna_gain_db",
     "bearing_deg",
+    "effective_height_m",
     "free_space_loss_db",
     "hata_loss_db",
     "pathloss_db",
@@ -79,6 +82,12 @@ UMA_ENVIRONMENT_HEIGHT_M = 1.0
 
 # covgap's rule: from 3000 MHz (n77/n78) only TR 38.901 is defined; Hata/COST-231 is not.
 NR_MIN_FREQUENCY_MHZ = 3000.0
+
+# ITU-R P.1546-6 gives its curves for effective transmitting heights h1 up to 1200 m
+# (Annex 1 §2; 10, 20, 37.5, 75, 150, 300, 600, 1200 m): covgap keeps the effective height
+# below that.  Hata is fitted for 30-200 m and TR 38.901 RMa for 10-150 m; beyond, both
+# are extrapolated, and Hata's result is floored at free space (hata_loss_db).
+EFFECTIVE_HEIGHT_MAX_M = 1200.0
 
 
 # --------------------------------------------------------------------------- free space
@@ -225,6 +234,50 @@ def hata_loss_db(distance_m: npt.ArrayLike, frequency_mhz: npt.ArrayLike, *,
         # Hata 1980, open area: L_u − 4.78 (log f)² + 18.33 log f − 40.94
         loss = urban - 4.78 * log_f**2 + 18.33 * log_f - 40.94
     return _result(np.maximum(loss, _fspl(np.hypot(d, hb - hm), f)))
+
+
+def effective_height_m(tx_height_m: npt.ArrayLike, site_ground_m: npt.ArrayLike,
+                       mean_terrain_m: npt.ArrayLike) -> FloatArray | float:
+    """Return the antenna's effective height: above the average terrain of the path.
+
+    ``h_eff = site_ground_m + tx_height_m - mean_terrain_m``, never below the mast
+    height and never above :data:`EFFECTIVE_HEIGHT_MAX_M` (1200 m, the top of ITU-R
+    P.1546-6's curves).  The floor is ITM's rule too (Hufford 1995, the ITS Irregular
+    Terrain Model 1.2.2 algorithm, §43: ``he = hg + max(terrain - fit, 0)``): a valley's
+    walls take their loss through the terrain model's diffraction, and lowering the
+    height for them as well would count them twice.  The empirical models were fitted
+    with ``h_b``
+    measured this way (Okumura et al. 1968 and Hata 1980 take the height above the
+    average terrain 3-15 km from the base station; ITU-R P.1546-6 Annex 5 §3 the same,
+    and ``0.2 d .. d`` on a path under 15 km, as the terrain model's rays do:
+    :attr:`covgap.coverage.los.TerrainWindow.mean_elevation_m`), so a 30 m mast on a
+    hilltop 300 m above a plain is a 330 m antenna to them.  Where the mean is unknown
+    (NaN) the mast height is kept.
+
+    Parameters
+    ----------
+    tx_height_m : float or array_like
+        Mast (antenna) height above the ground of the site, metres.
+    site_ground_m : float or array_like
+        Ground elevation at the site, metres above sea level.
+    mean_terrain_m : float or array_like
+        Average terrain elevation of the path, metres above sea level.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Metres.
+
+    Examples
+    --------
+    >>> float(effective_height_m(30.0, 250.0, 250.0))  # flat: the mast
+    30.0
+    >>> effective_height_m(30.0, 400.0, [100.0, 420.0, np.nan]).tolist()
+    [330.0, 30.0, 30.0]
+    """
+    hb, z0, mean = _floats(tx_height_m, site_ground_m, mean_terrain_m)
+    heff = np.maximum(np.minimum(z0 + hb - mean, EFFECTIVE_HEIGHT_MAX_M), hb)
+    return _result(np.where(np.isnan(mean), hb, heff))
 
 
 # --------------------------------------------------------------------------- TR 38.901
