@@ -349,3 +349,27 @@ def test_density_counts_the_people_in_the_2_km_square(tmp_path):
     layer = read_raster(LayerInput(path=wgs), kind="population")
     got = density_at(layer, x[:2], y[:2], UTM)
     np.testing.assert_allclose(got, [500, 500], rtol=0.02)
+
+
+@pytest.mark.parametrize("technology,frequency,environment", [
+    ("4G", 1800.0, "rural"), ("2G", 900.0, "urban"), ("5G", 3500.0, "rural"),
+    ("5G", 3500.0, "urban")])
+def test_the_terrain_models_loss_table_is_the_path_loss(technology, frequency, environment):
+    from covgap.coverage.pathloss import LossGrid
+    from covgap.coverage.propagation import pathloss_db
+
+    row = pd.Series({"height_m": 30.0, "frequency_mhz": frequency,
+                     "environment": environment, "technology": technology})
+    table = LossGrid.build(row, 20000.0, 800.0, 1.5)
+    rng = np.random.default_rng(0)
+    d = rng.uniform(10.0, 20000.0, 20000)
+    h = np.exp(rng.uniform(np.log(30.0), np.log(800.0), 20000))
+    exact = pathloss_db(d, frequency, tx_height_m=h, rx_height_m=1.5, environment=environment,
+                        technology=technology, los=True)
+    error = np.abs(table.at(d, h) - exact)
+    assert error.max() < 0.7 and np.percentile(error, 99) < 0.16
+    # at the mast height itself the table is the mast's path loss (one height row)
+    at_mast = table.at(d[:50], np.full(50, 30.0))
+    np.testing.assert_allclose(at_mast, pathloss_db(
+        d[:50], frequency, tx_height_m=30.0, rx_height_m=1.5, environment=environment,
+        technology=technology, los=True), atol=0.7)

@@ -63,8 +63,9 @@ _TABLE_STEP_M = 5.0
 
 #: The terrain model tabulates path loss against log distance (from 1 m) and log
 #: effective height (from the mast up) at these many points, and interpolates
-#: bilinearly: Hata is exactly bilinear in (log d, log h), and TR 38.901 is within
-#: 0.05 dB of it between points (test).
+#: bilinearly.  Hata is exactly bilinear in (log d, log h); the kinks (Hata's
+#: free-space floor, TR 38.901's breakpoint, which moves with the height) leave 99% of
+#: points within 0.16 dB of direct evaluation and all within 0.7 dB (test).
 _GRID_DISTANCES = 512
 _GRID_HEIGHTS = 24
 
