@@ -124,7 +124,8 @@ def main() -> None:
 
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     print(f"machine: {os.cpu_count()} CPU cores (usable: {affinity}), "
-          f"numba {numba.__version__} with {numba.get_num_threads()} threads")
+          f"numba {numba.__version__} with {numba.get_num_threads()} threads; "
+          f"load average {os.getloadavg()[0]:.1f} (1 min)")
 
     t = time.perf_counter()
     inputs = covgap.read_inputs(SAMPLE_TOML)

@@ -178,7 +178,8 @@ def main() -> None:
     # Both sides observe from the centre of the cell holding the site, as GDAL does.
     sites = [(int(row) + 0.5, int(col) + 0.5) for row, col in sites]
     print(f"machine: {os.cpu_count()} CPU cores, numba {numba.__version__} with "
-          f"{numba.get_num_threads()} threads (GDAL's viewshed runs on one)")
+          f"{numba.get_num_threads()} threads (GDAL's viewshed runs on one); load average "
+          f"{os.getloadavg()[0]:.1f} (1 min)")
     print(f"DEM: {source}, {dem.shape[0]} x {dem.shape[1]} cells, "
           f"{np.nanmin(dem):.0f}-{np.nanmax(dem):.0f} m")
     print(f"{len(sites)} sites, radius {args.radius_m / 1000:g} km, tx {args.tx_height_m:g} m, "

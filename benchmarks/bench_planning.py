@@ -234,7 +234,7 @@ def main() -> None:
     p = args.sites
 
     print(f"machine: {os.cpu_count()} CPU cores; highspy {_version('highspy')}, "
-          f"numba {_version('numba')}")
+          f"numba {_version('numba')}; load average {os.getloadavg()[0]:.1f} (1 min)")
     t0 = time.perf_counter()
     pop, share, indptr, indices = build_instance(
         args.villages, args.candidates)
