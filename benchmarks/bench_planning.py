@@ -17,8 +17,8 @@ problem (choose p candidates, maximise the population covered):
 
 - **covgap exact**: ``select_sites(mode="exact")``: HiGHS (highspy) in process, with
   greedy's selection as its start; its model build (``passModel``) and its solve
-  (``Highs.run``) are timed apart by wrapping the two calls, the rest (checks, the
-  greedy start, ordering the result) is reported too;
+  (``Highs.run``) are timed by wrapping the two calls; its build counts everything but
+  the solve (checks, the greedy start, the model's arrays, ``passModel``, ordering);
 - **PuLP + CBC**: the same integer program (binary ``x_i``, ``y_j`` in [0, 1],
   ``y_j <= sum x_i`` over the candidates covering ``j``, ``sum x_i <= p``) built with
   PuLP from the CSR sets and solved by CBC (``pulp.PULP_CBC_CMD``, the solver PuLP
@@ -264,8 +264,10 @@ def main() -> None:
     spopt = None if args.no_spopt else run_spopt(indptr, indices, pop, p, args.time_limit)
 
     # (name, build s, solve s, total s, objective, status)
-    rest = exact.seconds - spent["build"] - spent["solve"]
-    rows = [("covgap exact (HiGHS)", spent["build"], spent["solve"], exact.seconds,
+    # covgap's build: everything but HiGHS's solve (checks, greedy's start, the model's
+    # arrays, passModel, ordering the result), so its build is not flattered
+    covgap_build = exact.seconds - spent["solve"]
+    rows = [("covgap exact (HiGHS)", covgap_build, spent["solve"], exact.seconds,
              exact.objective, exact.status)]
     if cbc is not None:
         rows.append(("PuLP + CBC, same program", cbc["build"], cbc["solve"],
@@ -281,9 +283,10 @@ def main() -> None:
     for name, build, solve, total, obj, status in rows:
         print(f"{name:<28}{build:>9.3f}{solve:>9.3f}{total:>9.3f}{obj:>17,.0f}"
               f"{obj / exact.objective:>10.4%}  {status}")
-    print(f"  covgap exact: total {exact.seconds:.3f} s = HiGHS build {spent['build']:.3f} s + "
-          f"HiGHS solve {spent['solve']:.3f} s + {rest:.3f} s of checks, greedy start and "
-          f"ordering; bound {exact.bound:,.0f}; {len(exact.chosen)} sites")
+    print(f"  covgap exact: total {exact.seconds:.3f} s = HiGHS solve {spent['solve']:.3f} s "
+          f"+ build {covgap_build:.3f} s (of which passModel {spent['build']:.3f} s; the "
+          f"rest: checks, greedy's start, the model's arrays, ordering); bound "
+          f"{exact.bound:,.0f}; {len(exact.chosen)} sites")
     if cbc is not None:
         print(f"  PuLP + CBC ({cbc['versions']}): {cbc['rows']:,} rows, {cbc['cols']:,} columns; "
               "the solve includes writing the model for CBC and reading its answer")
@@ -304,9 +307,9 @@ def main() -> None:
           f"{len(greedy.chosen)} sites")
 
     print("\nratios, baseline seconds / covgap exact seconds (above 1: covgap faster)")
-    for name, build, solve, total, *_ in rows[1:]:
+    for name, build_b, solve, total, *_ in rows[1:]:
         print(f"  {name:<28} end to end {total / exact.seconds:6.2f}x; solve alone "
-              f"{solve / spent['solve']:6.2f}x; build alone {build / spent['build']:8.2f}x")
+              f"{solve / spent['solve']:6.2f}x; build alone {build_b / covgap_build:8.2f}x")
     greedy_ok = "PASS" if share_of_exact >= TARGET_GREEDY_SHARE else "MISS"
     line = (f"VERDICT planning: greedy {share_of_exact:.2%} of the exact optimum (target >= "
             f"{TARGET_GREEDY_SHARE:.0%}) {greedy_ok}; ")
