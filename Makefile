@@ -61,7 +61,23 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 # against the venv's numpy (for ReadAsArray), hence --no-build-isolation, with setuptools
 # and wheel present. `make test` does not need any of this.
 bench-deps: $(VENV)/.installed-bench
-	@if $(BIN)/python -c "from osgeo import gdal, gdal_array" 2>/dev/null; then 	  echo "GDAL's Python bindings: present"; 	else 	  if ! command -v gdal-config >/dev/null 2>&1; then 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then 	      echo "installing Debian's libgdal-dev for GDAL's Python bindings"; 	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgdal-dev >/dev/null; 	    else 	      echo "gdal-config not found: install GDAL's development files (Debian: libgdal-dev)" 	           "and rerun; the benchmarks skip their GDAL baseline meanwhile"; exit 1; 	    fi; 	  fi; 	  echo "building GDAL $$(gdal-config --version)'s Python bindings (a few minutes)"; 	  $(BIN)/python -m pip install --quiet setuptools wheel && 	  $(BIN)/python -m pip install --quiet --no-build-isolation "GDAL==$$(gdal-config --version)" && 	  $(BIN)/python -c "from osgeo import gdal, gdal_array; print('GDAL', gdal.__version__, 'bindings installed')"; 	fi
+	@if $(BIN)/python -c "from osgeo import gdal, gdal_array" 2>/dev/null; then \
+	  echo "GDAL's Python bindings: present"; \
+	else \
+	  if ! command -v gdal-config >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing Debian's libgdal-dev for GDAL's Python bindings"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgdal-dev >/dev/null; \
+	    else \
+	      echo "gdal-config not found: install GDAL's development files (Debian: libgdal-dev)" \
+	           "and rerun; the benchmarks skip their GDAL baseline meanwhile"; exit 1; \
+	    fi; \
+	  fi; \
+	  echo "building GDAL $$(gdal-config --version)'s Python bindings (a few minutes)"; \
+	  $(BIN)/python -m pip install --quiet setuptools wheel && \
+	  $(BIN)/python -m pip install --quiet --no-build-isolation "GDAL==$$(gdal-config --version)" && \
+	  $(BIN)/python -c "from osgeo import gdal, gdal_array; print('GDAL', gdal.__version__, 'bindings installed')"; \
+	fi
 
 ## sample: regenerate the synthetic sample province in data/
 sample: $(VENV)/.installed
