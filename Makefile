@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint pytest system-deps sample docs clean
+.PHONY: demo test lint pytest system-deps bench-deps sample docs clean
 
 # A stamp per extra, remade when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -47,6 +47,36 @@ system-deps:
 	    echo "installing Debian packages for the tests:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing$$missing: the tests that need them will be skipped"; fi; \
+	fi
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+## bench-deps: install what the benchmarks compare with: the [bench] extra (PuLP, spopt,
+## rasterstats) and GDAL's Python bindings (osgeo) built for the system's libgdal
+# The bindings must match the system's libgdal, so they are not in the extra: with
+# libgdal-dev (Debian; installed here when absent and we are root with apt-get),
+# `pip install GDAL==$(gdal-config --version)` builds them in a few minutes. It builds
+# against the venv's numpy (for ReadAsArray), hence --no-build-isolation, with setuptools
+# and wheel present. `make test` does not need any of this.
+bench-deps: $(VENV)/.installed-bench
+	@if $(BIN)/python -c "from osgeo import gdal, gdal_array" 2>/dev/null; then \
+	  echo "GDAL's Python bindings: present"; \
+	else \
+	  if ! command -v gdal-config >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing Debian's libgdal-dev for GDAL's Python bindings"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgdal-dev >/dev/null; \
+	    else \
+	      echo "gdal-config not found: install GDAL's development files (Debian: libgdal-dev)" \
+	           "and rerun; the benchmarks skip their GDAL baseline meanwhile"; exit 1; \
+	    fi; \
+	  fi; \
+	  echo "building GDAL $$(gdal-config --version)'s Python bindings (a few minutes)"; \
+	  $(BIN)/python -m pip install --quiet setuptools wheel && \
+	  $(BIN)/python -m pip install --quiet --no-build-isolation "GDAL==$$(gdal-config --version)" && \
+	  $(BIN)/python -c "from osgeo import gdal, gdal_array; print('GDAL', gdal.__version__, 'bindings installed')"; \
 	fi
 
 ## sample: regenerate the synthetic sample province in data/
