@@ -19,7 +19,7 @@ import pandas as pd
 
 from covgap.export.messages import column_names, translate_frame
 
-__all__ = ["VI_HEADERS", "safe_headers", "safe_text", "write_csv"]
+__all__ = ["VI_HEADERS", "csv_text", "safe_headers", "safe_text", "write_csv"]
 
 #: Vietnamese column names: the CSVs' headers with ``language="vi"`` and the Excel
 #: report's labels; columns not listed keep covgap's name.  From the message catalogue
@@ -99,6 +99,91 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, language: str = "en",
         table = translate_frame(table, "vi").rename(columns=VI_HEADERS)
     cells = _cell_values(table)
     cells.columns = safe_headers(cells.columns)
-    cells.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
-                 float_format="%.10g")
+    text = csv_text(cells)
+    if text is None:  # a column type formatted here only by pandas
+        cells.to_csv(path, index=False, encoding=_ENCODING, lineterminator=_EOL,
+                     float_format=_FLOAT)
+    else:
+        with open(path, "w", encoding=_ENCODING, newline="") as f:
+            f.write(text)
     return path
+
+
+_ENCODING = "utf-8-sig"
+_EOL = "\r\n"
+_FLOAT = "%.10g"
+#: What makes Python's csv writer (QUOTE_MINIMAL) quote a field: the delimiter, the
+#: quote character, or a character of the line terminator.
+_QUOTED = (",", '"', "\r", "\n")
+
+
+def _field_texts(s: pd.Series) -> np.ndarray | None:
+    """Return a column's CSV fields as pandas writes them, or None for another type.
+
+    Text: as it is, quoted (quotes doubled) when it holds a comma, a quote or a line
+    break, found for the whole column at once (numpy's string functions); missing values
+    empty.  Floats: ``%.10g``; integers: as Python writes them.
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
+        values = s.to_numpy(dtype=object, na_value="", copy=True)
+        if not isinstance(dtype, pd.StringDtype) and len(values) and pd.api.types.infer_dtype(
+                values, skipna=False) != "string":
+            return None
+        text = values.astype(np.dtypes.StringDType())
+        quote = np.zeros(len(values), dtype=bool)
+        for char in _QUOTED:
+            quote |= np.strings.find(text, char) >= 0
+        if quote.any():
+            inner = np.strings.replace(text[quote], '"', '""')
+            values[quote] = np.strings.add(np.strings.add('"', inner), '"').astype(object)
+        return values
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return np.array(list(map(str, s.tolist())), dtype=object)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = s.to_numpy()
+        out = np.array([_FLOAT % v for v in values.tolist()], dtype=object)
+        out[np.isnan(values)] = ""
+        return out
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":
+        return np.array(["" if v is pd.NA else str(v) for v in s.tolist()], dtype=object)
+    return None
+
+
+def csv_text(cells: pd.DataFrame) -> str | None:
+    r"""Return a table as the CSV text pandas' ``to_csv`` writes for covgap, column-wise.
+
+    The same characters as ``cells.to_csv(index=False, lineterminator="\r\n",
+    float_format="%.10g")``: each column is formatted once, as a whole, and the rows are
+    joined at the end, instead of pandas' writer turning every cell into text on its
+    own.  ``cells`` holds what :func:`write_csv` writes (text already made safe).
+
+    Returns
+    -------
+    str or None
+        The text (header, then one line per row, each ending in CRLF); None when a
+        column has a type this function does not format (pandas writes those), or the
+        table has fewer than two columns (a lone empty field would need quotes).
+
+    Examples
+    --------
+    >>> csv_text(pd.DataFrame({"a": [1, 2], "b": ["x,y", None], "c": [0.1, float("nan")]}))
+    'a,b,c\r\n1,"x,y",0.1\r\n2,,\r\n'
+    """
+    if len(cells.columns) < 2:
+        return None
+    fields = []
+    for j in range(len(cells.columns)):
+        texts = _field_texts(cells.iloc[:, j])
+        if texts is None:
+            return None
+        fields.append(texts)
+    header = _field_texts(pd.Series([str(c) for c in cells.columns], dtype=object))
+    assert header is not None
+    lines = [",".join(header.tolist())]
+    if len(cells):
+        rows = fields[0]
+        for texts in fields[1:]:
+            rows = rows + "," + texts
+        lines += rows.tolist()
+    return _EOL.join(lines) + _EOL
