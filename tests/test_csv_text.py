@@ -44,6 +44,11 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
         "count": pd.array(np.where(rng.random(n) < 0.3, None, rng.integers(0, 9, n)),
                           dtype="Int64"),
         "mixed": pd.Series([1, "a", 2.5, None] * (n // 4) + [None] * (n % 4), dtype=object),
+        "empty": pd.Series([None] * n, dtype=object),
+        "nan_text": pd.Series(["x", np.nan, pd.NA, "=y"] * (n // 4) + ["z"] * (n % 4),
+                              dtype=object),
+        "cat": pd.Categorical(rng.choice(["a", "=b", "c,d"], n)),
+        "when": pd.date_range("2025-01-01", periods=n, freq="h"),
         'a,"b"\n=c': ["x"] * n,
     })
 
@@ -53,7 +58,7 @@ def test_csv_bytes_are_pandas(tmp_path, seed):
     from covgap.export import csv as module
 
     frame = _frame(400, seed)
-    assert csv_text(module._cell_values(frame)) is not None  # the column-wise path
+    assert csv_text(frame) is not None  # the column-wise path
     assert write_csv(frame, tmp_path / "n.csv").read_bytes() == _pandas_bytes(
         frame, tmp_path / "o.csv")
 

@@ -50,7 +50,7 @@ from covgap._version import __version__
 from covgap.analysis.rules import min_rsrp_dbm, rule_text
 from covgap.analysis.villages import SIGNAL_STATUSES
 from covgap.config import LAYERS, Config
-from covgap.export.csv import VI_HEADERS, safe_text
+from covgap.export.csv import FORMULA_START, VI_HEADERS, safe_text
 from covgap.export.lists import all_gaps, operator_gaps
 from covgap.export.names import operator_part
 
@@ -383,7 +383,7 @@ def _write(ws: Worksheet, styles: _Styles, row: int, col: int, value: Any, *,
     if isinstance(value, str):
         value = _ILLEGAL.sub("", value)
         props.pop("num_format", None)
-        if risky if risky is not None else _risky([value])[0]:
+        if risky if risky is not None else value.startswith(FORMULA_START):
             props["quote_prefix"] = True
         _write_text(ws, row, col, value, styles(**props))
     elif value is None:
