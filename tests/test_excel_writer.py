@@ -103,17 +103,23 @@ def test_hostile_texts_are_the_old_writers(sample_result, tmp_path):
 
     old = legacy_excel.write_report(Run(), tmp_path / "old.xlsx")
     new = write_report(Run(), tmp_path / "new.xlsx", gaps_per_commune=0)
+    # "_x0041_" is Excel's escape of "A": openpyxl wrote it as it is (Excel shows "A"),
+    # xlsxwriter escapes its underscore ("_x005F_x0041_", Excel shows "_x0041_"); openpyxl
+    # reads both back without decoding, so that one text is compared apart
+    escaped = {"_x0041_": "_x005F_x0041_"}
     a = _cells(load_workbook(old)[SHEETS["communes"]])
-    b = _cells(load_workbook(new)[SHEETS["communes"]])
+    b = [(*c[:2], {v: k for k, v in escaped.items()}.get(c[2], c[2]), *c[3:])
+         for c in _cells(load_workbook(new)[SHEETS["communes"]])]
     assert a == b
     ws = load_workbook(new)[SHEETS["communes"]]
+    assert ws.cell(11, 1).value == "_x005F_x0041_"
     header = [c for c in ws[1]]
     assert header[1].value == '=HYPERLINK("http://h")' and header[1].quotePrefix
     assert header[1].data_type == "s"
     names = [ws.cell(r, 1) for r in range(2, len(texts) + 2)]
     assert [c.value for c in names] == [
         '=HYPERLINK("http://x","y")', "#N/A", "=x", "+1", "@SUM(A1)", "-3",
-        "<r><t>x</t></r>", "  Thôn Đông ", "a\nb", "_x0041_", "Thôn Đông", None]
+        "<r><t>x</t></r>", "  Thôn Đông ", "a\nb", "_x005F_x0041_", "Thôn Đông", None]
     assert [bool(c.quotePrefix) for c in names[:-1]] == [
         True, False, True, True, True, True, False, False, False, False, False]
     assert not [c for row in ws.iter_rows() for c in row if c.data_type == "f"]

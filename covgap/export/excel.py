@@ -407,14 +407,14 @@ def _write_text(ws: Worksheet, row: int, col: int, text: str, fmt: Format | None
     """Write a string cell as it is (an empty one as a blank, as Excel stores it).
 
     xlsxwriter writes a string that starts with ``<r>`` and ends with ``</r>`` as raw
-    rich-text XML; such a text is written as two plain fragments instead, which Excel
-    (and openpyxl) read back as the same text.
+    rich-text XML; such a text is written as three plain fragments instead (xlsxwriter
+    wants more than two), which Excel (and openpyxl) read back as the same text.
     """
     if not text:
         if fmt is not None:
             ws.write_blank(row, col, None, fmt)
     elif text.startswith("<r>") and text.endswith("</r>"):
-        args: list[Any] = [text[:3], text[3:]]
+        args: list[Any] = [text[:1], text[1:3], text[3:]]
         if fmt is not None:
             args.append(fmt)
         ws.write_rich_string(row, col, *args)
