@@ -34,6 +34,7 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -48,10 +49,24 @@ TARGET_RUN_S = 45.0
 TARGET_SHARE = 0.30
 
 
+#: CPU seconds of the last :func:`timed` call (this process and its waited-for children).
+LAST_CPU = [0.0]
+
+
+def _cpu() -> float:
+    own, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(fn: Callable[[], object]) -> float:
-    """Return the seconds ``fn`` takes."""
-    t = time.perf_counter()
+    """Return the wall seconds ``fn`` takes; its CPU seconds go to :data:`LAST_CPU`.
+
+    On a machine other work shares, the CPU seconds are the steadier figure.
+    """
+    t, c = time.perf_counter(), _cpu()
     fn()
+    LAST_CPU[0] = _cpu() - c
     return time.perf_counter() - t
 
 
@@ -109,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[tuple[str, float, float]] = []
 
         def pair(name: str, before: Callable[[], object], after: Callable[[], object]) -> None:
-            a, b = timed(before), timed(after)
+            a = timed(before)
+            cpu_a = LAST_CPU[0]
+            b = timed(after)
             rows.append((name, a, b))
-            print(f"  {name:<34} old {a:7.1f} s   new {b:7.1f} s   ratio {a / b:5.1f}x",
+            print(f"  {name:<34} old {a:7.1f} s   new {b:7.1f} s   ratio {a / b:5.1f}x"
+                  f"   (cpu {cpu_a:.1f} s vs {LAST_CPU[0]:.1f} s: {cpu_a / LAST_CPU[0]:.1f}x)",
                   flush=True)
 
         print("\nexports, one at a time (old writer vs today's):")
@@ -126,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                                                        operators=operators))):
                 b = timed(fn)
                 rows.append((name, float("nan"), b))
-                print(f"  {name:<34} old (not run)   new {b:7.1f} s", flush=True)
+                print(f"  {name:<34} old (not run)   new {b:7.1f} s   (cpu "
+                      f"{LAST_CPU[0]:.1f} s)", flush=True)
         else:
             pair("report.xlsx, every gap listed",
                  lambda: legacy_excel.write_report(result, old / "report.xlsx"),
@@ -166,21 +185,21 @@ def main(argv: list[str] | None = None) -> int:
         same_s = {}
         for name, fn in shared.items():
             same_s[name] = timed(fn)
-            print(f"  {name:<34} {same_s[name]:7.1f} s", flush=True)
+            print(f"  {name:<34} {same_s[name]:7.1f} s   (cpu {LAST_CPU[0]:.1f} s)",
+                  flush=True)
 
         serial_old = sum(a for name, a, _ in rows if "gaps per commune" not in name) + sum(
             same_s.values())
         print("\nall exports, as write_run writes them:")
         print(f"  old writers, one after the other (sum of the above): {serial_old:7.1f} s")
-        t = time.perf_counter()
-        rundir.write_run(result, tmp / "run-serial", parallel=False)
-        serial_new = time.perf_counter() - t
-        print(f"  today's writers, one after the other (write_run):    {serial_new:7.1f} s")
-        t = time.perf_counter()
-        rundir.write_run(result, tmp / "run", parallel=True)
-        parallel_new = time.perf_counter() - t
+        serial_new = timed(lambda: rundir.write_run(result, tmp / "run-serial",
+                                                    parallel=False))
+        print(f"  today's writers, one after the other (write_run):    {serial_new:7.1f} s"
+              f"   (cpu {LAST_CPU[0]:.1f} s)")
+        parallel_new = timed(lambda: rundir.write_run(result, tmp / "run", parallel=True))
         print(f"  today's writers, maps in a forked child (write_run): {parallel_new:7.1f} s"
-              f"   ratio to the old {serial_old / parallel_new:4.1f}x")
+              f"   (cpu {LAST_CPU[0]:.1f} s, both processes)   ratio to the old "
+              f"{serial_old / parallel_new:4.1f}x")
 
         total = compute_s + parallel_new
         share = parallel_new / total
