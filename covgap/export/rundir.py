@@ -64,6 +64,7 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -114,7 +115,8 @@ def write_run(result: Result, directory: str | Path | None = None, *,
     parallel : bool, optional
         Write the maps in a child process (:func:`os.fork`) while this one writes the
         tables, the GeoPackage, the workbooks and the charts.  Default: where the
-        system can fork and has more than one core.  The maps and the report are pure
+        system can fork, has more than one core, and this process runs no other
+        Python thread.  The maps and the report are pure
         Python, so threads would take turns on the interpreter; a process runs beside.
 
     Returns
@@ -272,8 +274,14 @@ def _keep_warnings(result: Result, caught: list[tuple[Any, type, str, int]]) -> 
 
 
 def _can_fork() -> bool:
-    """Whether the maps can be written by a forked child beside the other exports."""
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    """Whether the maps can be written by a forked child beside the other exports.
+
+    Only where :func:`os.fork` exists, with a second core, and when this process runs
+    no other Python thread: a thread holding a lock at the fork (a progress display
+    writing to the terminal) would leave that lock held for ever in the child.
+    """
+    return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1)
 
 
 _PR_SET_PDEATHSIG = 1
