@@ -191,28 +191,33 @@ def main(argv: list[str] | None = None) -> int:
         serial_old = sum(a for name, a, _ in rows if "gaps per commune" not in name) + sum(
             same_s.values())
         print("\nall exports, as write_run writes them:")
-        print(f"  old writers, one after the other (sum of the above): {serial_old:7.1f} s")
+        ran_old = serial_old == serial_old  # NaN: the old workbooks were not timed
+        print("  old writers, one after the other (sum of the above): " + (
+            f"{serial_old:7.1f} s" if ran_old else "not run (--skip-old-workbooks)"))
         serial_new = timed(lambda: rundir.write_run(result, tmp / "run-serial",
                                                     parallel=False))
         print(f"  today's writers, one after the other (write_run):    {serial_new:7.1f} s"
               f"   (cpu {LAST_CPU[0]:.1f} s)")
         parallel_new = timed(lambda: rundir.write_run(result, tmp / "run", parallel=True))
         print(f"  today's writers, maps in a forked child (write_run): {parallel_new:7.1f} s"
-              f"   (cpu {LAST_CPU[0]:.1f} s, both processes)   ratio to the old "
-              f"{serial_old / parallel_new:4.1f}x")
+              f"   (cpu {LAST_CPU[0]:.1f} s, both processes)" + (
+                  f"   ratio to the old {serial_old / parallel_new:4.1f}x" if ran_old else ""))
 
         total = compute_s + parallel_new
         share = parallel_new / total
         before = compute_s + serial_old
         print(f"\nrun stages {compute_s:.1f} s + exports {parallel_new:.1f} s = {total:.1f} s "
-              f"(exports {100 * share:.0f}%); with the old exports {before:.1f} s "
-              f"(exports {100 * serial_old / before:.0f}%)")
+              f"(exports {100 * share:.0f}%)" + (
+                  f"; with the old exports {before:.1f} s (exports "
+                  f"{100 * serial_old / before:.0f}%)" if ran_old else ""))
         share_ok, total_ok = share <= TARGET_SHARE, total <= TARGET_RUN_S
         verdict = "met" if share_ok and total_ok else (
             f"exports share {'met' if share_ok else 'MISSED'}, run total "
             f"{'met' if total_ok else 'MISSED (whole run: bench_national.py)'}")
+        faster = (f", {serial_old / parallel_new:.1f}x faster than the old {serial_old:.1f} s"
+                  if ran_old else "")
         print(f"VERDICT exports: {parallel_new:.1f} s, {100 * share:.0f}% of a {total:.1f} s "
-              f"run, {serial_old / parallel_new:.1f}x faster than the old {serial_old:.1f} s "
+              f"run{faster} "
               f"(target: national run <= {TARGET_RUN_S:.0f} s total with exports <= "
               f"{100 * TARGET_SHARE:.0f}% of it): {verdict}")
     return 0
