@@ -496,6 +496,11 @@ class OutputConfig:
         "`map.html` is a national overview (communes, gap villages, candidate sites, a "
         "link per province) and each province gets its full map in "
         "`maps/<province>.html`; 0 = always one map", low=0, high=100_000_000))
+    report_gaps_per_commune: int = field(default=10, metadata=_doc(
+        "the gap sheets of `report.xlsx` (and its technical sheet) list at most this many "
+        "gap villages per commune, highest priority first, each commune's subtotal "
+        "counting all of them; `gaps.csv`, `gaps_all.csv` and `lists.xlsx` hold every "
+        "gap; 0 = list every gap in the report too", low=0, high=100_000_000))
     district_rows: bool = field(default=False, metadata=_doc(
         "add district (huyện) rows to the indicators; districts were abolished on "
         "01/7/2025, so they are off unless a report still asks for them"))

@@ -161,7 +161,7 @@ def test_a_formula_in_a_name_is_text_in_the_report(province, tmp_path):
 
 
 def test_report_of_the_sample_run(sample_result, tmp_path):
-    path = write_report(sample_result, tmp_path / "report.xlsx")
+    path = write_report(sample_result, tmp_path / "report.xlsx", gaps_per_commune=0)
     wb = load_workbook(path)
     assert wb.sheetnames == list(SHEETS.values())
     summary = wb[SHEETS["summary"]]
@@ -207,16 +207,18 @@ def test_report_of_the_sample_run(sample_result, tmp_path):
     assert names == sample_result.communes["commune_name"].tolist()
     assert "Huyện (cũ, trước 01/7/2025)" in header
 
-    # mobile and fibre gaps apart, STT, grouped by commune with subtotals and a total
+    # mobile and fibre gaps apart, STT, grouped by commune with subtotals and a total;
+    # a note above the header (every gap listed here: gaps_per_commune=0)
     gaps = sample_result.gaps
     for key, part in (("mobile", "mobile"), ("fibre", "fibre")):
         ws = wb[SHEETS[key]]
-        head = [c.value for c in ws[1]]
+        assert "gaps.csv" in ws["A1"].value
+        head = [c.value for c in ws[2]]
         assert head[0] == "STT"
         mine = gaps[gaps["gap"].str.contains(part)]
         n_communes = mine["commune_code"].nunique()
-        assert ws.max_row == 1 + len(mine) + n_communes + 1
-        rows = list(ws.iter_rows(min_row=2, values_only=True))
+        assert ws.max_row == 2 + len(mine) + n_communes + 1
+        rows = list(ws.iter_rows(min_row=3, values_only=True))
         stt = [r[0] for r in rows if r[0] is not None]
         assert stt == list(range(1, len(mine) + 1))
         name_col = head.index("Tên thôn, bản, tổ dân phố")
@@ -227,20 +229,21 @@ def test_report_of_the_sample_run(sample_result, tmp_path):
         assert len(subtotals) == n_communes
         assert sum(r[pop_col] for r in subtotals) == pytest.approx(mine["population"].sum())
         assert "share_Viettel" not in head and not any("_" in str(h) for h in head)
-    mobile_head = [c.value for c in wb[SHEETS["mobile"]][1]]
+    mobile_head = [c.value for c in wb[SHEETS["mobile"]][2]]
     assert "Doanh nghiệp đề xuất (tham khảo)" in mobile_head
     assert "Tình trạng sóng" in mobile_head
     states = {r[mobile_head.index("Tình trạng sóng")]
-              for r in wb[SHEETS["mobile"]].iter_rows(min_row=2, values_only=True)}
+              for r in wb[SHEETS["mobile"]].iter_rows(min_row=3, values_only=True)}
     assert {"Thôn chưa có sóng di động (lõm sóng)",
             "Thôn chỉ có sóng 2G/3G, chưa có 4G/5G"} <= states
-    technical = [c.value for c in wb[SHEETS["technical"]][1]]
+    technical = [c.value for c in wb[SHEETS["technical"]][2]]
     assert "Tỷ lệ thôn được Viettel phủ 4G/5G (%)" in technical
     assert "Khoảng cách tới cáp quang của VNPT (m)" in technical
-    assert wb[SHEETS["technical"]].max_row == 1 + len(gaps)
+    assert wb[SHEETS["technical"]].max_row == 2 + len(gaps)
     # every column of every table has a Vietnamese label, not covgap's id
     for key in ("communes", "mobile", "fibre", "technical", "indicators"):
-        head = [c.value for c in wb[SHEETS[key]][1]]
+        head = [c.value for c in wb[SHEETS[key]][2 if key in ("mobile", "fibre",
+                                                              "technical") else 1]]
         assert all(h and "_" not in h for h in head), (key, head)
 
 
@@ -250,11 +253,14 @@ def test_report_prints_on_a4_landscape_one_page_wide(sample_result, tmp_path):
         setup = ws.page_setup
         assert setup.orientation == "landscape", ws.title
         assert int(setup.paperSize) == 9, ws.title  # A4
-        assert int(setup.fitToWidth) == 1 and int(setup.fitToHeight) == 0, ws.title
+        # ECMA-376: fitToWidth defaults to 1 (xlsxwriter leaves it unwritten)
+        assert int(setup.fitToWidth or 1) == 1 and int(setup.fitToHeight) == 0, ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         assert ws.freeze_panes, ws.title
-    for key in ("communes", "mobile", "fibre", "technical", "indicators"):
+    for key in ("communes", "indicators"):
         assert wb[SHEETS[key]].print_title_rows == "$1:$1"
+    for key in ("mobile", "fibre", "technical"):  # the note and the header
+        assert wb[SHEETS[key]].print_title_rows == "$1:$2"
     assert wb[SHEETS["summary"]].print_title_rows == "$4:$4"
 
 

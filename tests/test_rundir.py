@@ -484,14 +484,110 @@ def test_csv_headers_are_protected_like_cells(tmp_path):
     assert back.iloc[0, 1] == "'=1+1"
 
 
-def test_excel_headers_and_geopackage_fields_are_safe():
-    from openpyxl import Workbook
+def test_excel_headers_and_geopackage_fields_are_safe(tmp_path):
+    import pandas as pd
+    from openpyxl import load_workbook
 
-    from covgap.export.excel import _head
+    from covgap.export import excel
     from covgap.export.gpkg import field_names
 
-    ws = Workbook(write_only=True).create_sheet()
-    cell = _head(ws, HOSTILE)
+    path = tmp_path / "headers.xlsx"
+    wb, styles = excel._workbook(path, "headers")
+    excel._write_table(wb.add_worksheet("t"), styles, pd.DataFrame({HOSTILE: ["x"], "a": [1]}))
+    excel._close(wb, path)
+    cell = load_workbook(path).active["A1"]
+    assert cell.value == HOSTILE
     assert cell.data_type == "s"  # text, not a formula
     assert cell.quotePrefix
     assert field_names([HOSTILE]) == ["hyperlink_http_x_y"]
+
+
+# ---------------------------------------------------------------- maps beside the rest
+
+
+def test_parallel_maps_write_the_same_run(province, tmp_path):
+    result = covgap.run(province.config())
+    serial = rundir.write_run(result, tmp_path / "serial", parallel=False)
+    forked = rundir.write_run(result, tmp_path / "forked", parallel=True)
+    names = sorted(p.relative_to(serial).as_posix() for p in serial.rglob("*"))
+    assert names == sorted(p.relative_to(forked).as_posix() for p in forked.rglob("*"))
+    assert "map.html" in names
+    for name in ("villages.csv", "gaps.csv"):
+        assert (serial / name).read_bytes() == (forked / name).read_bytes()
+
+
+def test_a_map_error_in_the_child_is_an_output_error(province, tmp_path, monkeypatch):
+    result = covgap.run(province.config())
+    out = tmp_path / "out"  # the province's inputs are in tmp_path
+    out.mkdir()
+
+    def full(result, folder, **kwargs):
+        (folder / "map.html").write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / "map.html"))
+
+    monkeypatch.setattr(rundir, "write_maps", full)  # the forked child inherits it
+    with pytest.raises(OutputError, match=r"\(map.html\): No space left on device \[ENOSPC\]"):
+        rundir.write_run(result, out / "run", parallel=True)
+    assert list(out.iterdir()) == []  # no run, no staging folder
+
+    def bug(result, folder, **kwargs):
+        raise ValueError("a bug in the map")
+
+    monkeypatch.setattr(rundir, "write_maps", bug)
+    with pytest.raises(ValueError, match="a bug in the map"):  # a bug stays one
+        rundir.write_run(result, out / "run", parallel=True)
+    assert list(out.iterdir()) == []
+
+
+def test_a_killed_map_writer_is_an_output_error(province, tmp_path, monkeypatch):
+    result = covgap.run(province.config())
+    out = tmp_path / "out"  # the province's inputs are in tmp_path
+    out.mkdir()
+    monkeypatch.setattr(rundir, "write_maps",
+                        lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(OutputError, match=r"map writer \(process \d+\) was killed by "
+                                          r"signal 9"):
+        rundir.write_run(result, out / "run", parallel=True)
+    assert list(out.iterdir()) == []
+
+
+def test_a_failing_parent_stops_the_map_writer(province, tmp_path, monkeypatch):
+    import time
+
+    result = covgap.run(province.config())
+    out = tmp_path / "out"  # the province's inputs are in tmp_path
+    out.mkdir()
+    marker = tmp_path / "late"
+
+    def slow(result, folder, **kwargs):
+        time.sleep(3)
+        marker.write_text("the child lived on")
+
+    def broken(result, folder):
+        raise OSError(errno.EACCES, "Permission denied", str(folder / "villages.csv"))
+
+    monkeypatch.setattr(rundir, "write_maps", slow)
+    monkeypatch.setattr(rundir, "write_tables", broken)
+    with pytest.raises(OutputError, match="Permission denied"):
+        rundir.write_run(result, out / "run", parallel=True)
+    time.sleep(3.5)
+    assert not marker.exists()  # killed, not left writing
+    assert list(out.iterdir()) == []
+
+
+def test_the_map_writers_warnings_reach_the_run(province, tmp_path, monkeypatch):
+    from covgap.errors import CovgapWarning
+
+    result = covgap.run(province.config())
+    real = rundir.write_maps
+
+    def warn(result, folder, **kwargs):
+        import warnings
+        warnings.warn("the map left out 3 villages", CovgapWarning, stacklevel=2)
+        return real(result, folder, **kwargs)
+
+    monkeypatch.setattr(rundir, "write_maps", warn)
+    with pytest.warns(CovgapWarning, match="left out 3 villages"):
+        run = rundir.write_run(result, tmp_path / "run", parallel=True)
+    assert "the map left out 3 villages" in result.inputs.warnings
+    assert "left out 3 villages" in (run / "manifest.json").read_text(encoding="utf-8")

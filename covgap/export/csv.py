@@ -19,14 +19,16 @@ import pandas as pd
 
 from covgap.export.messages import column_names, translate_frame
 
-__all__ = ["VI_HEADERS", "safe_headers", "safe_text", "write_csv"]
+__all__ = ["FORMULA_START", "VI_HEADERS", "csv_text", "safe_headers", "safe_text", "write_csv"]
 
 #: Vietnamese column names: the CSVs' headers with ``language="vi"`` and the Excel
 #: report's labels; columns not listed keep covgap's name.  From the message catalogue
 #: (:func:`covgap.export.messages.column_names`).
 VI_HEADERS = column_names("vi")
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The first characters that make Excel read a text as a formula: such a text gets an
+#: apostrophe (:func:`safe_text`), or Excel's quote prefix in ``report.xlsx``.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(values: pd.Series) -> pd.Series:
@@ -38,7 +40,7 @@ def safe_text(values: pd.Series) -> pd.Series:
     ['\'=HYPERLINK("http://x")', 'Thôn Đông', "'-3"]
     """
     text = values.astype("string")
-    risky = text.str.startswith(_FORMULA_START).fillna(False)
+    risky = text.str.startswith(FORMULA_START).fillna(False)
     return text.where(~risky, "'" + text)
 
 
@@ -97,8 +99,140 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, language: str = "en",
     table = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
     if lang == "vi":
         table = translate_frame(table, "vi").rename(columns=VI_HEADERS)
-    cells = _cell_values(table)
-    cells.columns = safe_headers(cells.columns)
-    cells.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
-                 float_format="%.10g")
+    text = csv_text(table)
+    if text is None:  # a column type formatted here only by pandas
+        cells = _cell_values(table)
+        cells.columns = safe_headers(cells.columns)
+        cells.to_csv(path, index=False, encoding=_ENCODING, lineterminator=_EOL,
+                     float_format=_FLOAT)
+    else:
+        with open(path, "w", encoding=_ENCODING, newline="") as f:
+            f.write(text)
     return path
+
+
+_ENCODING = "utf-8-sig"
+_EOL = "\r\n"
+_FLOAT = "%.10g"
+#: What makes Python's csv writer (QUOTE_MINIMAL) quote a field: the delimiter, the
+#: quote character, or a character of the line terminator.
+_QUOTED = (",", '"', "\r", "\n")
+
+
+def _quoted(values: np.ndarray, text: np.ndarray | None = None) -> np.ndarray:
+    """Quote (doubling quotes) the fields of ``values`` (str objects) that need it.
+
+    ``text``: the same values as a numpy ``StringDType`` array, when already made.
+    """
+    if text is None:
+        text = values.astype(np.dtypes.StringDType())
+    quote = np.zeros(len(values), dtype=bool)
+    for char in _QUOTED:
+        quote |= np.strings.find(text, char) >= 0
+    if quote.any():
+        inner = np.strings.replace(text[quote], '"', '""')
+        values[quote] = np.strings.add(np.strings.add('"', inner), '"').astype(object)
+    return values
+
+
+def _field_texts(s: pd.Series) -> np.ndarray | None:
+    """Return a column's CSV fields as pandas writes them, or None for another type.
+
+    ``s`` is a column as :func:`write_csv` hands it to pandas (text already safe).
+    Text: as it is, quoted (quotes doubled) when it holds a comma, a quote or a line
+    break, found for the whole column at once (numpy's string functions); missing values
+    empty.  Floats: ``%.10g``; integers: as Python writes them.
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
+        values = s.to_numpy(dtype=object, na_value="", copy=True)
+        if not isinstance(dtype, pd.StringDtype) and len(values) and pd.api.types.infer_dtype(
+                values, skipna=False) != "string":
+            return None
+        return _quoted(values)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return np.array(list(map(str, s.tolist())), dtype=object)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = s.to_numpy()
+        out = np.array([_FLOAT % v for v in values.tolist()], dtype=object)
+        out[np.isnan(values)] = ""
+        return out
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":
+        return np.array(["" if v is pd.NA else str(v) for v in s.tolist()], dtype=object)
+    return None
+
+
+def _column_fields(s: pd.Series) -> np.ndarray | None:
+    """Return the CSV fields :func:`write_csv` writes for one input column, or None.
+
+    The column-wise twin of :func:`_cell_values` followed by pandas' writer: booleans
+    ``true``/``false``, numbers as pandas formats them, text made safe
+    (:func:`safe_text`) and quoted, every step over the whole column.  None: a type
+    only pandas formats (the caller then writes the table the old way).
+    """
+    if pd.api.types.is_bool_dtype(s):
+        out = np.where(s.to_numpy(dtype=object, na_value=False), "true", "false").astype(object)
+        out[s.isna().to_numpy()] = ""
+        return out
+    if pd.api.types.is_numeric_dtype(s):
+        return _field_texts(s)
+    dtype = s.dtype
+    plain = isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype)
+                                                  and dtype.kind == "O")
+    kind = pd.api.types.infer_dtype(s, skipna=True) if plain else ""
+    if kind == "boolean" and isinstance(dtype, np.dtype):  # Python booleans in an object column
+        missing = s.isna().to_numpy()
+        out = np.where(s.to_numpy(dtype=object), "true", "false").astype(object)
+        out[missing] = ""
+        return out
+    if kind not in ("string", "empty"):  # anything else: pandas' own text for it
+        return _field_texts(safe_text(s))
+    missing = s.isna().to_numpy()
+    values = s.to_numpy(dtype=object, copy=True)
+    values[missing] = ""
+    text = values.astype(np.dtypes.StringDType())
+    first = np.strings.slice(text, 0, 1)
+    risky = np.zeros(len(values), dtype=bool)
+    for start in FORMULA_START:
+        risky |= first == start
+    if risky.any():  # safe_text's apostrophe
+        text[risky] = np.strings.add("'", text[risky])
+        values[risky] = text[risky].astype(object)
+    return _quoted(values, text)
+
+
+def csv_text(table: pd.DataFrame) -> str | None:
+    r"""Return the text :func:`write_csv` writes for a table (after its language), column-wise.
+
+    The same characters as pandas' ``to_csv`` on the cells the module docstring
+    describes (``lineterminator="\r\n"``, ``float_format="%.10g"``): each column is
+    formatted once, as a whole (booleans, numbers, text made safe and quoted), and the
+    rows are joined at the end, instead of pandas' writer turning every cell into text
+    on its own.
+
+    Returns
+    -------
+    str or None
+        The text (header, then one line per row, each ending in CRLF); None when a
+        column has a type only pandas formats, or the table has fewer than two columns
+        (a lone empty field would need quotes).
+
+    Examples
+    --------
+    >>> csv_text(pd.DataFrame({"a": [1, 2], "b": ["x,y", "=1"], "c": [0.1, float("nan")]}))
+    'a,b,c\r\n1,"x,y",0.1\r\n2,\'=1,\r\n'
+    """
+    if len(table.columns) < 2:
+        return None
+    fields = []
+    for j in range(len(table.columns)):
+        texts = _column_fields(table.iloc[:, j])
+        if texts is None:
+            return None
+        fields.append(texts)
+    names = [str(c) for c in safe_headers(table.columns)]
+    lines = [",".join(_quoted(np.array(names, dtype=object)).tolist())]
+    # one join per row over the ready fields (adding whole columns would copy every
+    # growing row once per column)
+    lines += map(",".join, zip(*(texts.tolist() for texts in fields), strict=True))
+    return _EOL.join(lines) + _EOL

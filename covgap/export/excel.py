@@ -10,9 +10,12 @@ Sheets:
 - ``Xã - Communes``: the commune table.
 - ``Thôn chưa phủ 4G-5G``: the mobile gaps; ``Thôn chưa có cáp quang``: the fibre gaps.
   Each has an STT column, is grouped by commune (xã, phường, đặc khu) with a subtotal
-  row per commune and a total row.
+  row per commune and a total row.  They list the first ``[output]
+  report_gaps_per_commune`` gap villages of each commune in priority order (default
+  10; 0 lists all); subtotals and the total count and sum all of them, and a note above
+  the header says where every gap is (``gaps.csv``, ``gaps_all.csv``, ``lists.xlsx``).
 - ``Kỹ thuật``: the technical columns of the gaps (per-operator shares and fibre
-  distances, terrain shadow, signal), one row per gap village.
+  distances, terrain shadow, signal), one row per gap village listed on a gap sheet.
 - ``Chỉ tiêu - Indicators``: every indicator row (province, communes).
 
 Every table has one header row: the column's Vietnamese label and its unit.  Every sheet
@@ -20,7 +23,9 @@ prints on A4 landscape, one page wide, with the header row repeated on each page
 frozen on screen.  Numbers stay numbers (percent with as many decimals as the value has,
 thousands separators), booleans read "Có" / "Không" and ``met`` "✓ Đạt" / "✗ Chưa đạt".
 
-Excel forbids ``/`` in sheet names, hence the hyphens.  Every text cell is written as
+The workbook streams to disk as it is written (xlsxwriter, ``constant_memory``): a
+national run's report (3,300 communes) is written row after row, each column prepared
+once.  Excel forbids ``/`` in sheet names, hence the hyphens.  Every text cell is written as
 text, never as a formula: a cell that :func:`~covgap.export.csv.safe_text` would prefix
 with an apostrophe (text starting with ``=``, ``+``, ``-``, ``@``) is stored as a string
 with Excel's "quote prefix", which is what Excel itself stores when a user types
@@ -30,6 +35,7 @@ with Excel's "quote prefix", which is what Excel itself stores when a user types
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -37,28 +43,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 
 from covgap._version import __version__
 from covgap.analysis.rules import min_rsrp_dbm, rule_text
 from covgap.analysis.villages import SIGNAL_STATUSES
 from covgap.config import LAYERS, Config
-from covgap.export.csv import VI_HEADERS, safe_text
+from covgap.export.csv import FORMULA_START, VI_HEADERS, safe_text
 from covgap.export.lists import all_gaps, operator_gaps
 from covgap.export.names import operator_part
 
 if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
 
     from covgap.result import Result
 
-__all__ = ["INDICATOR_LABELS", "LIST_COLUMNS", "SHEETS", "column_header", "indicator_label",
-           "write_lists", "write_report"]
+__all__ = ["INDICATOR_LABELS", "LIST_COLUMNS", "SHEETS", "column_header", "gap_note",
+           "indicator_label", "top_per_commune", "write_lists", "write_report"]
 
 #: Sheet names (Excel allows 31 characters and no ``/``).
 SHEETS = {
@@ -227,11 +230,13 @@ _SOURCE = {"map": "bản đồ / map", "supplied": "số liệu cung cấp / sup
 _PCT = '0.0#####"%"'  # values already in percent: 94.4 shows 94.4%, a missed 99.96 too
 _SHARE = "0.0%"      # values in 0-1
 _THOUSANDS = "#,##0"
-_BOLD = Font(bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-_TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
-_MET_FILL = {True: PatternFill("solid", fgColor="C6EFCE"),
-             False: PatternFill("solid", fgColor="FFC7CE")}
+_HEAD_FILL = "#DDEBF7"
+_TOTAL_FILL = "#F2F2F2"
+_MET_FILL = {True: "#C6EFCE", False: "#FFC7CE"}
+#: The characters XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE): dropped.
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+#: Pixels per centimetre at 96 dpi (chart sizes).
+_PX_PER_CM = 96 / 2.54
 #: Vietnam time (UTC+7, no daylight saving): the run time the summary prints.
 _VN_TIME = timezone(timedelta(hours=7))
 
@@ -344,48 +349,77 @@ def _risky(texts: Sequence[Any]) -> list[bool]:
 def _legal(texts: list[Any]) -> list[Any]:
     """Drop the characters XML cannot hold from the strings of ``texts``."""
     strings = [t for t in texts if isinstance(t, str)]
-    if not ILLEGAL_CHARACTERS_RE.search("".join(strings)):  # the usual case: one scan
+    if not _ILLEGAL.search("".join(strings)):  # the usual case: one scan
         return texts
-    return [ILLEGAL_CHARACTERS_RE.sub("", t) if isinstance(t, str) else t for t in texts]
+    return [_ILLEGAL.sub("", t) if isinstance(t, str) else t for t in texts]
 
 
-def _cell(ws: WriteOnlyWorksheet, value: Any, *, risky: bool | None = None,
-          number_format: str | None = None) -> Cell:
-    """Return one cell to append; text is always text, never a formula."""
-    value = _value(value)
-    cell = WriteOnlyCell(ws)
-    if isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-        if risky if risky is not None else _risky([cell.value])[0]:
-            cell.quotePrefix = True
-    else:
-        cell.value = value
-        if number_format and value is not None:
-            cell.number_format = number_format
-    return cell
+class _Styles:
+    """The workbook's cell formats, one per combination of properties, made on first use."""
+
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self._wb = wb
+        self._made: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def __call__(self, **props: Any) -> Format | None:
+        """Return the format with these properties (None for none: Excel's default)."""
+        key = tuple(sorted((k, v) for k, v in props.items() if v))
+        if not key:
+            return None
+        fmt = self._made.get(key)
+        if fmt is None:
+            fmt = self._made[key] = self._wb.add_format(dict(key))
+        return fmt
 
 
-def _text_items(ws: WriteOnlyWorksheet, values: list[Any]) -> list[Any]:
-    """Return a column's values to append, its risky or formula-like text as cells.
+def _write(ws: Worksheet, styles: _Styles, row: int, col: int, value: Any, *,
+           risky: bool | None = None, **props: Any) -> None:
+    """Write one cell; text is always text, never a formula.
 
-    Plain text is appended as it is (openpyxl stores it as a string); text openpyxl
-    would read as a formula (``=...``) or an error code (``#N/A``), and text
-    :func:`safe_text` would neutralise, becomes a string cell with the quote prefix
-    where it is risky, as :func:`_cell` writes it.
+    A number format in ``props`` applies to numbers only (a blank or a text keeps the
+    default), as the report has always written them.
     """
-    if not any(isinstance(v, str) for v in values):
-        return values
-    items = _legal(values)
-    risky = _risky(items)  # after the illegal characters go: "\x01=x" is "=x" in Excel
-    for i, (v, r) in enumerate(zip(items, risky, strict=True)):
-        if isinstance(v, str) and (r or v in ERROR_CODES or v.startswith("=")):
-            cell = WriteOnlyCell(ws, v)
-            cell.data_type = "s"
-            if r:
-                cell.quotePrefix = True
-            items[i] = cell
-    return items
+    value = _value(value)
+    if isinstance(value, str):
+        value = _ILLEGAL.sub("", value)
+        props.pop("num_format", None)
+        if risky if risky is not None else value.startswith(FORMULA_START):
+            props["quote_prefix"] = True
+        _write_text(ws, row, col, value, styles(**props))
+    elif value is None:
+        props.pop("num_format", None)
+        fmt = styles(**props)
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        props.pop("num_format", None)
+        ws.write_boolean(row, col, value, styles(**props))
+    elif isinstance(value, datetime | date):
+        props["num_format"] = "yyyy-mm-dd h:mm:ss" if isinstance(value, datetime) else (
+            "yyyy-mm-dd")
+        ws.write_datetime(row, col, value.replace(tzinfo=None) if isinstance(
+            value, datetime) else value, styles(**props))
+    else:
+        ws.write_number(row, col, value, styles(**props))
+
+
+def _write_text(ws: Worksheet, row: int, col: int, text: str, fmt: Format | None) -> None:
+    """Write a string cell as it is (an empty one as a blank, as Excel stores it).
+
+    xlsxwriter writes a string that starts with ``<r>`` and ends with ``</r>`` as raw
+    rich-text XML; such a text is written as three plain fragments instead (xlsxwriter
+    wants more than two), which Excel (and openpyxl) read back as the same text.
+    """
+    if not text:
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
+    elif text.startswith("<r>") and text.endswith("</r>"):
+        args: list[Any] = [text[:1], text[1:3], text[3:]]
+        if fmt is not None:
+            args.append(fmt)
+        ws.write_rich_string(row, col, *args)
+    else:
+        ws.write_string(row, col, text, fmt)
 
 
 def _format_for(name: str, s: pd.Series) -> str | None:
@@ -408,56 +442,36 @@ def _format_for(name: str, s: pd.Series) -> str | None:
     return None
 
 
-def _fit_widths(ws: WriteOnlyWorksheet, widths: dict[int, float]) -> None:
+def _set_widths(ws: Worksheet, widths: dict[int, float]) -> None:
+    """Set column widths (characters; 0-based columns), kept within 8 to 60."""
     for col, width in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = max(8.0, min(width + 2, 60.0))
-
-
-def _head(ws: WriteOnlyWorksheet, text: str, *, wrap: bool = False) -> Cell:
-    cell = _cell(ws, text)
-    cell.font = _BOLD
-    cell.fill = _HEAD_FILL
-    if wrap:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
-
-
-_PLAIN_NUMBERS = frozenset({int, float, bool})
-
-
-def _styled_cell(ws: WriteOnlyWorksheet, number_format: str) -> Cell:
-    cell = WriteOnlyCell(ws)
-    cell.number_format = number_format
-    return cell
+        ws.set_column(col, col, max(8.0, min(width + 2, 60.0)))
 
 
 #: Columns of long text: they wrap at this width (characters).
 _WRAPPED = frozenset({"reason", "fix", "fix_mobile", "fix_fibre", "usp_mobile_reason",
                       "usp_fibre_reason", "indicator_label", "signal_status"})
 _WRAP_WIDTH = 34
-_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _lines(value: Any, width: float) -> int:
     """Return how many lines a text takes wrapped at ``width`` characters (1 for others)."""
-    if isinstance(value, Cell):
-        value = value.value
     if not isinstance(value, str) or not value:
         return 1
     return max(1, math.ceil(len(value) / max(width - 2, 1)))
 
 
-def _print_setup(ws: WriteOnlyWorksheet, *, title_rows: str = "1:1") -> None:
-    """A4 landscape, one page wide (as many pages down as needed), header rows repeated."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = 9  # A4 (ECMA-376 paper size 9)
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = title_rows
-    ws.print_options.gridLines = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+def _print_setup(ws: Worksheet, *, title_rows: tuple[int, int] = (0, 0)) -> None:
+    """A4 landscape, one page wide (as many pages down as needed), header rows repeated.
+
+    ``title_rows``: the first and last row (0-based) printed on top of every page.
+    """
+    ws.set_landscape()
+    ws.set_paper(9)  # A4 (ECMA-376 paper size 9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(*title_rows)
+    ws.hide_gridlines(0)  # gridlines on screen and on paper
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -478,136 +492,205 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_table(ws: WriteOnlyWorksheet, frame: pd.DataFrame, *, config: Config | None = None,
-                 freeze_cols: int = 0, totals: Sequence[bool] | None = None) -> None:
+def _write_table(ws: Worksheet, styles: _Styles, frame: pd.DataFrame, *,
+                 config: Config | None = None, freeze_cols: int = 0,
+                 totals: Sequence[bool] | None = None, note: str | None = None) -> None:
     """Write a table: one header row (label and unit), the rows; frozen, filtered, printable.
 
-    ``ws`` streams its rows (write-only mode), so the widths, the frozen panes, the page
-    setup and the header row's height are set before the first row.  Rows flagged in
-    ``totals`` (subtotals) are bold on grey.
+    ``ws`` streams its rows (xlsxwriter's ``constant_memory``: a row is written out when
+    the next one starts), so everything is written top to bottom, each row's height
+    before its cells.  Rows flagged in ``totals`` (subtotals) are bold on grey.  A
+    ``note`` takes the first row, above the header, and prints on every page with it.
+
+    Each column is prepared once (its values, the characters XML cannot hold dropped,
+    which texts are risky, the format of its cells); the rows then only write.
     """
     frame = _readable(frame.drop(columns=[c for c in frame.columns if c == "geometry"]))
     names = [str(name) for name in frame.columns]
     labels = [column_header(name, config) for name in names]
+    head = 1 if note else 0  # the header row (0-based)
+    n = len(frame)
     columns: list[list[Any]] = []
+    cell_formats: list[list[Format | None] | Format | None] = []
+    numeric: list[bool] = []
     formats: list[str | None] = []
     widths: dict[int, float] = {}
-    for j, (name, label) in enumerate(zip(names, labels, strict=True), start=1):
-        s = frame.iloc[:, j - 1]
+    for j, (name, label) in enumerate(zip(names, labels, strict=True)):
+        s = frame.iloc[:, j]
         values = _column_values(s)
         sample = [len(str(v)) for v in values[:500] if v is not None]
         cap = _WRAP_WIDTH if name in _WRAPPED else 24
         widths[j] = max([min(len(label), 16), *[min(n, cap) for n in sample]])
-        formats.append(_format_for(name, s))
-        numpy_numbers = isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf"
-        columns.append(values if numpy_numbers else _text_items(ws, values))
-    last = get_column_letter(max(len(names), 1))
-    ws.auto_filter.ref = f"A1:{last}{len(frame) + 1}"
-    ws.freeze_panes = f"{get_column_letter(freeze_cols + 1)}2"
-    _print_setup(ws)
-    _fit_widths(ws, widths)
-    ws.row_dimensions[1].height = 45
-    # long texts wrap in their column; LibreOffice keeps a stored row height, so each
-    # row gets the height of its longest wrapped text (write-only: set before the rows)
-    wrapped = [j for j, name in enumerate(names) if name in _WRAPPED]
-    if wrapped:
-        for r, row in enumerate(zip(*[columns[j] for j in wrapped], strict=True), start=2):
-            lines = max(_lines(v, widths[j + 1]) for v, j in zip(row, wrapped, strict=True))
-            if lines > 1:
-                ws.row_dimensions[r].height = 12.75 * lines
-    ws.append([_head(ws, label, wrap=True) for label in labels])
-    # A formatted column's numbers go through one styled cell, its value replaced row
-    # after row: a write-only sheet writes a row out when it is appended.  Other values
-    # (dates, whose binding sets a format of its own) get a cell each.
-    styled = [j for j, fmt in enumerate(formats) if fmt]
-    number_cells: dict[int, Cell] = {}  # made on a column's first number
-    flags = list(totals) if totals is not None else [False] * len(frame)
-    for row, total in zip(zip(*columns, strict=True), flags, strict=True):
-        if total:
-            cells = [v if isinstance(v, Cell) else _cell(ws, v, number_format=fmt)
-                     for v, fmt in zip(row, formats, strict=True)]
-            for cell in cells:
-                cell.font = _BOLD
-                cell.fill = _TOTAL_FILL
-            ws.append(cells)
+        fmt = _format_for(name, s)
+        formats.append(fmt)
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+            numeric.append(True)  # numbers (or blanks) only: one format for the column
+            columns.append(values)
+            cell_formats.append(styles(num_format=fmt))
             continue
-        if wrapped:
-            row = list(row)
-            for j in wrapped:
-                if isinstance(row[j], str):
-                    cell = _cell(ws, row[j])
-                    cell.alignment = _WRAP
-                    row[j] = cell
-        if styled:
-            row = list(row)
-            for j in styled:
-                v = row[j]
-                if v is None or isinstance(v, str | Cell):
-                    continue
-                if type(v) in _PLAIN_NUMBERS:
-                    cell = number_cells.get(j)
-                    if cell is None:
-                        cell = number_cells[j] = _styled_cell(ws, formats[j])
-                    cell.value = v
-                    row[j] = cell
+        numeric.append(False)
+        values = _legal(values) if any(type(v) is str for v in values) else values
+        risky = _risky(values)  # after the illegal characters go: "\x01=x" is "=x" in Excel
+        wrap = name in _WRAPPED
+        plain, quoted = (styles(text_wrap=wrap, valign="top" if wrap else None),
+                         styles(text_wrap=wrap, valign="top" if wrap else None,
+                                quote_prefix=True))
+        number = styles(num_format=fmt)
+        cell_formats.append([(quoted if r else plain) if type(v) is str else number
+                             for v, r in zip(values, risky, strict=True)])
+        columns.append(values)
+
+    last = max(len(names), 1) - 1
+    ws.autofilter(head, 0, head + n, last)
+    ws.freeze_panes(head + 1, freeze_cols)
+    _print_setup(ws, title_rows=(0, head))
+    _set_widths(ws, widths)
+    if note:  # one line, running on over the empty cells to its right
+        _write(ws, styles, 0, 0, note, italic=True, bold=True)
+    ws.set_row(head, 45)
+    for j, label in enumerate(labels):
+        _write(ws, styles, head, j, label, bold=True, bg_color=_HEAD_FILL, text_wrap=True,
+               valign="top")
+    # long texts wrap in their column; LibreOffice keeps a stored row height, so each
+    # row gets the height of its longest wrapped text
+    wrapped = [j for j, name in enumerate(names) if name in _WRAPPED]
+    heights = [1] * n
+    for j in wrapped:
+        width = widths[j]
+        heights = [max(h, _lines(v, width)) for h, v in zip(heights, columns[j], strict=True)]
+    flags = list(totals) if totals is not None else [False] * n
+    writers = []
+    for j in range(len(names)):
+        if numeric[j]:
+            writers.append((j, columns[j], cell_formats[j], None))
+        else:
+            writers.append((j, columns[j], None, cell_formats[j]))
+    write_number, write_string = ws.write_number, ws.write_string
+    for i in range(n):
+        r = head + 1 + i
+        if heights[i] > 1:
+            ws.set_row(r, 12.75 * heights[i])
+        if flags[i]:
+            for j, values, _f, _fs in writers:
+                _write(ws, styles, r, j, values[i], bold=True, bg_color=_TOTAL_FILL,
+                       num_format=formats[j])
+            continue
+        for j, values, fmt, fmts in writers:
+            v = values[i]
+            if v is None:
+                continue
+            if fmts is None:
+                write_number(r, j, v, fmt)
+            elif type(v) is str:
+                if not v:  # an empty text is a blank, as Excel stores it
+                    if fmts[i] is not None:
+                        ws.write_blank(r, j, None, fmts[i])
+                elif v.startswith("<r>"):
+                    _write_text(ws, r, j, v, fmts[i])
                 else:
-                    row[j] = _cell(ws, v, number_format=formats[j])
-        ws.append(row)
+                    write_string(r, j, v, fmts[i])
+            else:
+                _write(ws, styles, r, j, v, num_format=formats[j])
 
 
-def _grouped(gaps: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, list[bool]]:
-    """Return a gap sheet's rows: STT, grouped by commune, a subtotal after each, a total.
+def top_per_commune(gaps: pd.DataFrame, n: int) -> np.ndarray:
+    """Return which gaps are among the first ``n`` of their commune, in priority order.
 
-    Communes in the order of their names (then codes); villages within a commune in
-    priority order.  A subtotal row names the commune and its number of villages and
-    sums :data:`_SUMMED`.
+    Communes are told apart by ``commune_code`` (and name); within one, gaps are taken in
+    ``priority`` order (1 first), as the report's gap sheets list them.
+
+    Parameters
+    ----------
+    gaps : DataFrame
+        Gap villages with ``commune_code`` (``commune_name``, ``priority`` if present).
+    n : int
+        Gaps kept per commune; 0 keeps every gap.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per row of ``gaps``, in its order.
+
+    Examples
+    --------
+    >>> gaps = pd.DataFrame({"commune_code": ["A", "A", "A", "B"], "priority": [3, 1, 2, 4]})
+    >>> top_per_commune(gaps, 2).tolist()
+    [False, True, True, True]
     """
-    keep = [c for c in columns if c in gaps.columns or c == "stt"]
-    if "district" in keep and gaps["district"].isna().all():
-        keep.remove("district")  # no old district known: no empty column to print
+    if n <= 0 or gaps.empty:
+        return np.ones(len(gaps), dtype=bool)
+    table = _sorted_by_commune(gaps)
+    rank = table.groupby(["_name", "commune_code"], sort=False, dropna=False).cumcount()
+    keep = pd.Series(rank.to_numpy() < n, index=table.index)
+    return keep.reindex(gaps.index).to_numpy(dtype=bool) if gaps.index.is_unique else (
+        keep.sort_index(kind="stable").to_numpy(dtype=bool))
+
+
+def _sorted_by_commune(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Return the gaps with ``_name``, in commune order (name, code) and priority within."""
     table = gaps.copy()
     table["_name"] = table.get("commune_name", table["commune_code"]).fillna("").astype(str)
     sort = ["_name", "commune_code", "priority"] if "priority" in table else ["_name",
                                                                             "commune_code"]
-    table = table.sort_values(sort, kind="stable")
-    pieces: list[pd.DataFrame] = []
-    totals: list[bool] = []
+    return table.sort_values(sort, kind="stable")
+
+
+def _grouped(gaps: pd.DataFrame, columns: Sequence[str], *, per_commune: int = 0
+             ) -> tuple[pd.DataFrame, list[bool]]:
+    """Return a gap sheet's rows: STT, grouped by commune, a subtotal after each, a total.
+
+    Communes in the order of their names (then codes); villages within a commune in
+    priority order, the first ``per_commune`` of them (0: all).  A subtotal row names the
+    commune and its number of gap villages (all of them, and how many are listed when
+    some are not) and sums :data:`_SUMMED` over all of them; the total row likewise.
+    Built column-wise: one sort, one group-by, no loop over communes.
+    """
+    keep = [c for c in columns if c in gaps.columns or c == "stt"]
+    if "district" in keep and gaps["district"].isna().all():
+        keep.remove("district")  # no old district known: no empty column to print
+    table = _sorted_by_commune(gaps).reset_index(drop=True)
     summed = [c for c in _SUMMED if c in keep]
     label_col = "village_name" if "village_name" in keep else keep[1]
-    stt = 0
-    for (_, _code), group in table.groupby(["_name", "commune_code"], sort=False,
-                                           dropna=False):
-        rows = group.reindex(columns=keep).astype(object)
-        rows["stt"] = np.arange(stt + 1, stt + len(rows) + 1)
-        stt += len(rows)
-        name = group["_name"].iloc[0] or str(group["commune_code"].iloc[0])
-        sub = {c: None for c in keep}
-        sub[label_col] = f"Cộng {name}: {len(rows)} thôn"
-        if "commune_name" in keep:
-            sub["commune_name"] = name
-        for c in summed:
-            sub[c] = _sum(group[c])
-        pieces += [rows, pd.DataFrame([sub], columns=keep)]
-        totals += [False] * len(rows) + [True]
+    group = table.groupby(["_name", "commune_code"], sort=False, dropna=False)
+    gid = group.ngroup().to_numpy()
+    rank = group.cumcount().to_numpy()
+    shown = rank < per_commune if per_commune > 0 else np.ones(len(table), dtype=bool)
+
+    rows = table.loc[shown].reindex(columns=keep).astype(object)
+    rows["stt"] = np.arange(1, len(rows) + 1)
+    firsts = group.head(1)
+    count = group.size().to_numpy()
+    listed = np.bincount(gid[shown], minlength=len(count)) if len(count) else count
+    subs = pd.DataFrame({c: [None] * len(count) for c in keep}, columns=keep, dtype=object)
+    names = [name or str(code) for name, code in zip(
+        firsts["_name"].tolist(), firsts["commune_code"].tolist(), strict=True)]
+    subs[label_col] = [f"Cộng {name}: {k} thôn" if k == m else
+                       f"Cộng {name}: {k} thôn (liệt kê {m} thôn ưu tiên nhất)"
+                       for name, k, m in zip(names, count.tolist(), listed.tolist(),
+                                             strict=True)]
+    if "commune_name" in keep:
+        subs["commune_name"] = names
     grand = {c: None for c in keep}
-    grand[label_col] = f"Tổng cộng: {stt} thôn"
+    grand[label_col] = f"Tổng cộng: {len(table)} thôn"
     for c in summed:
-        grand[c] = _sum(table[c])
-    pieces.append(pd.DataFrame([grand], columns=keep))
-    totals.append(True)
-    out = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=keep)
+        numbers = pd.to_numeric(table[c], errors="coerce")
+        sums = numbers.groupby(gid).sum(min_count=1) if len(table) else numbers
+        subs[c] = [None if pd.isna(v) else float(v) for v in sums.tolist()]
+        grand[c] = float(numbers.sum()) if numbers.notna().any() else None
+    # rows of a commune, then its subtotal; the grand total last
+    order_gid = np.concatenate([gid[shown], np.arange(len(count)), [len(count)]])
+    order_kind = np.concatenate([np.zeros(int(shown.sum())), np.ones(len(count)), [1]])
+    out = pd.concat([rows, subs, pd.DataFrame([grand], columns=keep, dtype=object)],
+                    ignore_index=True)
+    position = np.lexsort((np.arange(len(out)), order_kind, order_gid))
+    out = out.iloc[position].reset_index(drop=True)
+    totals = order_kind[position].astype(bool).tolist()
     for c in keep:  # numbers back to numbers (object columns hold None for the totals)
         if c in gaps.columns and pd.api.types.is_numeric_dtype(gaps[c]) and not \
                 pd.api.types.is_bool_dtype(gaps[c]):
             out[c] = pd.to_numeric(out[c], errors="coerce")
     out["stt"] = pd.to_numeric(out["stt"], errors="coerce").astype("Int64")
     return out, totals
-
-
-def _sum(values: pd.Series) -> float | None:
-    """Return a column's sum, or None when it has no value (no price: no cost total)."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    return float(numbers.sum()) if numbers.notna().any() else None
 
 
 def _province_rows(indicators: pd.DataFrame) -> pd.DataFrame:
@@ -625,51 +708,47 @@ def _province_rows(indicators: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["_group", "_order"], kind="stable")
 
 
-def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
-    """Write the summary sheet, row after row (``ws`` is write-only)."""
+def _summary(wb: xlsxwriter.Workbook, ws: Worksheet, styles: _Styles, result: Result) -> None:
+    """Write the summary sheet, row after row."""
     config = result.config
     name, year = config.display_name, config.run.year
     header = ["Mã chỉ tiêu / Indicator id", "Chỉ tiêu", "Indicator", "Giá trị / Value",
               "Mục tiêu / Target", "Đạt / Met", "Tử số / Numerator", "Mẫu số / Denominator",
               "Đơn vị / Unit", "Nguồn / Source"]
-    head_row = 4
+    head = 3  # the header row (0-based): the fourth
     rows = _province_rows(result.indicators) if result.indicators is not None else (
         pd.DataFrame(columns=["indicator", "value", "target", "met", "numerator",
                               "denominator", "unit", "source", "_group"]))
     n_chart = int((rows["_group"] == 0).sum())
-    r = head_row + len(rows)
-    ws.freeze_panes = f"A{head_row + 1}"
-    _print_setup(ws, title_rows=f"{head_row}:{head_row}")
-    _fit_widths(ws, {1: 28, 2: 44, 3: 44, 4: 12, 5: 12, 6: 12, 7: 12, 8: 12, 9: 8, 10: 22})
+    ws.freeze_panes(head + 1, 0)
+    _print_setup(ws, title_rows=(head, head))
+    _set_widths(ws, {0: 28, 1: 44, 2: 44, 3: 12, 4: 12, 5: 12, 6: 12, 7: 12, 8: 8, 9: 22})
 
-    title = _cell(ws, f"Chỉ tiêu hạ tầng số: {name} {year}")
-    title.font = Font(bold=True, size=14)
-    subtitle = _cell(ws, f"Digital-infrastructure indicators against the plan's targets: "
-                         f"{name} {year}")
-    subtitle.font = Font(italic=True)
-    ws.append([title])
-    ws.append([subtitle])
-    ws.append([])
-    ws.append([_head(ws, text, wrap=True) for text in header])
-    for k, row in enumerate(rows.itertuples(index=False), start=head_row + 1):
-        ws.row_dimensions[k].height = 12.75 * max(
-            _lines(indicator_label(row.indicator, lang, config), 44) for lang in ("vi", "en"))
+    _write(ws, styles, 0, 0, f"Chỉ tiêu hạ tầng số: {name} {year}", bold=True, size=14)
+    _write(ws, styles, 1, 0, f"Digital-infrastructure indicators against the plan's "
+                             f"targets: {name} {year}", italic=True)
+    for j, text in enumerate(header):
+        _write(ws, styles, head, j, text, bold=True, bg_color=_HEAD_FILL, text_wrap=True,
+               valign="top")
+    wrap = {"text_wrap": True, "valign": "top"}
+    r = head
     for row in rows.itertuples(index=False):
+        r += 1
+        labels = [indicator_label(row.indicator, language, config) for language in ("vi", "en")]
+        ws.set_row(r, 12.75 * max(_lines(label, 44) for label in labels))
         fmt = _PCT if row.unit == "%" else _THOUSANDS if row.unit == "count" else "0.0"
         met = _value(row.met)
-        labels = [_cell(ws, indicator_label(row.indicator, language, config))
-                  for language in ("vi", "en")]
-        for label in labels:  # long labels wrap within their column
-            label.alignment = Alignment(wrap_text=True, vertical="top")
-        met_cell = _cell(ws, None if met is None else _MET[met])
-        if met is not None:
-            met_cell.fill = _MET_FILL[met]
-        ws.append([_cell(ws, row.indicator), *labels,
-                   _cell(ws, row.value, number_format=fmt),
-                   _cell(ws, row.target, number_format=fmt), met_cell,
-                   _cell(ws, row.numerator, number_format=_THOUSANDS),
-                   _cell(ws, row.denominator, number_format=_THOUSANDS),
-                   _cell(ws, row.unit), _cell(ws, _SOURCE.get(row.source, row.source))])
+        _write(ws, styles, r, 0, row.indicator)
+        for j, label in enumerate(labels, start=1):  # long labels wrap within their column
+            _write(ws, styles, r, j, label, **wrap)
+        _write(ws, styles, r, 3, row.value, num_format=fmt)
+        _write(ws, styles, r, 4, row.target, num_format=fmt)
+        _write(ws, styles, r, 5, None if met is None else _MET[met],
+               bg_color=None if met is None else _MET_FILL[met])
+        _write(ws, styles, r, 6, row.numerator, num_format=_THOUSANDS)
+        _write(ws, styles, r, 7, row.denominator, num_format=_THOUSANDS)
+        _write(ws, styles, r, 8, row.unit)
+        _write(ws, styles, r, 9, _SOURCE.get(row.source, row.source))
 
     cc, rules = config.coverage, config.rules
     info = [
@@ -699,37 +778,28 @@ def _summary(ws: WriteOnlyWorksheet, result: Result) -> None:
         ("Thời điểm chạy (giờ Việt Nam)", "Run at (Vietnam time, UTC+7)",
          vietnam_time(result.started), None),
     ]
-    start = r + 2
-    ws.append([])
-    section = _cell(ws, "Quy tắc và thông số / Rule and parameters")
-    section.font = _BOLD
-    ws.append([section])
-    for k, (vi, en, value, fmt) in enumerate(info, start=r + 3):
-        cells = [_cell(ws, vi), _cell(ws, en), _cell(ws, value, number_format=fmt)]
-        for cell in cells:
-            cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
-        ws.row_dimensions[k].height = 12.75 * max(
-            _lines(vi, 28), _lines(en, 44), _lines(value, 44))
-        ws.append(cells)
+    start = r + 2  # a blank row, then the section's title
+    _write(ws, styles, start, 0, "Quy tắc và thông số / Rule and parameters", bold=True)
+    left = {"text_wrap": True, "valign": "top", "align": "left"}
+    for k, (vi, en, value, fmt) in enumerate(info, start=start + 1):
+        ws.set_row(k, 12.75 * max(_lines(vi, 28), _lines(en, 44), _lines(value, 44)))
+        _write(ws, styles, k, 0, vi, **left)
+        _write(ws, styles, k, 1, en, **left)
+        _write(ws, styles, k, 2, value, num_format=fmt, **left)
     chart_row = start + len(info) + 2
 
     if n_chart:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = "Chỉ tiêu so với mục tiêu / Indicators vs targets (%)"
-        chart.y_axis.title = "%"
-        chart.y_axis.scaling.min = 0
-        chart.y_axis.scaling.max = 100
-        chart.y_axis.delete = False
-        chart.x_axis.delete = False
-        data = Reference(ws, min_col=4, max_col=5, min_row=head_row,
-                         max_row=head_row + n_chart)
-        cats = Reference(ws, min_col=2, min_row=head_row + 1, max_row=head_row + n_chart)
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
-        chart.height = 8 + 0.6 * n_chart
-        chart.width = 22
-        ws.add_chart(chart, f"A{chart_row}")
+        chart = wb.add_chart({"type": "bar"})
+        sheet = ws.get_name()
+        for col in (3, 4):  # value and target, named by their header
+            chart.add_series({"name": [sheet, head, col],
+                              "categories": [sheet, head + 1, 1, head + n_chart, 1],
+                              "values": [sheet, head + 1, col, head + n_chart, col]})
+        chart.set_title({"name": "Chỉ tiêu so với mục tiêu / Indicators vs targets (%)"})
+        chart.set_x_axis({"name": "%", "min": 0, "max": 100})  # a bar chart's value axis
+        chart.set_size({"width": round(22 * _PX_PER_CM),
+                        "height": round((8 + 0.6 * n_chart) * _PX_PER_CM)})
+        ws.insert_chart(chart_row, 0, chart)
 
 
 def vietnam_time(started: str) -> str:
@@ -797,8 +867,53 @@ def _gap_sheets(gaps: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"mobile": mobile, "fibre": fibre, "technical": gaps[ids + rest]}
 
 
-def write_report(result: Result, path: str | Path) -> Path:
+def gap_note(per_commune: int) -> str:
+    """Return the note atop the report's gap sheets: how many are listed, where all are.
+
+    Examples
+    --------
+    >>> gap_note(10).split(" / ")[1][:59]
+    'At most 10 gap villages per commune, highest priority first'
+    """
+    files = "gaps.csv, gaps_all.csv và lists.xlsx"
+    if per_commune <= 0:
+        return (f"Liệt kê mọi thôn; danh sách cũng có trong {files} cùng thư mục. / "
+                "Every gap village is listed; gaps.csv, gaps_all.csv and lists.xlsx "
+                "beside this report hold them too.")
+    return (f"Mỗi xã liệt kê tối đa {per_commune} thôn ưu tiên nhất (dòng cộng tính mọi "
+            f"thôn); danh sách đầy đủ: {files} cùng thư mục. / At most {per_commune} gap "
+            "villages per commune, highest priority first (subtotals count them all); "
+            "every gap is in gaps.csv, gaps_all.csv and lists.xlsx beside this report.")
+
+
+def _workbook(path: Path, title: str) -> tuple[xlsxwriter.Workbook, _Styles]:
+    """Open a streaming workbook: rows go to disk as they are written, text stays text."""
+    wb = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+        "strings_to_urls": False})
+    wb.set_properties({"title": title, "author": f"covgap {__version__}"})
+    return wb, _Styles(wb)
+
+
+def _close(wb: xlsxwriter.Workbook, path: Path) -> None:
+    """Write the workbook out; a file error is an :class:`OSError` naming the file."""
+    try:
+        wb.close()
+    except FileCreateError as exc:  # xlsxwriter wraps the OSError it got
+        cause = exc.__context__ if isinstance(exc.__context__, OSError) else None
+        if cause is not None:
+            raise cause from None
+        raise OSError(f"cannot write {path}: {exc}") from exc
+
+
+def write_report(result: Result, path: str | Path, *, gaps_per_commune: int | None = None
+                 ) -> Path:
     """Write ``report.xlsx``: summary, communes, mobile and fibre gaps, technical, indicators.
+
+    The gap sheets (and the technical sheet) list the first ``gaps_per_commune`` gap
+    villages of each commune in priority order, with a subtotal of all of them and a
+    note above the header saying where every gap is (``gaps.csv``, ``gaps_all.csv``,
+    ``lists.xlsx``).  The workbook streams to disk (xlsxwriter, ``constant_memory``).
 
     Parameters
     ----------
@@ -806,6 +921,9 @@ def write_report(result: Result, path: str | Path) -> Path:
         A run (:func:`covgap.run`) with its analysis.
     path : str or Path
         The workbook to write; an existing file is replaced.
+    gaps_per_commune : int, optional
+        Gap villages listed per commune; 0 lists every gap.  Default
+        ``[output] report_gaps_per_commune``.
 
     Returns
     -------
@@ -827,22 +945,28 @@ def write_report(result: Result, path: str | Path) -> Path:
                          "(covgap.run) before writing the report")
     path = Path(path)
     config = result.config
-    # write-only: rows stream to the file as they are appended; a national run's report
-    # (3,300 communes, 60,000 gaps) takes about two thirds of the time of building every
-    # cell in memory first
-    wb = Workbook(write_only=True)
-    _summary(wb.create_sheet(SHEETS["summary"]), result)
+    per_commune = (config.output.report_gaps_per_commune if gaps_per_commune is None
+                   else gaps_per_commune)
+    note = gap_note(per_commune)
+    wb, styles = _workbook(path, f"covgap {config.display_name} {config.run.year}")
+    _summary(wb, wb.add_worksheet(SHEETS["summary"]), styles, result)
     communes = pd.DataFrame(result.communes)
-    _write_table(wb.create_sheet(SHEETS["communes"]), communes, config=config, freeze_cols=2)
-    sheets = _gap_sheets(pd.DataFrame(result.gaps))
+    _write_table(wb.add_worksheet(SHEETS["communes"]), styles, communes, config=config,
+                 freeze_cols=2)
+    gaps = pd.DataFrame(result.gaps)
+    sheets = _gap_sheets(gaps)
+    listed = np.zeros(len(gaps), dtype=bool)
     for key, columns in (("mobile", MOBILE_COLUMNS), ("fibre", FIBRE_COLUMNS)):
-        rows, totals = _grouped(sheets[key], columns)
+        part = sheets[key]
+        rows, totals = _grouped(part, columns, per_commune=per_commune)
+        listed[gaps.index.get_indexer(part.index[top_per_commune(part, per_commune)])] = True
         freeze = list(rows.columns).index("village_name") + 1 if (
             "village_name" in rows.columns) else 1
-        _write_table(wb.create_sheet(SHEETS[key]), rows, config=config, freeze_cols=freeze,
-                     totals=totals)
-    _write_table(wb.create_sheet(SHEETS["technical"]), sheets["technical"], config=config,
-                 freeze_cols=min(4, len(sheets["technical"].columns)))
+        _write_table(wb.add_worksheet(SHEETS[key]), styles, rows, config=config,
+                     freeze_cols=freeze, totals=totals, note=note)
+    technical = sheets["technical"][listed] if gaps.index.is_unique else sheets["technical"]
+    _write_table(wb.add_worksheet(SHEETS["technical"]), styles, technical, config=config,
+                 freeze_cols=min(4, len(technical.columns)), note=note)
     table = pd.DataFrame(result.indicators)
     table = table.assign(
         met=table["met"].map(lambda v: None if v is None or v is pd.NA else _MET[bool(v)]),
@@ -850,10 +974,9 @@ def write_report(result: Result, path: str | Path) -> Path:
         source=table["source"].map(lambda v: _SOURCE.get(v, v)))
     table.insert(table.columns.get_loc("indicator") + 1, "indicator_label",
                  table["indicator"].map(lambda i: indicator_label(i, "vi", config)))
-    _write_table(wb.create_sheet(SHEETS["indicators"]), table, config=config, freeze_cols=3)
-    wb.properties.title = f"covgap {config.display_name} {config.run.year}"
-    wb.properties.creator = f"covgap {__version__}"
-    wb.save(path)
+    _write_table(wb.add_worksheet(SHEETS["indicators"]), styles, table, config=config,
+                 freeze_cols=3)
+    _close(wb, path)
     return path
 
 
@@ -863,7 +986,7 @@ def write_lists(result: Result, path: str | Path, *, operators: Sequence[str]) -
     The first sheet ("Tất cả - All") is ``gaps_all.csv``: every gap with an empty
     "DN đăng ký" column for the department to fill.  Then a sheet per operator holding
     only what is addressed to it (:func:`covgap.export.lists.operator_gaps`).  Each is
-    grouped by commune with subtotals, as the report's gap sheets.
+    grouped by commune with subtotals, as the report's gap sheets, and lists every gap.
 
     Parameters
     ----------
@@ -883,7 +1006,8 @@ def write_lists(result: Result, path: str | Path, *, operators: Sequence[str]) -
                          "before writing its lists")
     path = Path(path)
     gaps = pd.DataFrame(result.gaps)
-    wb = Workbook(write_only=True)
+    wb, styles = _workbook(
+        path, f"covgap {result.config.display_name} {result.config.run.year}")
     sheets = [("Tất cả - All", all_gaps(gaps), LIST_COLUMNS)]
     sheets += [(operator_part(op)[:31], operator_gaps(gaps, op),
                 tuple(c for c in LIST_COLUMNS if c != "registered_operator"))
@@ -892,9 +1016,7 @@ def write_lists(result: Result, path: str | Path, *, operators: Sequence[str]) -
         rows, totals = _grouped(table, columns)
         freeze = list(rows.columns).index("village_name") + 1 if (
             "village_name" in rows.columns) else 1
-        _write_table(wb.create_sheet(name), rows, config=result.config, freeze_cols=freeze,
-                     totals=totals)
-    wb.properties.title = f"covgap {result.config.display_name} {result.config.run.year}"
-    wb.properties.creator = f"covgap {__version__}"
-    wb.save(path)
+        _write_table(wb.add_worksheet(name), styles, rows, config=result.config,
+                     freeze_cols=freeze, totals=totals)
+    _close(wb, path)
     return path

@@ -58,11 +58,13 @@ import json
 import logging
 import math
 import os
+import pickle
 import re
 import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -96,7 +98,7 @@ PAUSE_ENV = "COVGAP_TEST_PAUSE_AT"
 
 
 def write_run(result: Result, directory: str | Path | None = None, *,
-              force: bool = False) -> Path:
+              force: bool = False, parallel: bool | None = None) -> Path:
     """Write a run's directory atomically: every output, then the manifest.
 
     Parameters
@@ -110,6 +112,12 @@ def write_run(result: Result, directory: str | Path | None = None, *,
         Replace an existing run directory (one with covgap's ``manifest.json``).
         Without it an existing directory is an error and is left untouched; a folder
         or file that is not a run directory is refused even with it.
+    parallel : bool, optional
+        Write the maps in a child process (:func:`os.fork`) while this one writes the
+        tables, the GeoPackage, the workbooks and the charts.  Default: where the
+        system can fork, has more than one core, and this process runs no other
+        Python thread.  The maps and the report are pure
+        Python, so threads would take turns on the interpreter; a process runs beside.
 
     Returns
     -------
@@ -136,12 +144,22 @@ def write_run(result: Result, directory: str | Path | None = None, *,
         if result.coverage is not None:
             result.coverage.write_geotiffs(folder)
         if result.analysis is not None:
-            write_tables(result, folder)
-            write_geopackage(result, folder / "results.gpkg")
-            write_report(result, folder / "report.xlsx")
-            write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
-            write_plots(result, folder / "plots")
-            _write_maps(result, folder)
+            maps = _MapWriter(result, folder) if (
+                _can_fork() if parallel is None else parallel) else None
+            try:
+                write_tables(result, folder)
+                write_geopackage(result, folder / "results.gpkg")
+                write_report(result, folder / "report.xlsx")
+                write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
+                write_plots(result, folder / "plots")
+            except BaseException:
+                if maps is not None:
+                    maps.stop()  # before the staging folder goes
+                raise
+            if maps is None:
+                _write_maps(result, folder)
+            else:
+                maps.finish()
             write_documents(folder, language=result.config.output.language,
                             record=result.manifest())
             result.timings["exports"] = time.perf_counter() - t0
@@ -235,14 +253,119 @@ def gap_file_name(operator: str) -> str:
 
 def _write_maps(result: Result, folder: Path) -> None:
     """Write ``map.html`` (and ``maps/`` for a large run); keep its warnings for the record."""
+    _keep_warnings(result, _maps_caught(result, folder))
+
+
+def _maps_caught(result: Result, folder: Path) -> list[tuple[Any, type, str, int]]:
+    """Write the maps; return their warnings (message, category, file, line)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         write_maps(result, folder, max_villages=result.config.output.map_max_villages)
-    for w in caught:
-        text = str(w.message)
-        if issubclass(w.category, CovgapWarning) and text not in result.inputs.warnings:
+    return [(w.message, w.category, w.filename, w.lineno) for w in caught]
+
+
+def _keep_warnings(result: Result, caught: list[tuple[Any, type, str, int]]) -> None:
+    """Add the map's covgap warnings to the run's, and warn them here."""
+    for message, category, filename, lineno in caught:
+        text = str(message)
+        if issubclass(category, CovgapWarning) and text not in result.inputs.warnings:
             result.inputs.warnings.append(text)
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        warnings.warn_explicit(message, category, filename, lineno)
+
+
+def _can_fork() -> bool:
+    """Whether the maps can be written by a forked child beside the other exports.
+
+    Only where :func:`os.fork` exists, with a second core, and when this process runs
+    no other Python thread: a thread holding a lock at the fork (a progress display
+    writing to the terminal) would leave that lock held for ever in the child.
+    """
+    return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this (child) process when its parent dies.
+
+    A writer killed mid-run leaves its staging folder for the next run to remove; a map
+    writer outliving it would write on into a folder being removed.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # no prctl: the parent's stop() still kills it
+            pass
+
+
+class _MapWriter:
+    """The maps written by a forked child while the parent writes the other outputs.
+
+    The child inherits the run (no copy, no pickling), writes ``map.html`` and ``maps/``
+    into the same staging folder, and sends back through a pipe its warnings or its
+    error, which :meth:`finish` raises in the parent as if the maps had been written
+    there: an :class:`OSError` becomes :class:`~covgap.errors.OutputError` in
+    :func:`write_atomic`, and the staging folder is removed.  A child that dies without
+    a word (killed, out of memory) is an :class:`OSError` too.  If the parent fails
+    first, :meth:`stop` kills the child before the staging folder is removed.
+    """
+
+    def __init__(self, result: Result, folder: Path) -> None:
+        self.result = result
+        read, write = os.pipe()
+        with warnings.catch_warnings():  # Python 3.12+ warns of fork with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: write the maps, report, leave without cleaning up
+            code = 0
+            try:
+                os.close(read)
+                _die_with_parent()
+                try:
+                    payload: tuple[str, Any] = ("ok", _maps_caught(result, folder))
+                except BaseException as exc:  # every error goes to the parent
+                    payload = ("error", exc)
+                try:
+                    data = pickle.dumps(payload)
+                    pickle.loads(data)  # an error class the parent could not rebuild
+                except Exception:  # an error (or warning) pickle refuses: its text
+                    what = payload[1]
+                    data = pickle.dumps(("error", RuntimeError(
+                        f"the map writer failed: {type(what).__name__}: {what}")))
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(data)
+            except BaseException:  # never return into the parent's code
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self._read = pid, read
+
+    def finish(self) -> None:
+        """Wait for the maps; keep their warnings, or raise their error."""
+        with os.fdopen(self._read, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if not data:
+            how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                   else f"exited with status {os.waitstatus_to_exitcode(status)}")
+            raise OSError(errno.EIO, f"the map writer (process {self.pid}) {how} before "
+                                     "writing the maps")
+        kind, value = pickle.loads(data)
+        if kind == "error":
+            raise value
+        _keep_warnings(self.result, value)
+
+    def stop(self) -> None:
+        """Kill the child and wait for it (the parent failed: nothing will be kept)."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        os.close(self._read)
 
 
 # --- the protocol (module docstring) -------------------------------------------------

@@ -1,0 +1,81 @@
+"""The column-wise CSV writer (issue 15) writes exactly what pandas' ``to_csv`` wrote."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from covgap.export.csv import csv_text, write_csv
+
+HOSTILE = ['=HYPERLINK("http://x")', "a,b", 'say "hi"', "line\nbreak", "cr\rx", "crlf\r\n",
+           "  spaced ", "", "Thôn Đông", "-3", "\t=tab", "@x", "#N/A", '"', ",", None]
+
+
+def _pandas_bytes(frame: pd.DataFrame, path) -> bytes:
+    """What write_csv wrote before issue 15: pandas' writer on the same cells."""
+    from covgap.export import csv as module
+
+    cells = module._cell_values(frame)
+    cells.columns = module.safe_headers(cells.columns)
+    cells.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
+                 float_format="%.10g")
+    return path.read_bytes()
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    floats = rng.normal(0, 1e4, n) * rng.choice([1, 1e-12, 1e12], n)
+    floats[rng.random(n) < 0.2] = np.nan
+    floats[:4] = [np.inf, -np.inf, -0.0, 1 / 3]
+    return pd.DataFrame({
+        "village_id": [f"V{i:05d}" for i in range(n)],
+        "name": rng.choice(np.array(HOSTILE, dtype=object), n),
+        "text": pd.array(rng.choice(np.array(HOSTILE, dtype=object), n), dtype="string"),
+        "population": rng.integers(-5, 10**12, n),
+        "small": rng.integers(0, 200, n).astype(np.uint8),
+        "share": floats,
+        "f32": floats.astype(np.float32),
+        "flag": rng.random(n) < 0.5,
+        "maybe": pd.array(np.where(rng.random(n) < 0.3, None, rng.random(n) < 0.5),
+                          dtype="boolean"),
+        "objflag": pd.Series(np.where(rng.random(n) < 0.3, None, rng.random(n) < 0.5),
+                             dtype=object),
+        "count": pd.array(np.where(rng.random(n) < 0.3, None, rng.integers(0, 9, n)),
+                          dtype="Int64"),
+        "mixed": pd.Series([1, "a", 2.5, None] * (n // 4) + [None] * (n % 4), dtype=object),
+        "empty": pd.Series([None] * n, dtype=object),
+        "nan_text": pd.Series(["x", np.nan, pd.NA, "=y"] * (n // 4) + ["z"] * (n % 4),
+                              dtype=object),
+        "cat": pd.Categorical(rng.choice(["a", "=b", "c,d"], n)),
+        "when": pd.date_range("2025-01-01", periods=n, freq="h"),
+        'a,"b"\n=c': ["x"] * n,
+    })
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_csv_bytes_are_pandas(tmp_path, seed):
+    from covgap.export import csv as module
+
+    frame = _frame(400, seed)
+    assert csv_text(frame) is not None  # the column-wise path
+    assert write_csv(frame, tmp_path / "n.csv").read_bytes() == _pandas_bytes(
+        frame, tmp_path / "o.csv")
+
+
+def test_csv_bytes_of_edge_tables(tmp_path):
+    for frame in (pd.DataFrame({"a": [], "b": []}),
+                  pd.DataFrame({"a": ["", None]}),  # one column: pandas quotes ""
+                  pd.DataFrame({"a": [1.5, np.nan], "b": pd.array([0.1, None],
+                                                                   dtype="Float64")}),
+                  pd.DataFrame({3: ["x"], "=b": ["y"]})):
+        assert write_csv(frame, tmp_path / "n.csv").read_bytes() == _pandas_bytes(
+            frame, tmp_path / "o.csv")
+
+
+def test_csv_text_quotes_what_excel_needs():
+    cells = pd.DataFrame({"a": pd.array(['x,y', 'q"q', "l\nm", None], dtype="string"),
+                          "b": [1.0, np.nan, 2.5e-11, 1e16]})
+    assert csv_text(cells) == ('a,b\r\n"x,y",1\r\n"q""q",\r\n"l\nm",2.5e-11\r\n'
+                               ',1e+16\r\n')
+    assert csv_text(pd.DataFrame({"a": [1]})) is None  # one column: pandas' own writer
