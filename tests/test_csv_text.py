@@ -55,7 +55,6 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_csv_bytes_are_pandas(tmp_path, seed):
-    from covgap.export import csv as module
 
     frame = _frame(400, seed)
     assert csv_text(frame) is not None  # the column-wise path
