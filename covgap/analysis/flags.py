@@ -56,7 +56,14 @@ def covered_at(points: np.ndarray, coverage: Coverage, keys: list[tuple[str, str
         for key in keys:
             if key in coverage.signal or key in coverage.binary:
                 out |= inside & coverage.covered(*key)[r, c]
-    if coverage.areas is not None:
+    feet = coverage.footprints
+    if feet is not None:  # the radius model: points against the footprints, no union
+        have = set(feet.keys())
+        for hit in feet.covered(x, y, [k for k in keys if k in have]).values():
+            out |= hit
+        keys = [k for k in keys if k not in have]
+    vector = set(coverage.vector_keys())
+    if any(k in vector for k in keys):
         for key in keys:
             rows = coverage.areas[(coverage.areas["operator"] == key[0])
                                   & (coverage.areas["technology"] == key[1])]

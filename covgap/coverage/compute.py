@@ -170,7 +170,7 @@ def _take(cov: Coverage, out: ModelOutput) -> None:
         cov.cells = out.cells
     cov.signal, cov.server, cov.binary = out.signal, out.server, out.binary
     cov.clear_signal, cov.clear_server = out.clear_signal, out.clear_server
-    cov.areas, cov.dem = out.areas, out.dem
+    cov.areas, cov.dem, cov.footprints = out.areas, out.dem, out.footprints
     cov.parameters.update(out.parameters)
 
 
