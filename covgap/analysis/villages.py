@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from covgap.analysis.evidence import (
     dispute_table,
@@ -470,7 +471,12 @@ def _centre_5g(inputs: Inputs, coverage: Coverage, operators: list[str],
 
 
 def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> pd.DataFrame:
-    """Return the nearest cell of a counted technology to each village point."""
+    """Return the nearest site of a counted technology to each village point.
+
+    Sites are searched by location (distinct cell coordinates), not cell by cell: a
+    location's several sectors are one candidate.  Where cells of several sites share a
+    location, the first of them in the cell table names it.
+    """
     cells = coverage.cells
     mbb = cells[cells["technology"].isin(techs)]
     out = pd.DataFrame({"nearest_site_id": pd.Series([pd.NA] * len(points), dtype="string"),
@@ -479,9 +485,14 @@ def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> 
                         "nearest_site_m": np.full(len(points), np.nan)})
     if mbb.empty or len(points) == 0:
         return out
-    site_pts = shapely.points(mbb["x"].to_numpy(), mbb["y"].to_numpy())
-    tree = shapely.STRtree(site_pts)
-    (which, cell), dist = tree.query_nearest(points, return_distance=True, all_matches=False)
+    xy = np.column_stack([mbb["x"].to_numpy(float), mbb["y"].to_numpy(float)])
+    where, first = np.unique(xy, axis=0, return_index=True)  # first cell at each location
+    px, py = shapely.get_x(points), shapely.get_y(points)
+    which = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
+    if not len(which):
+        return out
+    dist, loc = cKDTree(where).query(np.column_stack([px[which], py[which]]))
+    cell = first[loc]
     out.loc[which, "nearest_site_id"] = mbb["site_id"].to_numpy()[cell]
     out.loc[which, "nearest_site_operator"] = mbb["operator"].to_numpy()[cell]
     out.loc[which, "nearest_site_m"] = np.round(dist, 1)
