@@ -190,3 +190,23 @@ def test_national_slice_villages_are_the_same_without_unions(tmp_path):
     pd.testing.assert_frame_equal(fast.gaps, slow.gaps)
     covered = fast.villages["mbb_covered"]
     assert 0 < covered.sum() < len(covered)
+
+
+def test_the_all_operator_union_is_computed_once_per_coverage():
+    cells = _cells([0.0, 3000.0], [0.0, 0.0], [math.nan, math.nan], [65.0, 65.0])
+    cells["operator"] = ["A", "B"]
+    feet = Footprints(cells, np.array([2000.0, 2000.0]), pathloss_exponent=3.5, crs=32648)
+    cov = covgap.coverage.Coverage(model="radius", parameters={}, min_rsrp_dbm=-110.0,
+                                   cells=cells, footprints=feet)
+    union = cov.area_union(["4G"])
+    assert cov.area_union(["4G"]) is union  # the second map reads the first one's
+    assert union.area == pytest.approx(2 * math.pi * 2000**2 - _lens(2000.0, 3000.0), rel=2e-3)
+    assert cov.area_union(["4G"], operator="A").area == pytest.approx(math.pi * 2000**2,
+                                                                       rel=1e-3)
+    cov.areas = cov.areas.iloc[:1]  # new areas: a new union
+    assert cov.area_union(["4G"]).area == pytest.approx(math.pi * 2000**2, rel=1e-3)
+
+
+def _lens(r, d):
+    """Area of the overlap of two discs of radius r whose centres are d apart."""
+    return 2 * r * r * math.acos(d / (2 * r)) - d / 2 * math.sqrt(4 * r * r - d * d)

@@ -210,13 +210,24 @@ class Coverage:
 
     def area_union(self, technologies: list[str] | tuple[str, ...], *,
                    operator: str | None = None) -> shapely.Geometry:
-        """Union of the vector coverage of ``technologies`` (and one operator if given)."""
-        if self.areas is None:
+        """Union of the vector coverage of ``technologies`` (and one operator if given).
+
+        Computed once per coverage and question: every map drawn from this coverage
+        (``map.html``, ``Result.map()``) shares it, until ``areas`` is replaced.
+        """
+        areas = self.areas
+        if areas is None:
             raise ValueError(f"the {self.model} model's coverage is raster: use .covered_any()")
-        rows = self.areas[self.areas["technology"].isin(technologies)]
+        key = (tuple(sorted(technologies)), operator)
+        memo = self.__dict__.setdefault("_unions", {})
+        if key in memo and memo[key][0] is areas:
+            return memo[key][1]
+        rows = areas[areas["technology"].isin(technologies)]
         if operator is not None:
             rows = rows[rows["operator"] == operator]
-        return shapely.union_all(rows.geometry.to_numpy())
+        union = shapely.union_all(rows.geometry.to_numpy())
+        memo[key] = (areas, union)
+        return union
 
     def write_geotiffs(self, directory: str | Path) -> list[Path]:
         """Write ``coverage_<operator>_<tech>.tif`` for every raster, and the union.
