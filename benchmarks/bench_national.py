@@ -64,8 +64,8 @@ TARGET_EXPORT_SHARE = 0.30
 CHUNK_CELLS = 4000
 
 
-def child(model: str, country: Path, out: Path) -> dict:
-    """Run one model end to end and its baseline; return the figures."""
+def child(model: str, country: Path, out: Path, *, write: bool = True) -> dict:
+    """Run one model end to end (without writing when not ``write``) and its baseline."""
     import covgap
 
     cfg = covgap.load_config(country / f"{model}.toml")
@@ -73,12 +73,13 @@ def child(model: str, country: Path, out: Path) -> dict:
     cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=out / "runs"))
     t0 = time.perf_counter()
     result = covgap.run(cfg)
-    run_dir = result.write(out / model)
+    run_dir = result.write(out / model) if write else None
     wall = time.perf_counter() - t0
     figures = {"model": model, "wall_s": wall, "stages_s": dict(result.timings),
                "villages": len(result.villages), "cells": len(result.coverage.cells),
                "communes": len(result.communes),
-               "run_dir_mb": sum(p.stat().st_size for p in run_dir.rglob("*")) / 2**20}
+               "run_dir_mb": (sum(p.stat().st_size for p in run_dir.rglob("*")) / 2**20
+                              if run_dir is not None else 0.0), "written": write}
     if result.coverage.grid is not None:
         figures["grid_cells"] = result.coverage.grid.width * result.coverage.grid.height
     # covgap's own peak, before the baseline allocates anything
@@ -208,12 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="radius,pathloss")
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=2025)
+    ap.add_argument("--no-write", action="store_true",
+                    help="skip writing the run directory (the ratio only; no run target)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--country", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print("FIGURES " + json.dumps(child(args.child, args.country, args.out)))
+        print("FIGURES " + json.dumps(child(args.child, args.country, args.out,
+                                            write=not args.no_write)))
         return 0
 
     sys.path.insert(0, str(HERE))
@@ -236,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         for model in args.models.split(","):
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", model, "--country", str(country),
-                 "--out", tmp], capture_output=True, text=True, env={**os.environ})
+                 "--out", tmp] + (["--no-write"] if args.no_write else []),
+                capture_output=True, text=True, env={**os.environ})
             line = [s for s in proc.stdout.splitlines() if s.startswith("FIGURES ")]
             if proc.returncode or not line:
                 print(proc.stdout[-3000:], proc.stderr[-3000:])
@@ -268,17 +273,25 @@ def main(argv: list[str] | None = None) -> int:
             if model == "radius":
                 export_share = f["stages_s"].get("exports", 0.0) / f["wall_s"]
                 print(f"  covgap's point test alone (every village, every footprint): "
-                      f"{f['reach_test_s']:.2f} s")
-                verdicts.append(_verdict(ratio, f["wall_s"], export_share, f["disagree"]))
+                      f"{f['reach_test_s']:.2f} s: ratio "
+                      f"{f['baseline_s'] / f['reach_test_s']:.1f} against the baseline")
+                verdicts.append(_verdict(ratio, f["wall_s"], export_share, f["disagree"],
+                                         f["written"]))
     for line in verdicts:
         print(line)
     return 1 if failed else 0
 
 
-def _verdict(ratio: float, wall_s: float, export_share: float, disagree: int) -> str:
+def _verdict(ratio: float, wall_s: float, export_share: float, disagree: int,
+             written: bool = True) -> str:
     """One line: the radius run against issue 15's targets."""
     speed = ratio >= TARGET_RATIO
     run = wall_s <= TARGET_RUN_S and export_share <= TARGET_EXPORT_SHARE
+    if not written:
+        return (f"VERDICT radius: coverage+villages vs geopandas footprints+sjoin ratio "
+                f"{ratio:.2f} (target >= {TARGET_RATIO}: {'met' if speed else 'MISSED'}); "
+                f"whole run not measured (--no-write); verdicts "
+                f"{'identical' if disagree == 0 else f'differ on {disagree} villages'}")
     return (f"VERDICT radius: coverage+villages vs geopandas footprints+sjoin ratio "
             f"{ratio:.2f} (target >= {TARGET_RATIO}: {'met' if speed else 'MISSED'}); "
             f"whole run {wall_s:.1f} s with exports {100 * export_share:.0f}% (target <= "
