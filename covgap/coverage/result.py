@@ -55,8 +55,8 @@ class ModelOutput:
     Attributes
     ----------
     cells : GeoDataFrame or None
-        The cells as the model completed them (the radius model adds ``radius_m`` and
-        its footprints as geometry, metric CRS); None: the prepared cells unchanged.
+        The cells as the model completed them (the radius model adds ``radius_m``,
+        metric CRS); None: the prepared cells unchanged.
     signal, server, clear_signal, clear_server, binary : dict
         As in :class:`Coverage`, keyed by (operator, technology).
     areas : GeoDataFrame or None
@@ -118,8 +118,9 @@ class Coverage:
     min_rsrp_dbm : float
         The threshold for "covered" (signal models).
     cells : GeoDataFrame
-        The cells as modelled (metric CRS) with their filled-in parameters; the radius
-        model's carry their footprint polygons as geometry.
+        The cells as modelled (metric CRS) with their filled-in parameters, their site
+        points as geometry; the radius model's add ``radius_m`` (their footprint
+        polygons are ``footprints.polygons()``).
     grid : Grid or None
         The analysis grid of the rasters (None for the radius model).
     signal : dict
