@@ -11,15 +11,25 @@ child's maximum resident set) is that model's alone.
 
 Baselines, in the same child, for the step that decides which village is covered:
 
-- radius: what an analyst writes with geopandas: the same cell footprints,
-  ``gpd.sjoin`` of the village points within them, covered = any 4G/5G footprint;
+- radius: what an analyst writes with geopandas, like for like: it builds its own
+  footprints from the prepared cells (``GeoSeries.buffer`` discs for omni cells, the
+  sector outlines of the same antenna pattern as polygons), then ``gpd.sjoin`` of the
+  village points within them, covered = any 4G/5G footprint.  Its time includes the
+  footprints (covgap's coverage stage includes its own);
 - pathloss: the signal at each village point itself, from every cell within 20 km
   (scipy ``cKDTree``), by the same path loss and pattern, best server per operator.
 
-Both print their seconds, the ratio to covgap's coverage + villages stages, and the
-share of villages on which they agree with covgap's ``mbb_covered`` (the raster model
-reads the signal of the 100 m grid cell holding the village, the baseline at the
-point itself, so a few villages at the edge of coverage differ).
+Both print their seconds, the ratio baseline / covgap's coverage + villages stages
+(above 1: covgap is faster), and the share of villages on which they agree with
+covgap's ``mbb_covered`` (the raster model reads the signal of the 100 m grid cell
+holding the village, the baseline at the point itself, so a few villages at the edge of
+coverage differ; the radius model must agree on every village).  covgap's villages stage
+does more than the baseline (per-operator shares, FTTH reach, reasons, communes and
+indicators), so the radius line also prints covgap's own point test alone.
+
+Targets (issue 15), radius model, 2 cores: coverage + villages at least 1.5 times as
+fast as the sjoin baseline with its footprints; the whole run, every output written,
+under 45 s with the exports at most 30% of it.  The last line is a one-line VERDICT.
 
 Run from the repository root::
 
@@ -45,12 +55,17 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 TARGETS_S = {"radius": 180.0, "pathloss": 600.0}
 TARGET_GB = {"radius": 8.0}
+#: Issue 15's targets for the radius run: baseline / covgap core ratio, whole run,
+#: share of the run spent writing outputs.
+TARGET_RATIO = 1.5
+TARGET_RUN_S = 45.0
+TARGET_EXPORT_SHARE = 0.30
 #: Cells per chunk of the kd-tree baseline (a chunk's cell-village pairs fit in memory).
 CHUNK_CELLS = 4000
 
 
-def child(model: str, country: Path, out: Path) -> dict:
-    """Run one model end to end and its baseline; return the figures."""
+def child(model: str, country: Path, out: Path, *, write: bool = True) -> dict:
+    """Run one model end to end (without writing when not ``write``) and its baseline."""
     import covgap
 
     cfg = covgap.load_config(country / f"{model}.toml")
@@ -58,12 +73,13 @@ def child(model: str, country: Path, out: Path) -> dict:
     cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=out / "runs"))
     t0 = time.perf_counter()
     result = covgap.run(cfg)
-    run_dir = result.write(out / model)
+    run_dir = result.write(out / model) if write else None
     wall = time.perf_counter() - t0
     figures = {"model": model, "wall_s": wall, "stages_s": dict(result.timings),
                "villages": len(result.villages), "cells": len(result.coverage.cells),
                "communes": len(result.communes),
-               "run_dir_mb": sum(p.stat().st_size for p in run_dir.rglob("*")) / 2**20}
+               "run_dir_mb": (sum(p.stat().st_size for p in run_dir.rglob("*")) / 2**20
+                              if run_dir is not None else 0.0), "written": write}
     if result.coverage.grid is not None:
         figures["grid_cells"] = result.coverage.grid.width * result.coverage.grid.height
     # covgap's own peak, before the baseline allocates anything
@@ -73,20 +89,66 @@ def child(model: str, country: Path, out: Path) -> dict:
     base = (radius_baseline if model == "radius" else pathloss_baseline)(result)
     figures["baseline_s"] = time.perf_counter() - t
     figures["covgap_core_s"] = result.timings["coverage"] + result.timings["villages"]
-    figures["agreement"] = float((base.reindex(covered.index).fillna(False)
-                                  == covered).mean())
+    agree = base.reindex(covered.index).fillna(False).astype(bool) == covered
+    figures["agreement"] = float(agree.mean())
+    figures["disagree"] = int((~agree).sum())
+    if model == "radius":
+        figures["reach_test_s"] = _reach_test_s(result)
     return figures
 
 
-def radius_baseline(result) -> pd.Series:
-    """Return the villages a geopandas sjoin puts within any 4G/5G footprint."""
-    import geopandas as gpd
+def _reach_test_s(result) -> float:
+    """Seconds of covgap's own point test alone: every village against every footprint."""
+    from covgap.coverage.radius import Footprints
 
     cov = result.coverage
-    techs = result.config.coverage.technologies
-    cells = cov.cells[cov.cells["technology"].isin(techs)]
+    feet = Footprints(cov.cells, cov.cells["radius_m"].to_numpy(),
+                      pathloss_exponent=result.config.coverage.pathloss_exponent,
+                      crs=cov.cells.crs)  # a fresh one: nothing cached
+    villages = result.inputs.villages.to_crs(cov.cells.crs)
+    t = time.perf_counter()
+    feet.covered(villages.geometry.x.to_numpy(), villages.geometry.y.to_numpy())
+    return time.perf_counter() - t
+
+
+def radius_baseline(result) -> pd.Series:
+    """Return the villages a geopandas sjoin puts within any 4G/5G footprint.
+
+    The baseline builds its own footprints from the prepared cells, as an analyst
+    would: discs with ``GeoSeries.buffer`` (32 segments a quarter, covgap's), sectors
+    as the outline of the antenna pattern's reach, a vertex every 2.5 degrees.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from covgap.coverage.propagation import antenna_gain_db
+
+    cov = result.coverage
+    cfg = result.config.coverage
+    cells = cov.cells[cov.cells["technology"].isin(cfg.technologies)]
+    x, y = cells["x"].to_numpy(float), cells["y"].to_numpy(float)
+    radius = cells["radius_m"].to_numpy(float)
+    az = cells["azimuth_deg"].to_numpy(float)
+    omni = np.isnan(az)
+    shapes = []
+    if omni.any():
+        shapes.append(gpd.GeoSeries(gpd.points_from_xy(x[omni], y[omni]), crs=cells.crs)
+                      .buffer(radius[omni], resolution=32))
+    if (~omni).any():
+        bearings = np.arange(144) * 2.5
+        gain = antenna_gain_db(bearings[None, :], azimuth_deg=az[~omni, None],
+                               beamwidth_deg=cells["beamwidth_deg"].to_numpy(float)[~omni, None])
+        reach = radius[~omni, None] * 10.0 ** (gain / (10.0 * cfg.pathloss_exponent))
+        theta = np.radians(bearings)
+        ring = np.stack([x[~omni, None] + reach * np.sin(theta),
+                         y[~omni, None] + reach * np.cos(theta)], axis=-1)
+        ring = np.concatenate([ring, ring[:, :1]], axis=1)
+        shapes.append(gpd.GeoSeries(shapely.polygons(ring), crs=cells.crs))
+    footprints = gpd.GeoDataFrame(geometry=pd.concat(shapes, ignore_index=True),
+                                  crs=cells.crs)
     villages = result.inputs.villages.to_crs(cells.crs)[["village_id", "geometry"]]
-    hits = gpd.sjoin(villages, cells[["geometry"]], predicate="within", how="inner")
+    hits = gpd.sjoin(villages, footprints, predicate="within", how="inner")
     return pd.Series(True, index=pd.Index(hits["village_id"].unique(), name="village_id"))
 
 
@@ -147,12 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="radius,pathloss")
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=2025)
+    ap.add_argument("--no-write", action="store_true",
+                    help="skip writing the run directory (the ratio only; no run target)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--country", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print("FIGURES " + json.dumps(child(args.child, args.country, args.out)))
+        print("FIGURES " + json.dumps(child(args.child, args.country, args.out,
+                                            write=not args.no_write)))
         return 0
 
     sys.path.insert(0, str(HERE))
@@ -170,11 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
     failed = False
+    verdicts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="covgap-national-") as tmp:
         for model in args.models.split(","):
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", model, "--country", str(country),
-                 "--out", tmp], capture_output=True, text=True, env={**os.environ})
+                 "--out", tmp] + (["--no-write"] if args.no_write else []),
+                capture_output=True, text=True, env={**os.environ})
             line = [s for s in proc.stdout.splitlines() if s.startswith("FIGURES ")]
             if proc.returncode or not line:
                 print(proc.stdout[-3000:], proc.stderr[-3000:])
@@ -195,12 +262,42 @@ def main(argv: list[str] | None = None) -> int:
                 f"  (target {mem:.0f} GB: {'met' if f['peak_gb'] < mem else 'MISSED'})")
             print(f"  peak memory  {f['peak_gb']:8.2f} GB{verdict}")
             print(f"  run folder   {f['run_dir_mb']:8.1f} MB")
-            print(f"  baseline ({'geopandas sjoin' if model == 'radius' else 'kd-tree points'})"
-                  f" {f['baseline_s']:.1f} s vs covgap coverage + villages "
-                  f"{f['covgap_core_s']:.1f} s: ratio {f['baseline_s'] / f['covgap_core_s']:.2f}"
-                  f"; mbb_covered agrees on {100 * f['agreement']:.2f}% of villages")
+            ratio = f["baseline_s"] / f["covgap_core_s"]
+            name = ("geopandas footprints + sjoin" if model == "radius"
+                    else "kd-tree points")
+            print(f"  baseline ({name}) {f['baseline_s']:.1f} s vs covgap coverage + villages "
+                  f"{f['covgap_core_s']:.1f} s: ratio {ratio:.2f} (above 1: covgap faster)"
+                  f"; mbb_covered agrees on {100 * f['agreement']:.2f}% of villages "
+                  f"({f['disagree']} differ)")
             failed |= bool(target and f["wall_s"] >= target) or bool(mem and f["peak_gb"] >= mem)
+            if model == "radius":
+                export_share = f["stages_s"].get("exports", 0.0) / f["wall_s"]
+                print(f"  covgap's point test alone (every village, every footprint): "
+                      f"{f['reach_test_s']:.2f} s: ratio "
+                      f"{f['baseline_s'] / f['reach_test_s']:.1f} against the baseline")
+                verdicts.append(_verdict(ratio, f["wall_s"], export_share, f["disagree"],
+                                         f["written"]))
+    for line in verdicts:
+        print(line)
     return 1 if failed else 0
+
+
+def _verdict(ratio: float, wall_s: float, export_share: float, disagree: int,
+             written: bool = True) -> str:
+    """One line: the radius run against issue 15's targets."""
+    speed = ratio >= TARGET_RATIO
+    run = wall_s <= TARGET_RUN_S and export_share <= TARGET_EXPORT_SHARE
+    if not written:
+        return (f"VERDICT radius: coverage+villages vs geopandas footprints+sjoin ratio "
+                f"{ratio:.2f} (target >= {TARGET_RATIO}: {'met' if speed else 'MISSED'}); "
+                f"whole run not measured (--no-write); verdicts "
+                f"{'identical' if disagree == 0 else f'differ on {disagree} villages'}")
+    return (f"VERDICT radius: coverage+villages vs geopandas footprints+sjoin ratio "
+            f"{ratio:.2f} (target >= {TARGET_RATIO}: {'met' if speed else 'MISSED'}); "
+            f"whole run {wall_s:.1f} s with exports {100 * export_share:.0f}% (target <= "
+            f"{TARGET_RUN_S:.0f} s, exports <= {100 * TARGET_EXPORT_SHARE:.0f}%: "
+            f"{'met' if run else 'MISSED'}); verdicts "
+            f"{'identical' if disagree == 0 else f'differ on {disagree} villages'}")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,6 @@ __all__ = ["covered_at", "point_diagnostics", "reasons"]
 #: A village whose best signal is this close under the threshold is called "weak".
 WEAK_MARGIN_DB = 10.0
 
-#: The village columns :func:`reasons` reads.
-_REASON_COLUMNS = (
-    "mbb_covered", "mbb_share", "ftth", "fibre_distance_m", "fibre_kind", "fibre_operator",
-    "legacy_covered", "best_dbm", "shadow_site_id", "shadow_operator", "shadow_dbm",
-    "nearest_site_id", "nearest_site_operator", "nearest_site_m")
-
-
 def _cells_at(coverage: Coverage, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
     """Grid row, column and inside-mask of points (metric CRS)."""
     row, col = coverage.grid.rowcol(x, y)
@@ -56,7 +49,14 @@ def covered_at(points: np.ndarray, coverage: Coverage, keys: list[tuple[str, str
         for key in keys:
             if key in coverage.signal or key in coverage.binary:
                 out |= inside & coverage.covered(*key)[r, c]
-    if coverage.areas is not None:
+    feet = coverage.footprints
+    if feet is not None:  # the radius model: points against the footprints, no union
+        have = set(feet.keys())
+        for hit in feet.covered(x, y, [k for k in keys if k in have]).values():
+            out |= hit
+        keys = [k for k in keys if k not in have]
+    vector = set(coverage.vector_keys())
+    if any(k in vector for k in keys):
         for key in keys:
             rows = coverage.areas[(coverage.areas["operator"] == key[0])
                                   & (coverage.areas["technology"] == key[1])]
@@ -146,37 +146,59 @@ def reasons(table: pd.DataFrame, *, threshold_share: float, min_dbm: float,
     -------
     Series of str
     """
-    def reason(i: object, v: dict) -> str:
-        text = []
-        if not v["mbb_covered"]:
-            if isinstance(v.get("shadow_site_id"), str):
-                text.append(
-                    f"no {tech_label} signal: terrain shadow from site {v['shadow_site_id']} "
-                    f"({v['shadow_operator']}, {v['shadow_dbm']:.0f} dBm without terrain)")
-            elif v["mbb_share"] > 0:
-                text.append(f"{tech_label} covers {v['mbb_share']:.0%} of the "
-                            f"{basis_word[i]} (rule {threshold_share:.0%})")
-            elif not np.isnan(v.get("best_dbm", np.nan)) and (
-                    v["best_dbm"] >= min_dbm - WEAK_MARGIN_DB):
-                text.append(f"weak {tech_label} signal {v['best_dbm']:.0f} dBm "
-                            f"(threshold {min_dbm:.0f} dBm)")
-            elif v.get("legacy_covered", False):
-                text.append(f"only 2G/3G signal, no {tech_label}")
-            else:
-                text.append(f"no {tech_label} signal")
-            if isinstance(v.get("nearest_site_id"), str) and not v["mbb_share"] > 0:
-                text.append(f"nearest {tech_label} site {v['nearest_site_id']} "
-                            f"({v['nearest_site_operator']}) {_km(v['nearest_site_m'])}")
-        if not pd.isna(v["ftth"]) and not v["ftth"]:
-            if pd.isna(v["fibre_distance_m"]):
-                text.append("no fibre in the data")
-            else:
-                text.append(f"nearest fibre {v['fibre_kind']} {_km(v['fibre_distance_m'])} "
-                            f"({v['fibre_operator']})")
-        return "; ".join(text)
+    idx = table.index
+    n = len(table)
 
-    # one dict per village of the columns a reason reads (iterrows costs ~50 us a row)
-    used = [c for c in _REASON_COLUMNS if c in table.columns]
-    records = table[used].to_dict("records")
-    parts = [reason(i, v) for i, v in zip(table.index, records, strict=True)]
-    return pd.Series(parts, index=table.index, dtype="string")
+    def col(name: str, default: object) -> pd.Series:
+        return table[name] if name in table.columns else pd.Series(default, index=idx)
+
+    # each sentence is built column-wise for the rows it applies to
+    uncovered = ~table["mbb_covered"].astype(bool).to_numpy()
+    share = pd.to_numeric(table["mbb_share"]).to_numpy(float)
+    some = share > 0
+    shadow = _is_text(col("shadow_site_id", None))
+    best = pd.to_numeric(col("best_dbm", np.nan)).to_numpy(float)
+    legacy = col("legacy_covered", False).fillna(False).astype(bool).to_numpy()
+    near = _is_text(col("nearest_site_id", None))
+    words = basis_word.reindex(idx)
+
+    first = np.full(n, "", dtype=object)
+    rule = f"{threshold_share:.0%}"
+    m = uncovered & shadow
+    first[m] = [f"no {tech_label} signal: terrain shadow from site {a} ({b}, {c:.0f} dBm "
+                "without terrain)" for a, b, c in zip(
+                    table["shadow_site_id"][m], table["shadow_operator"][m],
+                    table["shadow_dbm"][m], strict=True)]
+    rest = uncovered & ~shadow
+    m = rest & some
+    first[m] = [f"{tech_label} covers {a:.0%} of the {b} (rule {rule})"
+                for a, b in zip(share[m], words[m], strict=True)]
+    weak = rest & ~some & ~np.isnan(best) & (best >= min_dbm - WEAK_MARGIN_DB)
+    first[weak] = [f"weak {tech_label} signal {a:.0f} dBm (threshold {min_dbm:.0f} dBm)"
+                   for a in best[weak]]
+    first[rest & ~some & ~weak & legacy] = f"only 2G/3G signal, no {tech_label}"
+    first[rest & ~some & ~weak & ~legacy] = f"no {tech_label} signal"
+    m = uncovered & near & ~some
+    first[m] = first[m] + np.array(
+        [f"; nearest {tech_label} site {a} ({b}) {_km(c)}" for a, b, c in zip(
+            table["nearest_site_id"][m], table["nearest_site_operator"][m],
+            table["nearest_site_m"][m], strict=True)], dtype=object)
+
+    fibre = np.full(n, "", dtype=object)
+    ftth = table["ftth"]
+    lacking = (ftth.notna() & ~ftth.fillna(True).astype(bool)).to_numpy()
+    distance = pd.to_numeric(table["fibre_distance_m"]).to_numpy(float)
+    fibre[lacking & np.isnan(distance)] = "no fibre in the data"
+    m = lacking & ~np.isnan(distance)
+    fibre[m] = [f"nearest fibre {a} {_km(b)} ({c})" for a, b, c in zip(
+        table["fibre_kind"][m], distance[m], table["fibre_operator"][m], strict=True)]
+    both = (first != "") & (fibre != "")
+    text = first + np.where(both, "; ", "") + fibre
+    return pd.Series(text, index=idx, dtype="string")
+
+
+def _is_text(values: pd.Series) -> np.ndarray:
+    """Whether each value is a ``str`` (not NA, None or NaN)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.notna().to_numpy()
+    return np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))

@@ -34,6 +34,7 @@ from pyproj import CRS, Transformer
 from rasterio.features import rasterize
 
 from covgap.coverage.grid import Grid
+from covgap.coverage.radius import Footprints
 from covgap.coverage.result import Coverage
 from covgap.errors import InputError
 from covgap.io.problems import Problems
@@ -224,6 +225,8 @@ def _check_options(layers: Mapping[str, Sequence[tuple[str, str]]],
 def _metric_crs(coverage: Coverage) -> CRS:
     if coverage.grid is not None:
         return coverage.grid.crs
+    if coverage.footprints is not None:  # before areas: reading them builds the unions
+        return coverage.footprints.crs
     if coverage.areas is not None and coverage.areas.crs is not None:
         return CRS.from_user_input(coverage.areas.crs)
     raise ValueError(f"the {coverage.model} coverage has neither a grid nor areas with a "
@@ -257,21 +260,34 @@ def _village_geometries(villages: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
 
 @dataclass
 class _Layer:
-    """One layer's coverage: a prepared union polygon, a boolean grid, or nothing."""
+    """One layer's coverage: footprints, a prepared union polygon, a boolean grid, or nothing.
+
+    The radius model's layers hold its footprints: points are tested against them
+    directly, and the union (for area shares of polygon villages) is built only when a
+    village needs it.
+    """
 
     name: str
     union: shapely.Geometry | None = None
     mask: np.ndarray | None = None
+    footprints: Footprints | None = None
+    keys: list[Key] = field(default_factory=list)
+    coverage: Coverage | None = field(default=None, repr=False)
     _pieces: tuple[np.ndarray, shapely.STRtree] | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
-        if self.union is not None:
+        if self.union is not None or self.footprints is not None:
             return "vector"
         return "raster" if self.mask is not None else "empty"
 
     def covered_at(self, x: np.ndarray, y: np.ndarray, grid: Grid | None) -> np.ndarray:
         """Whether each point (metric CRS) is covered."""
+        if self.footprints is not None:
+            out = np.zeros(len(x), dtype=bool)
+            for hit in self.footprints.covered(x, y, self.keys).values():
+                out |= hit
+            return out
         if self.union is not None:
             return shapely.contains_xy(self.union, x, y)
         if self.mask is None:
@@ -286,27 +302,51 @@ class _Layer:
     def pieces(self) -> tuple[np.ndarray, shapely.STRtree]:
         """Return the union cut into small disjoint pieces, and their STR-tree."""
         if self._pieces is None:
-            pieces = _cut(self.union)
+            union = self.union
+            if union is None and self.coverage is not None:  # footprints: union them now
+                union = _union(_vector_parts(self.coverage, self.keys))
+            pieces = (_cut(union) if union is not None
+                      else np.empty(0, dtype=object))
             shapely.prepare(pieces)
             self._pieces = (pieces, shapely.STRtree(pieces))
         return self._pieces
 
 
-def _resolve_layer(coverage: Coverage, name: str, keys: Sequence[tuple[str, str]]) -> _Layer:
-    keys = [tuple(k) for k in keys]
+def _vector_parts(coverage: Coverage, keys: Sequence[Key]) -> dict[Key, np.ndarray]:
+    """Return the vector coverage (``coverage.areas``) of each of ``keys`` that has some."""
     vector: dict[Key, np.ndarray] = {}
-    if coverage.areas is not None and len(coverage.areas):
-        a = coverage.areas
+    a = coverage.areas
+    if a is not None and len(a):
         pairs = list(zip(a["operator"], a["technology"], strict=True))
         geoms = a.geometry.to_numpy()
         for key in keys:
             rows = [i for i, p in enumerate(pairs) if p == key]
             if rows:
                 vector[key] = geoms[rows]
+    return vector
+
+
+def _union(vector: dict[Key, np.ndarray]) -> shapely.Geometry | None:
+    """Return the prepared union of vector coverage, its polygons only (None: nothing)."""
+    if not vector:
+        return None
+    union = shapely.union_all(np.concatenate(list(vector.values())))
+    union = shapely.get_parts(union)
+    union = union[np.isin(shapely.get_type_id(union), (_POLYGON, _MULTIPOLYGON))]
+    if not len(union):
+        return None
+    union = shapely.multipolygons(union) if len(union) > 1 else union[0]
+    shapely.prepare(union)  # a new object (get_parts clones), not the coverage's
+    return union
+
+
+def _resolve_layer(coverage: Coverage, name: str, keys: Sequence[tuple[str, str]]) -> _Layer:
+    keys = [tuple(k) for k in keys]
     raster = [k for k in keys if k in coverage.signal or k in coverage.binary]
     if raster:  # any raster key makes the layer raster: unions of rasters stay on the grid
         if coverage.grid is None:
             raise ValueError(f"layer {name!r}: the coverage has rasters but no grid")
+        vector = _vector_parts(coverage, keys)
         grid = coverage.grid
         mask = np.zeros(grid.shape, dtype=bool)
         for key in raster:
@@ -317,15 +357,14 @@ def _resolve_layer(coverage: Coverage, name: str, keys: Sequence[tuple[str, str]
             mask |= rasterize(((g, 1) for g in extra), out_shape=grid.shape,
                               transform=grid.transform, fill=0, dtype="uint8").astype(bool)
         return _Layer(name, mask=mask)
-    if vector:
-        union = shapely.union_all(np.concatenate(list(vector.values())))
-        union = shapely.get_parts(union)
-        union = union[np.isin(shapely.get_type_id(union), (_POLYGON, _MULTIPOLYGON))]
-        if len(union):
-            union = shapely.multipolygons(union) if len(union) > 1 else union[0]
-            shapely.prepare(union)  # a new object (get_parts clones), not the coverage's
-            return _Layer(name, union=union)
-    return _Layer(name)
+    feet = coverage.footprints
+    if feet is not None:  # the radius model: points against footprints, no union yet
+        have = set(feet.keys())
+        mine = [k for k in keys if k in have]
+        return _Layer(name, footprints=feet, keys=mine, coverage=coverage) if mine \
+            else _Layer(name)
+    union = _union(_vector_parts(coverage, keys))
+    return _Layer(name) if union is None else _Layer(name, union=union)
 
 
 def _cut(geom: shapely.Geometry) -> np.ndarray:

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from covgap.analysis.evidence import (
     dispute_table,
@@ -66,12 +67,6 @@ _LEGACY_SHARE = "share_legacy"
 
 #: Gap order: programme-eligible first, then the worse gap, then the most people.
 _STATUS_ORDER = {"lom_song": 0, "partial": 1, "covered": 2}
-
-#: The gap columns a suggested fix reads.
-_FIX_COLUMNS = ("lom_song", "best_operator", "nearest_site_id", "nearest_site_operator",
-                "nearest_site_m", "gap",
-                "fibre_operator", "fibre_distance_m", "fibre_kind", "fibre_id")
-
 
 @dataclass
 class Analysis:
@@ -470,7 +465,12 @@ def _centre_5g(inputs: Inputs, coverage: Coverage, operators: list[str],
 
 
 def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> pd.DataFrame:
-    """Return the nearest cell of a counted technology to each village point."""
+    """Return the nearest site of a counted technology to each village point.
+
+    Sites are searched by location (distinct cell coordinates), not cell by cell: a
+    location's several sectors are one candidate.  Where cells of several sites share a
+    location, the first of them in the cell table names it.
+    """
     cells = coverage.cells
     mbb = cells[cells["technology"].isin(techs)]
     out = pd.DataFrame({"nearest_site_id": pd.Series([pd.NA] * len(points), dtype="string"),
@@ -479,9 +479,14 @@ def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> 
                         "nearest_site_m": np.full(len(points), np.nan)})
     if mbb.empty or len(points) == 0:
         return out
-    site_pts = shapely.points(mbb["x"].to_numpy(), mbb["y"].to_numpy())
-    tree = shapely.STRtree(site_pts)
-    (which, cell), dist = tree.query_nearest(points, return_distance=True, all_matches=False)
+    xy = np.column_stack([mbb["x"].to_numpy(float), mbb["y"].to_numpy(float)])
+    where, first = np.unique(xy, axis=0, return_index=True)  # first cell at each location
+    px, py = shapely.get_x(points), shapely.get_y(points)
+    which = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
+    if not len(which):
+        return out
+    dist, loc = cKDTree(where).query(np.column_stack([px[which], py[which]]))
+    cell = first[loc]
     out.loc[which, "nearest_site_id"] = mbb["site_id"].to_numpy()[cell]
     out.loc[which, "nearest_site_operator"] = mbb["operator"].to_numpy()[cell]
     out.loc[which, "nearest_site_m"] = np.round(dist, 1)
@@ -505,6 +510,11 @@ def _best_operator(table: pd.DataFrame, operators: list[str]) -> pd.Series:
     return best.where(table["lom_song"], pd.NA)
 
 
+def _is_str(values: pd.Series) -> pd.Series:
+    """Whether each value is a ``str`` (not NA, None or NaN)."""
+    return pd.Series([isinstance(v, str) for v in values], index=values.index, dtype=bool)
+
+
 def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     """Return the gaps, highest priority first, with the suggested fix."""
     table = gaps.copy()
@@ -512,24 +522,30 @@ def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     table["gap"] = np.where(table["lom_song"] & no_ftth, "mobile+fibre",
                             np.where(table["lom_song"], "mobile", "fibre"))
 
-    def fix(v: dict) -> tuple[str, str]:
-        mobile = fibre = ""
-        if v["lom_song"] and isinstance(v["best_operator"], str):
-            # every site cited names its owner: the nearest site may be another's
-            near = (f" (nearest site {v['nearest_site_id']} of {v['nearest_site_operator']}, "
-                    f"{v['nearest_site_m'] / 1000:.1f} km)"
-                    if isinstance(v["nearest_site_id"], str) else "")
-            mobile = f"{v['best_operator']}: new or shared site{near}"
-        if v["gap"] != "mobile" and isinstance(v["fibre_operator"], str):
-            fibre = (f"{v['fibre_operator']}: extend fibre "
-                     f"{v['fibre_distance_m'] / 1000:.1f} km from {v['fibre_kind']} "
-                     f"{v['fibre_id'] if isinstance(v['fibre_id'], str) else ''}").rstrip()
-        return mobile, fibre
-
-    # one dict per gap of the columns a fix reads (iterrows costs ~50 us a row)
-    fixes = [fix(v) for v in table[list(_FIX_COLUMNS)].to_dict("records")]
-    mobile = pd.Series([f[0] for f in fixes], index=table.index, dtype="string")
-    fibre = pd.Series([f[1] for f in fixes], index=table.index, dtype="string")
+    # the fix of each gap, column-wise: a sentence per kind of gap, built for its rows
+    n = len(table)
+    mobile_text = np.full(n, "", dtype=object)
+    best = table["best_operator"]
+    m = (table["lom_song"].astype(bool) & _is_str(best)).to_numpy()
+    near_id = table["nearest_site_id"]
+    has_near = _is_str(near_id).to_numpy()
+    near = np.full(n, "", dtype=object)
+    k = m & has_near
+    near[k] = [f" (nearest site {a} of {b}, {c / 1000:.1f} km)" for a, b, c in zip(
+        near_id[k], table["nearest_site_operator"][k], table["nearest_site_m"][k],
+        strict=True)]
+    mobile_text[m] = [f"{a}: new or shared site{b}" for a, b in zip(best[m], near[m],
+                                                                    strict=True)]
+    fibre_text = np.full(n, "", dtype=object)
+    m = ((table["gap"] != "mobile") & _is_str(table["fibre_operator"])).to_numpy()
+    fid = table["fibre_id"]
+    fid_text = np.where(_is_str(fid).to_numpy(), fid.astype(object), "")
+    fibre_text[m] = [(f"{a}: extend fibre {b / 1000:.1f} km from {c} {d}").rstrip()
+                     for a, b, c, d in zip(table["fibre_operator"][m],
+                                           table["fibre_distance_m"][m],
+                                           table["fibre_kind"][m], fid_text[m], strict=True)]
+    mobile = pd.Series(mobile_text, index=table.index, dtype="string")
+    fibre = pd.Series(fibre_text, index=table.index, dtype="string")
     table["fix"] = (mobile + "; " + fibre).str.strip("; ")
     table["fix_mobile"] = mobile
     table["fix_fibre"] = fibre

@@ -38,7 +38,7 @@ __all__ = ["analysis_grid", "compute_coverage"]
 log = logging.getLogger(__name__)
 
 #: A model: ``model(inputs, config, cells, grid, tick)`` -> its output.
-Model = Callable[[Inputs, Config, gpd.GeoDataFrame, Grid, Tick | None], ModelOutput]
+Model = Callable[[Inputs, Config, gpd.GeoDataFrame, Grid | None, Tick | None], ModelOutput]
 
 #: Models whose rasters the coverage cache keeps.
 _CACHED = ("pathloss", "terrain")
@@ -112,12 +112,12 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     if cc.model == "terrain" and inputs.dem is None:
         raise ConfigError("[coverage] model = \"terrain\" needs a DEM: set [inputs] dem, or "
                           "use model = \"pathloss\" (no terrain) or \"radius\"")
-    grid = analysis_grid(inputs, cfg, include_sites=cc.model != "raster")
+    # the radius model has no grid: no reprojection of the communes for one
+    grid = (None if cc.model == "radius"
+            else analysis_grid(inputs, cfg, include_sites=cc.model != "raster"))
     cells = _prepared_cells(inputs, cfg)
     cov = Coverage(model=cc.model, parameters=_parameters(cfg, cells),
-                   min_rsrp_dbm=cc.min_rsrp_dbm, cells=cells)
-    if cc.model != "radius":
-        cov.grid = grid
+                   min_rsrp_dbm=cc.min_rsrp_dbm, cells=cells, grid=grid)
     _run_model(cov, inputs, cfg, grid, ticker(progress, "coverage"), cache)
     if inputs.measurements is not None and cov.signal:
         # after the cache: cached rasters stay the model's own, calibrated on each run
@@ -127,7 +127,8 @@ def compute_coverage(inputs: Inputs, config: Config | dict | str, *,
     return cov
 
 
-def _run_model(cov: Coverage, inputs: Inputs, cfg: Config, grid: Grid, tick: Tick | None,
+def _run_model(cov: Coverage, inputs: Inputs, cfg: Config, grid: Grid | None,
+               tick: Tick | None,
                cache: Path | None) -> None:
     """Fill ``cov`` from the cache (pathloss, terrain) or by running its model."""
     cached = cov.model in _CACHED
@@ -146,12 +147,11 @@ def _run_model(cov: Coverage, inputs: Inputs, cfg: Config, grid: Grid, tick: Tic
 def _prepared_cells(inputs: Inputs, cfg: Config) -> gpd.GeoDataFrame:
     """Return the sites' cells in the metric CRS with every parameter filled in."""
     density = None
+    sites = inputs.sites.to_crs(inputs.metric_crs)  # once: prepare_cells keeps this CRS
     if inputs.population is not None:
-        sites_m = inputs.sites.to_crs(inputs.metric_crs)
-        density = density_at(inputs.population, sites_m.geometry.x.to_numpy(),
-                             sites_m.geometry.y.to_numpy(), inputs.metric_crs)
-    return prepare_cells(inputs.sites, cfg.coverage, inputs.metric_crs,
-                         density_per_km2=density)
+        density = density_at(inputs.population, sites.geometry.x.to_numpy(),
+                             sites.geometry.y.to_numpy(), inputs.metric_crs)
+    return prepare_cells(sites, cfg.coverage, inputs.metric_crs, density_per_km2=density)
 
 
 def _parameters(cfg: Config, cells: gpd.GeoDataFrame) -> dict[str, Any]:
@@ -170,11 +170,11 @@ def _take(cov: Coverage, out: ModelOutput) -> None:
         cov.cells = out.cells
     cov.signal, cov.server, cov.binary = out.signal, out.server, out.binary
     cov.clear_signal, cov.clear_server = out.clear_signal, out.clear_server
-    cov.areas, cov.dem = out.areas, out.dem
+    cov.areas, cov.dem, cov.footprints = out.areas, out.dem, out.footprints
     cov.parameters.update(out.parameters)
 
 
-def _radius(inputs: Inputs, cfg: Config, cells: gpd.GeoDataFrame, grid: Grid,
+def _radius(inputs: Inputs, cfg: Config, cells: gpd.GeoDataFrame, grid: Grid | None,
             tick: Tick | None) -> ModelOutput:
     from covgap.coverage.radius import radius_coverage
     return radius_coverage(cells, cfg.coverage)

@@ -7,27 +7,49 @@ it: at an angle where the 3GPP pattern attenuates A dB, the reach is
 ``radius x 10^(-A / (10 n))`` with n the path-loss exponent, the distance at which a
 power-law path loss gives back those A dB.  Terrain is ignored, which is exactly why
 valleys behind ridges come out covered here and not in the terrain model.
+
+A cell's footprint is a polygon: a disc drawn with 128 vertices, or a sector outline with
+a vertex every 2.5 degrees.  :class:`Footprints` answers "which cells cover this point"
+without drawing them: a spatial index of the points, one ball query per site location,
+then the point against the one edge of the outline facing it.  That is the polygon's own
+test (the polygon is star-shaped around its site), so the verdicts are those of the
+drawn footprints; the polygons, and each operator's union of them, are built only when
+an output draws them (maps, GeoPackage, area shares of polygon villages).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
+from scipy.spatial import cKDTree
 
 from covgap.config import CoverageConfig
 from covgap.coverage.propagation import antenna_gain_db
 from covgap.coverage.result import ModelOutput
 
-__all__ = ["cell_radius_m", "footprints", "radius_coverage"]
+__all__ = ["Footprints", "cell_radius_m", "footprints", "radius_coverage"]
 
 #: Vertices of a sector's outline: one every 2.5 degrees.
 _SECTOR_STEPS = 144
 #: A disc is a buffer with 32 segments per quarter circle (area within 0.1% of pi r^2).
 _DISC_QUAD_SEGS = 32
+#: GEOS draws that disc from angle 0 (east) clockwise, a vertex every 2 pi / 128.
+_DISC_STEPS = 4 * _DISC_QUAD_SEGS
+#: The sector outline's bearings, degrees clockwise from north, and in radians.
+_SECTOR_BEARINGS = np.linspace(0.0, 360.0, _SECTOR_STEPS, endpoint=False)
+_SECTOR_THETA = np.radians(_SECTOR_BEARINGS)
+#: Pairs of (cell, point) tested at once: bounds the memory of a national run.
+_PAIR_CHUNK = 2_000_000
+
+Key = tuple[str, str]
 
 
 def cell_radius_m(cells: gpd.GeoDataFrame, config: CoverageConfig) -> np.ndarray:
@@ -44,6 +66,22 @@ def cell_radius_m(cells: gpd.GeoDataFrame, config: CoverageConfig) -> np.ndarray
         use = urban & ~np.isnan(urban_r)
         radius[use] = urban_r[use]
     return radius
+
+
+def _sector_vertices(x: np.ndarray, y: np.ndarray, radius_m: np.ndarray, az: np.ndarray,
+                     bw: np.ndarray, k: np.ndarray, pathloss_exponent: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex ``k`` of each sector's outline (arrays broadcast together), metres.
+
+    The one formula of a sector's reach: ``radius x 10^(gain / (10 n))`` at the bearings
+    of :data:`_SECTOR_BEARINGS`.  :func:`footprints` draws the outline with it and
+    :meth:`Footprints.covered` tests points against it, element by element the same
+    arithmetic.
+    """
+    gain = antenna_gain_db(_SECTOR_BEARINGS[k], azimuth_deg=az, beamwidth_deg=bw)
+    reach = radius_m * 10.0 ** (gain / (10.0 * pathloss_exponent))
+    theta = _SECTOR_THETA[k]
+    return x + reach * np.sin(theta), y + reach * np.cos(theta)
 
 
 def footprints(cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
@@ -76,17 +114,235 @@ def footprints(cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
                                    quad_segs=_DISC_QUAD_SEGS)
     sector = ~omni
     if sector.any():
-        bearings = np.linspace(0.0, 360.0, _SECTOR_STEPS, endpoint=False)
-        gain = antenna_gain_db(bearings[None, :], azimuth_deg=az[sector, None],
-                               beamwidth_deg=bw[sector, None])
-        reach = radius_m[sector, None] * 10.0 ** (gain / (10.0 * pathloss_exponent))
-        theta = np.radians(bearings)[None, :]
-        px = x[sector, None] + reach * np.sin(theta)
-        py = y[sector, None] + reach * np.cos(theta)
+        k = np.arange(_SECTOR_STEPS)[None, :]
+        px, py = _sector_vertices(x[sector, None], y[sector, None], radius_m[sector, None],
+                                  az[sector, None], bw[sector, None], k, pathloss_exponent)
         ring = np.stack([px, py], axis=-1)
         ring = np.concatenate([ring, ring[:, :1]], axis=1)  # close the rings
         out[sector] = shapely.polygons(ring)
     return out
+
+
+class Footprints:
+    """The radius model's cells as footprints: a point test, and polygons on demand.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        Prepared cells with ``x``, ``y`` (metres, in ``crs``), ``azimuth_deg`` (NaN for
+        omni), ``beamwidth_deg``, ``operator`` and ``technology``.
+    radius_m : array of float
+        Each cell's service radius on boresight, metres (:func:`cell_radius_m`).
+    pathloss_exponent : float
+        How fast a sector's reach shrinks off boresight.
+    crs : CRS or str
+        The metric CRS of ``x``, ``y``.
+
+    Notes
+    -----
+    :meth:`covered` decides exactly what ``shapely.contains_xy`` would say of the
+    polygons :func:`footprints` draws (a point on an outline is not covered), without
+    drawing them.  The polygons (:meth:`polygons`) and the union of each operator's
+    technology (:meth:`areas`) are built once, on first use, safely from several
+    threads.
+    """
+
+    def __init__(self, cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
+                 pathloss_exponent: float, crs: Any) -> None:
+        self.x = cells["x"].to_numpy(float)
+        self.y = cells["y"].to_numpy(float)
+        self.azimuth = cells["azimuth_deg"].to_numpy(float)
+        self.beamwidth = cells["beamwidth_deg"].to_numpy(float)
+        self.radius_m = np.asarray(radius_m, float)
+        self.operator = cells["operator"].astype(str).to_numpy()
+        self.technology = cells["technology"].astype(str).to_numpy()
+        self.pathloss_exponent = float(pathloss_exponent)
+        self.crs = CRS.from_user_input(crs)
+        pairs = sorted(set(zip(self.operator.tolist(), self.technology.tolist(), strict=True)))
+        self._keys: list[Key] = pairs
+        lookup = {k: i for i, k in enumerate(pairs)}
+        self.key_index = np.array([lookup[k] for k in zip(
+            self.operator.tolist(), self.technology.tolist(), strict=True)], dtype=np.intp)
+        # site locations: cells at the same point share one ball query
+        xy = np.column_stack([self.x, self.y]) if len(self.x) else np.empty((0, 2))
+        loc_xy, self.location = np.unique(xy, axis=0, return_inverse=True)
+        self.location = self.location.ravel()
+        self.location_xy = loc_xy
+        self._order = np.argsort(self.location, kind="stable")
+        self._starts = np.searchsorted(self.location[self._order], np.arange(len(loc_xy)))
+        self._lock = threading.Lock()
+        self._polygons: np.ndarray | None = None
+        self._areas: gpd.GeoDataFrame | None = None
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # locks do not pickle
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def keys(self) -> list[Key]:
+        """Every (operator, technology) with a cell, sorted."""
+        return list(self._keys)
+
+    # ------------------------------------------------------------------ point test
+
+    def covered(self, x: np.ndarray, y: np.ndarray,
+                keys: list[Key] | None = None) -> dict[Key, np.ndarray]:
+        """Which (operator, technology) covers each point.
+
+        Parameters
+        ----------
+        x, y : array of float
+            Points in the footprints' metric CRS, metres.
+        keys : list of (str, str), optional
+            The keys to answer for (default: every key); keys without cells cover
+            nothing.
+
+        Returns
+        -------
+        dict of (str, str) to numpy.ndarray of bool
+            Per key, whether some cell of it covers each point: the point lies strictly
+            inside the cell's footprint polygon.
+
+        Notes
+        -----
+        The answer for every key is kept for the last points asked about, so the
+        village stage's several questions about the same points cost one query.
+        """
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        keys = self.keys() if keys is None else [tuple(k) for k in keys]
+        with self._lock:
+            last = self._last
+            if last is None or not (np.array_equal(last[0], x, equal_nan=True)
+                                    and np.array_equal(last[1], y, equal_nan=True)):
+                last = (x.copy(), y.copy(), self._hits(x, y))
+                self._last = last
+        hit = last[2]
+        index = {k: i for i, k in enumerate(self._keys)}
+        return {k: hit[index[k]].copy() if k in index else np.zeros(len(x), dtype=bool)
+                for k in keys}
+
+    def _hits(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Boolean (keys, points): some cell of the key covers the point."""
+        hit = np.zeros((len(self._keys), len(x)), dtype=bool)
+        points = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        if not len(points) or not len(self.x):
+            return hit
+        reach = np.zeros(len(self.location_xy))
+        np.fmax.at(reach, self.location, self.radius_m)
+        locs = np.flatnonzero(reach > 0)
+        # a footprint lies within its disc of radius r: one ball query per location
+        tree = cKDTree(np.column_stack([x[points], y[points]]))
+        found = tree.query_ball_point(self.location_xy[locs], reach[locs],
+                                      return_sorted=False)
+        n_found = np.fromiter(map(len, found), dtype=np.intp, count=len(found))
+        loc_i = np.repeat(locs, n_found)
+        pt_i = points[np.fromiter(itertools.chain.from_iterable(found), dtype=np.intp,
+                                  count=int(n_found.sum()))]
+        counts = np.diff(np.append(self._starts, len(self.x)))
+        step = max(1, _PAIR_CHUNK // 4)
+        for s in range(0, len(loc_i), step):
+            li, pi = loc_i[s:s + step], pt_i[s:s + step]
+            n = counts[li]
+            # every cell of the location against the point
+            first = np.repeat(self._starts[li], n)
+            offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+            ci = self._order[first + offset]
+            pi = np.repeat(pi, n)
+            inside = self._inside(ci, x[pi], y[pi])
+            hit[self.key_index[ci[inside]], pi[inside]] = True
+        return hit
+
+    def _inside(self, ci: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Whether each point lies strictly inside the footprint of cell ``ci``.
+
+        The polygon is a fan of triangles (site, vertex k, vertex k + 1) in bearing
+        order; the point is in the one whose wedge holds its bearing, on the site's side
+        of the edge from vertex k to vertex k + 1.
+        """
+        cx, cy = self.x[ci], self.y[ci]
+        r = self.radius_m[ci]
+        dx, dy = px - cx, py - cy
+        near = dx * dx + dy * dy < r * r  # outside the disc of radius r: never inside
+        ci, px, py, cx, cy, r = ci[near], px[near], py[near], cx[near], cy[near], r[near]
+        out = np.zeros(len(near), dtype=bool)
+        if not len(ci):
+            return out
+        dx, dy = px - cx, py - cy
+        az = self.azimuth[ci]
+        omni = np.isnan(az)
+        x0, y0, x1, y1 = (np.empty(len(ci)) for _ in range(4))
+        if omni.any():
+            # GEOS's disc: vertex i at angle -i 2 pi / 128 from east
+            step = 2.0 * np.pi / _DISC_STEPS
+            turn = np.mod(-np.arctan2(dy[omni], dx[omni]), 2.0 * np.pi)
+            k = np.minimum(np.floor(turn / step), _DISC_STEPS - 1)
+            a0, a1 = -k * step, -(k + 1.0) * step
+            x0[omni] = cx[omni] + r[omni] * np.cos(a0)
+            y0[omni] = cy[omni] + r[omni] * np.sin(a0)
+            x1[omni] = cx[omni] + r[omni] * np.cos(a1)
+            y1[omni] = cy[omni] + r[omni] * np.sin(a1)
+        sector = ~omni
+        if sector.any():
+            bearing = np.mod(np.degrees(np.arctan2(dx[sector], dy[sector])), 360.0)
+            step = 360.0 / _SECTOR_STEPS
+            k = np.minimum(np.floor(bearing / step), _SECTOR_STEPS - 1).astype(np.intp)
+            args = (cx[sector], cy[sector], r[sector], az[sector], self.beamwidth[ci][sector])
+            x0[sector], y0[sector] = _sector_vertices(*args, k, self.pathloss_exponent)
+            x1[sector], y1[sector] = _sector_vertices(*args, (k + 1) % _SECTOR_STEPS,
+                                                      self.pathloss_exponent)
+        ex, ey = x1 - x0, y1 - y0
+        side_point = ex * (py - y0) - ey * (px - x0)
+        side_site = ex * (cy - y0) - ey * (cx - x0)
+        out[near] = side_point * side_site > 0
+        return out
+
+    # ------------------------------------------------------------------ polygons
+
+    def polygons(self) -> np.ndarray:
+        """Each cell's footprint polygon (metric CRS), built on first use."""
+        with self._lock:
+            if self._polygons is None:
+                frame = gpd.GeoDataFrame({"x": self.x, "y": self.y,
+                                          "azimuth_deg": self.azimuth,
+                                          "beamwidth_deg": self.beamwidth})
+                self._polygons = footprints(frame, self.radius_m,
+                                            pathloss_exponent=self.pathloss_exponent)
+            return self._polygons
+
+    def areas(self) -> gpd.GeoDataFrame:
+        """Return the union of each (operator, technology)'s footprints, built on first use.
+
+        Returns
+        -------
+        GeoDataFrame
+            ``operator, technology`` and the union polygon, one row per key in sorted
+            order, in the footprints' metric CRS.
+        """
+        shapes = self.polygons()
+        with self._lock:
+            if self._areas is None:
+                parts = {k: shapes[self.key_index == i] for i, k in enumerate(self._keys)}
+                # GEOS releases the GIL: the operators' unions run side by side, largest
+                # first
+                order = sorted(parts, key=lambda k: -len(parts[k]))
+                workers = min(len(order), os.cpu_count() or 1) or 1
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    unions = dict(zip(order, pool.map(shapely.union_all,
+                                                      (parts[k] for k in order)), strict=True))
+                self._areas = gpd.GeoDataFrame(
+                    {"operator": [k[0] for k in self._keys],
+                     "technology": [k[1] for k in self._keys]},
+                    geometry=[unions[k] for k in self._keys], crs=self.crs)
+            return self._areas
 
 
 def radius_coverage(cells: gpd.GeoDataFrame, config: CoverageConfig) -> ModelOutput:
@@ -101,24 +357,13 @@ def radius_coverage(cells: gpd.GeoDataFrame, config: CoverageConfig) -> ModelOut
     Returns
     -------
     ModelOutput
-        ``cells``: the cells with ``radius_m`` and their footprint polygons as geometry;
-        ``areas``: one row per (operator, technology), the union of its cells'
-        footprints.
+        ``cells``: the cells with ``radius_m``; ``footprints``: their
+        :class:`Footprints`, which decide coverage at points and give the footprint
+        polygons and each (operator, technology)'s union when an output draws them
+        (``Coverage.areas`` reads them on first use).
     """
     radius = cell_radius_m(cells, config)
-    shapes = footprints(cells, radius, pathloss_exponent=config.pathloss_exponent)
     out = cells.copy()
     out["radius_m"] = radius
-    out = out.set_geometry(gpd.GeoSeries(shapes, index=cells.index, crs=cells.crs))
-    parts = {key: g.to_numpy() for key, g in
-             out.groupby(["operator", "technology"], sort=True).geometry}
-    # GEOS releases the GIL: the operators' unions run side by side, largest first
-    order = sorted(parts, key=lambda k: -len(parts[k]))
-    with ThreadPoolExecutor(max_workers=min(len(order), os.cpu_count() or 1) or 1) as pool:
-        unions = dict(zip(order, pool.map(shapely.union_all, (parts[k] for k in order)),
-                          strict=True))
-    keys = list(parts)  # sorted by operator, technology
-    areas = gpd.GeoDataFrame(
-        {"operator": [k[0] for k in keys], "technology": [k[1] for k in keys]},
-        geometry=[unions[k] for k in keys], crs=cells.crs)
-    return ModelOutput(cells=out, areas=areas)
+    feet = Footprints(out, radius, pathloss_exponent=config.pathloss_exponent, crs=cells.crs)
+    return ModelOutput(cells=out, footprints=feet)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +19,9 @@ import rasterio
 import shapely
 
 from covgap.coverage.grid import Grid
+
+if TYPE_CHECKING:
+    from covgap.coverage.radius import Footprints
 
 __all__ = ["Coverage", "ModelOutput", "raster_name"]
 
@@ -52,8 +55,8 @@ class ModelOutput:
     Attributes
     ----------
     cells : GeoDataFrame or None
-        The cells as the model completed them (the radius model adds ``radius_m`` and
-        its footprints as geometry, metric CRS); None: the prepared cells unchanged.
+        The cells as the model completed them (the radius model adds ``radius_m``,
+        metric CRS); None: the prepared cells unchanged.
     signal, server, clear_signal, clear_server, binary : dict
         As in :class:`Coverage`, keyed by (operator, technology).
     areas : GeoDataFrame or None
@@ -62,6 +65,8 @@ class ModelOutput:
         The terrain model's DEM on the grid (metres).
     parameters : dict
         What the model adds to the run record (e.g. ``tiles``, ``scheduler``).
+    footprints : Footprints or None
+        The radius model's cells as footprints (:class:`covgap.coverage.radius.Footprints`).
     """
 
     cells: gpd.GeoDataFrame | None = None
@@ -73,6 +78,31 @@ class ModelOutput:
     areas: gpd.GeoDataFrame | None = None
     dem: np.ndarray | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    footprints: Footprints | None = None
+
+
+class _Areas:
+    """``Coverage.areas``: set like any attribute, or read from the footprints on first use.
+
+    The radius model leaves ``areas`` unset: villages are judged at points without any
+    union, and the unions are built the first time an output (map, GeoPackage, area
+    shares of polygon villages) reads ``areas``, once for all of them.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> gpd.GeoDataFrame | None:
+        if obj is None:
+            return None  # the dataclass field's default
+        value = obj.__dict__.get(self.slot)
+        if value is None and obj.__dict__.get("footprints") is not None:
+            value = obj.__dict__["footprints"].areas()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: gpd.GeoDataFrame | None) -> None:
+        obj.__dict__[self.slot] = value
 
 
 @dataclass
@@ -88,8 +118,9 @@ class Coverage:
     min_rsrp_dbm : float
         The threshold for "covered" (signal models).
     cells : GeoDataFrame
-        The cells as modelled (metric CRS) with their filled-in parameters; the radius
-        model's carry their footprint polygons as geometry.
+        The cells as modelled (metric CRS) with their filled-in parameters, their site
+        points as geometry; the radius model's add ``radius_m`` (their footprint
+        polygons are ``footprints.polygons()``).
     grid : Grid or None
         The analysis grid of the rasters (None for the radius model).
     signal : dict
@@ -103,13 +134,18 @@ class Coverage:
         (operator, technology) -> bool coverage for maps that only say covered / not.
     areas : GeoDataFrame or None
         Vector coverage (radius model, polygon maps): operator, technology, geometry in
-        the metric CRS.
+        the metric CRS.  The radius model's are the union of each operator's technology's
+        footprints, built from ``footprints`` the first time they are read.
     dem : ndarray or None
         The terrain model's DEM on ``grid`` (metres), kept for candidate sites.
     calibration : DataFrame or None
         The fit of the model to measured RSRP (``calibration.csv``,
         :func:`covgap.coverage.calibrate.calibration_table`), when the run has
         measurements and a signal model.
+    footprints : Footprints or None
+        The radius model's cells as footprints
+        (:class:`covgap.coverage.radius.Footprints`): which cells cover a point, without
+        drawing a polygon, and the polygons when an output draws them.
     """
 
     model: str
@@ -122,16 +158,32 @@ class Coverage:
     clear_signal: dict[Key, np.ndarray] = field(default_factory=dict)
     clear_server: dict[Key, np.ndarray] = field(default_factory=dict)
     binary: dict[Key, np.ndarray] = field(default_factory=dict)
-    areas: gpd.GeoDataFrame | None = None
+    areas: gpd.GeoDataFrame | None = _Areas()  # type: ignore[assignment]
     dem: np.ndarray | None = None
     calibration: pd.DataFrame | None = None
+    footprints: Footprints | None = None
 
     def keys(self) -> list[Key]:
         """Every (operator, technology) this coverage knows, sorted."""
         keys = set(self.signal) | set(self.binary)
-        if self.areas is not None:
-            keys |= set(zip(self.areas["operator"], self.areas["technology"], strict=True))
+        areas = self.__dict__.get("_areas")  # what is there: no union for a key list
+        if areas is None and self.footprints is not None:
+            keys |= set(self.footprints.keys())
+        elif areas is not None:
+            keys |= set(zip(areas["operator"], areas["technology"], strict=True))
         return sorted(keys)
+
+    def vector_keys(self) -> list[Key]:
+        """Return the (operator, technology) keys with vector coverage (``areas``), sorted.
+
+        Read without building the radius model's unions.
+        """
+        areas = self.__dict__.get("_areas")
+        if areas is None and self.footprints is not None:
+            return self.footprints.keys()
+        if areas is None or not len(areas):
+            return []
+        return sorted(set(zip(areas["operator"], areas["technology"], strict=True)))
 
     def covered(self, operator: str, technology: str) -> np.ndarray:
         """Boolean grid: where ``operator``'s ``technology`` reaches the threshold.
@@ -159,13 +211,24 @@ class Coverage:
 
     def area_union(self, technologies: list[str] | tuple[str, ...], *,
                    operator: str | None = None) -> shapely.Geometry:
-        """Union of the vector coverage of ``technologies`` (and one operator if given)."""
-        if self.areas is None:
+        """Union of the vector coverage of ``technologies`` (and one operator if given).
+
+        Computed once per coverage and question: every map drawn from this coverage
+        (``map.html``, ``Result.map()``) shares it, until ``areas`` is replaced.
+        """
+        areas = self.areas
+        if areas is None:
             raise ValueError(f"the {self.model} model's coverage is raster: use .covered_any()")
-        rows = self.areas[self.areas["technology"].isin(technologies)]
+        key = (tuple(sorted(technologies)), operator)
+        memo = self.__dict__.setdefault("_unions", {})
+        if key in memo and memo[key][0] is areas:
+            return memo[key][1]
+        rows = areas[areas["technology"].isin(technologies)]
         if operator is not None:
             rows = rows[rows["operator"] == operator]
-        return shapely.union_all(rows.geometry.to_numpy())
+        union = shapely.union_all(rows.geometry.to_numpy())
+        memo[key] = (areas, union)
+        return union
 
     def write_geotiffs(self, directory: str | Path) -> list[Path]:
         """Write ``coverage_<operator>_<tech>.tif`` for every raster, and the union.
