@@ -294,8 +294,8 @@ def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col
     Returns
     -------
     TerrainWindow
-        ``los`` and ``distance_m`` as in :func:`terrain_window`; ``loss_db`` is all NaN
-        (not computed).
+        ``los`` and ``distance_m`` as in :func:`terrain_window`; ``loss_db``,
+        ``excess_db`` and ``mean_elevation_m`` are all NaN (not computed).
 
     Raises
     ------
@@ -471,6 +471,7 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
     if los_only:
         loss[:] = np.nan
         excess[:] = np.nan
+        mean[:] = np.nan
     else:
         loss[~valid] = np.nan
         excess[~valid] = np.nan
@@ -957,8 +958,8 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
                 z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - bulge
                 visible = (z_t - z0) / d[i] >= horizon
                 los[rr, cc] = visible
-                mean[rr, cc] = _mean_ground(psum, pcnt, d[i], i, u0, step_m)
                 if not los_only:
+                    mean[rr, cc] = _mean_ground(psum, pcnt, d[i], i, u0, step_m)
                     full = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
                                         wavelength, method)
                     loss[rr, cc] = full

@@ -130,6 +130,21 @@ def highest_effective_m(groups: pd.DataFrame, grid: Grid, dem: np.ndarray) -> np
     return np.where(np.isfinite(top), top, mast)
 
 
+def _reach(groups: pd.DataFrame, grid: Grid, config: CoverageConfig, floor_dbm: float,
+           dem: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Service distance (metres) and the height it is taken at, per group.
+
+    Over a DEM the effective height can exceed the mast, so the distance is taken at the
+    highest one (:func:`highest_effective_m`); without one, at the mast.
+    """
+    top = (highest_effective_m(groups, grid, dem) if dem is not None
+           else groups["height_m"].to_numpy(float))
+    radius = service_distance_m(groups.assign(height_m=top), floor_dbm=floor_dbm,
+                                max_distance_m=config.max_distance_m,
+                                rx_height_m=config.rx_height_m, terrain=dem is not None)
+    return radius, top
+
+
 @dataclass(frozen=True)
 class LossGrid:
     """Path loss of one loss group over log distance and log effective height, dB.
@@ -239,13 +254,7 @@ def signal_coverage(
         frequency_mhz=("frequency_mhz", "first"), technology=("technology", "first"),
         environment=("environment", "first"), eirp_dbm=("eirp_dbm", "max"),
         ref_db=("ref_db", "first"))
-    reach = groups
-    if terrain:  # the effective height can exceed the mast: reach as far as it can
-        groups["top_m"] = highest_effective_m(groups, grid, dem)
-        reach = groups.assign(height_m=groups["top_m"])
-    groups["radius_m"] = service_distance_m(
-        reach, floor_dbm=floor, max_distance_m=config.max_distance_m,
-        rx_height_m=config.rx_height_m, terrain=terrain)
+    groups["radius_m"], groups["top_m"] = _reach(groups, grid, config, floor, dem)
 
     groups["row_f"], groups["col_f"] = grid.rowcol(groups["x"].to_numpy(),
                                                    groups["y"].to_numpy())
@@ -618,12 +627,7 @@ def signal_at_points(
     floor = config.min_rsrp_dbm - SIGNAL_FLOOR_BELOW_THRESHOLD_DB
     sites = sites.copy()
     sites["ref_db"] = sites["technology"].map(config.reference_signal_db).astype(float)
-    reach = sites
-    if terrain:
-        sites["top_m"] = highest_effective_m(sites, grid, dem)
-        reach = sites.assign(height_m=sites["top_m"])
-    radius = service_distance_m(reach, floor_dbm=floor, max_distance_m=config.max_distance_m,
-                                rx_height_m=config.rx_height_m, terrain=terrain)
+    radius, sites["top_m"] = _reach(sites, grid, config, floor, dem)
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     prow, pcol = grid.rowcol(x, y)
