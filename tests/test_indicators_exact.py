@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from covgap.analysis.indicators import (
+    INDICATORS,
+    _meets_ratio,
+    _percent_ratio,
+    _round_ratio,
+    _shown,
     exact_percent,
     indicator_table,
     meets,
@@ -130,6 +140,51 @@ def test_shown_never_fakes_the_target(num, den):
         shown = shown_percent(exact, target)
         if not meets(exact, target):
             assert shown < target
+
+
+# ---- the tables' integer arithmetic is Fraction's, value for value
+
+_COUNT = st.integers(min_value=0, max_value=10**6)
+# people and households sums (a vanishing base would overflow float() in both paths)
+_SUM = st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=1e9,
+                                         allow_nan=False, allow_infinity=False))
+_TARGET = st.one_of(st.none(), st.sampled_from([0, 15, 33.3, 50, 98.5, 99.9, 100.0, 120]),
+                    st.floats(min_value=0, max_value=200, allow_nan=False))
+
+
+@settings(max_examples=400, deadline=None)
+@given(num=st.one_of(_COUNT, _SUM), den=st.one_of(_COUNT, _SUM), target=_TARGET,
+       higher=st.booleans())
+def test_integer_ratios_equal_fractions(num, den, target, higher):
+    # the tables compute with pairs of Python ints instead of Fraction objects: every
+    # value, rounding, "met" and printed value must be the Fraction path's
+    exact = exact_percent(num, den)
+    ratio = _percent_ratio(num, den)
+    if exact is None:
+        assert ratio is None
+        return
+    assert Fraction(*ratio) == exact and ratio[1] > 0
+    for digits in (0, 1, 2, 4):
+        assert _round_ratio(ratio, digits) == round_half_up(exact, digits)
+    goals: dict = {}
+    assert _meets_ratio(ratio, target, goals, higher=higher) == meets(exact, target,
+                                                                      higher=higher)
+    shown = _shown("villages_mbb_pct", ratio, target, goals)
+    expected = shown_percent(exact, target, higher=INDICATORS["villages_mbb_pct"][1])
+    assert shown == expected or (math.isnan(shown) and math.isnan(expected))
+
+
+def test_integer_ratios_at_the_rounding_edge():
+    # 49 / 400 = 12.25% exactly: half up gives 12.3 (Fraction's, Excel's)
+    assert _round_ratio(_percent_ratio(49, 400)) == 12.3
+    # 2,499 / 2,500 misses 100% and prints 99.96, as the Fraction path does
+    goals: dict = {}
+    r = _percent_ratio(2499, 2500)
+    assert _meets_ratio(r, 100, goals) is False
+    assert _shown("villages_mbb_pct", r, 100, goals) == 99.96
+    # a float sum is taken at its binary value, not its repr
+    assert Fraction(*_percent_ratio(0.1, 1)) == Fraction(0.1) * 100
+    assert _percent_ratio(1, 0) is None and _percent_ratio(float("nan"), 3) is None
 
 
 # ---- sharing: locations by the register's id, else by proximity

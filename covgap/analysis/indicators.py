@@ -39,7 +39,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 __all__ = [
     "ANY_SHARE",
@@ -50,6 +50,7 @@ __all__ = [
     "indicator_table",
     "meets",
     "percent",
+    "project_xy",
     "register_location_ids",
     "round_half_up",
     "shown_percent",
@@ -219,6 +220,46 @@ def shown_percent(value: Fraction | None, target: float | None, *, higher: bool 
     return float(cut)
 
 
+def project_xy(points: np.ndarray, crs: Any, to_crs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return the coordinates of points in another CRS: ``to_crs(...).x`` and ``.y``.
+
+    The numbers of ``GeoSeries.to_crs`` (the same always-xy pyproj transformation of
+    each coordinate) without building the projected geometries; NaN where a point is
+    missing or empty.
+
+    Parameters
+    ----------
+    points : array of shapely Points
+    crs, to_crs : pyproj.CRS or anything it accepts
+        The points' CRS and the one wanted.
+
+    Returns
+    -------
+    (x, y) : arrays of float
+        In ``to_crs`` units.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> x, y = project_xy(np.array([Point(105.0, 0.0), None]), 4326, 32648)
+    >>> round(float(x[0]), 3), float(y[0]), bool(np.isnan(x[1]))
+    (500000.0, 0.0, True)
+    """
+    points = np.asarray(points, dtype=object)
+    x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    # GEOS refuses the x of an empty point: read the non-empty points only
+    has = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+    has[has] = shapely.get_type_id(points[has]) == 0
+    x[has], y[has] = shapely.get_x(points[has]), shapely.get_y(points[has])
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any() or CRS.from_user_input(crs).is_exact_same(CRS.from_user_input(to_crs)):
+        return np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+    to = Transformer.from_crs(crs, to_crs, always_xy=True)
+    px, py = np.full(len(x), np.nan), np.full(len(y), np.nan)
+    px[ok], py[ok] = to.transform(x[ok], y[ok])
+    return px, py
+
+
 #: Columns of the sites layer that name a tower or location in the operator's register.
 LOCATION_ID_COLUMNS: tuple[str, ...] = ("location_id", "tower_id")
 
@@ -258,8 +299,9 @@ def site_locations(sites: gpd.GeoDataFrame, metric_crs: CRS, *, tolerance_m: flo
         ("register" where an id made the location, else "proximity") and
         ``register_id``.
     """
-    per_site = sites.to_crs(metric_crs)
-    per_site = per_site.assign(x=per_site.geometry.x, y=per_site.geometry.y)
+    # only the coordinates are needed: project them, not the geometries
+    x, y = project_xy(sites.geometry.to_numpy(), sites.crs, metric_crs)
+    per_site = pd.DataFrame(sites.drop(columns=sites.geometry.name)).assign(x=x, y=y)
     ids = register_location_ids(sites)
     per_site["_rid"] = ids.to_numpy() if ids is not None else pd.NA
     per_site = per_site.groupby(["site_id", "operator"], as_index=False, sort=True).agg(
@@ -353,49 +395,117 @@ def _joined(group: pd.Series, values: pd.Series) -> pd.Series:
 #: value as an exact fraction (percent) or count, so "met" never depends on rounding.
 Figure = tuple[Fraction | None, float, float]
 
+#: An exact value as two integers ``(p, q)``, ``q > 0``: the number ``p / q``.  The
+#: tables hold thousands of groups; a pair of Python ints is the same exact arithmetic
+#: as :class:`~fractions.Fraction` without its cost (no gcd, no object per operation).
+Ratio = tuple[int, int]
+
+#: (exact value or None, numerator, denominator), the value as a :data:`Ratio`.
+_Figure = tuple["Ratio | None", float, float]
+
+
+def _as_ratio(value: float | int) -> Ratio:
+    """Return the exact value of a count or a float (its binary value) as integers."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), 1
+    return float(value).as_integer_ratio()
+
+
+def _percent_ratio(numerator: float, denominator: float) -> Ratio | None:
+    """Return ``numerator / denominator x 100`` exactly (None for an empty base).
+
+    The value of :func:`exact_percent`, as a :data:`Ratio`.
+    """
+    if not denominator or _isnan(denominator) or _isnan(numerator):
+        return None
+    a, b = _as_ratio(numerator)
+    c, d = _as_ratio(denominator)
+    p, q = 100 * a * d, b * c
+    return (-p, -q) if q < 0 else (p, q)
+
+
+def _round_ratio(value: Ratio, digits: int = 1) -> float:
+    """:func:`round_half_up` of an exact :data:`Ratio`."""
+    p, q = value
+    whole = (2 * abs(p) * 10**digits + q) // (2 * q)  # floor(|p / q| 10^digits + 1/2)
+    return math.copysign(whole, p) / 10**digits if whole else 0.0
+
+
+def _goal(target: float) -> Ratio:
+    """Return a target at its decimal value (as :func:`meets` reads it) as integers."""
+    return Fraction(Decimal(repr(float(target)))).as_integer_ratio()
+
+
+def _meets_ratio(value: Ratio | None, target: float | None, goals: dict, *,
+                 higher: bool = True) -> bool | None:
+    """:func:`meets` of an exact :data:`Ratio`; ``goals`` caches :func:`_goal`."""
+    if value is None or _isnan(target):
+        return None
+    goal = goals.get(target)
+    if goal is None:
+        goal = goals[target] = _goal(target)
+    p, q = value
+    gp, gq = goal
+    return p * gq >= gp * q if higher else p * gq <= gp * q
+
 
 def _values(totals: dict, *, locations: int, shared: int, centres: int, centres_5g: int,
             ftth_known: bool, population_known: bool, households_known: bool = False
-            ) -> dict[str, Figure]:
+            ) -> dict[str, _Figure]:
     """Exact value, numerator and denominator of every indicator for one group of villages.
 
-    ``totals`` is one group's entry of :func:`_group_totals` (Python numbers).
+    ``totals`` is one group's entry of :func:`_group_totals` (Python numbers).  The
+    values are :data:`Ratio` pairs: percents as :func:`exact_percent` gives them,
+    counts as themselves.
     """
     n = totals["villages"]
     covered = totals["villages_mbb"]
-    out: dict[str, Figure] = {"villages_mbb_pct": (exact_percent(covered, n), covered, n)}
+    out: dict[str, _Figure] = {"villages_mbb_pct": (_percent_ratio(covered, n), covered, n)}
     if ftth_known:
         ftth = totals["villages_ftth"]
-        out["villages_ftth_pct"] = (exact_percent(ftth, n), ftth, n)
+        out["villages_ftth_pct"] = (_percent_ratio(ftth, n), ftth, n)
     else:
         out["villages_ftth_pct"] = (None, np.nan, n)
-    out["bts_sharing_pct"] = (exact_percent(shared, locations), shared, locations)
+    out["bts_sharing_pct"] = (_percent_ratio(shared, locations), shared, locations)
     if population_known:
         pop = totals["population"]
         people = totals["people"]
-        out["population_mbb_pct"] = (exact_percent(people, pop), round(people), round(pop))
+        out["population_mbb_pct"] = (_percent_ratio(people, pop), round(people), round(pop))
     else:
         out["population_mbb_pct"] = (None, np.nan, np.nan)
-    out["commune_centres_5g_pct"] = (exact_percent(centres_5g, centres), centres_5g, centres)
+    out["commune_centres_5g_pct"] = (_percent_ratio(centres_5g, centres), centres_5g,
+                                     centres)
     hh = totals["households"]
     for ind, flag, known in (("households_mbb_pct", "households_mbb", households_known),
                              ("households_ftth_pct", "households_ftth",
                               households_known and ftth_known)):
         num = totals[flag]
-        out[ind] = ((exact_percent(num, hh), round(num), round(hh)) if known
+        out[ind] = ((_percent_ratio(num, hh), round(num), round(hh)) if known
                     else (None, np.nan, np.nan))
     for ind in ("usp_villages", "usp_mobile_villages", "usp_fibre_villages"):
         count = totals[ind]
-        out[ind] = (Fraction(count), count, n)
+        out[ind] = (_as_ratio(count), count, n)
     return out
 
 
-def _shown(indicator: str, exact: Fraction | None, target: float | None) -> float:
-    """Return the value printed for an indicator: percent to one decimal, counts as is."""
+def _shown(indicator: str, exact: Ratio | None, target: float | None, goals: dict,
+           met: bool | None = None) -> float:
+    """Return the value printed for an indicator: percent to one decimal, counts as is.
+
+    ``met`` is :func:`_meets_ratio` of the value against ``target`` when the caller has
+    it; a missed target goes through :func:`shown_percent`, which finds the decimals
+    that do not fake it.
+    """
     unit, higher = INDICATORS[indicator]
+    if exact is None:
+        return float("nan")
     if unit != "%":
-        return float("nan") if exact is None else float(exact)
-    return shown_percent(exact, target, higher=higher)
+        return exact[0] / exact[1]
+    if met is None and target is not None:
+        met = _meets_ratio(exact, target, goals, higher=higher)
+    if met is not False:
+        return _round_ratio(exact, 1)
+    return shown_percent(Fraction(*exact), target, higher=higher)
 
 
 def _group_totals(villages: pd.DataFrame, keys: pd.Series | np.ndarray
@@ -528,6 +638,7 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
     hh_known = _households_known(villages)
     keys, totals = _group_totals(villages, villages["commune_code"])
     per_commune = _lookup(keys, totals, table["commune_code"])
+    goals: dict = {}
     rows = []
     for t, n_loc, n_shared, c5g in zip(per_commune, table["site_locations"].tolist(),
                                        table["shared_locations"].tolist(),
@@ -545,7 +656,7 @@ def commune_table(villages: pd.DataFrame, communes: gpd.GeoDataFrame,
             "usp_villages": t["usp_villages"],
             "usp_mobile_villages": t["usp_mobile_villages"],
             "usp_fibre_villages": t["usp_fibre_villages"],
-            **{k: _shown(k, v[0], None) for k, v in values.items()
+            **{k: _shown(k, v[0], None, goals) for k, v in values.items()
                if INDICATORS[k][0] == "%"},
         })
     extra = pd.DataFrame(rows, index=table.index)
@@ -614,14 +725,15 @@ def indicator_table(villages: pd.DataFrame, commune_rows: pd.DataFrame, *,
     pop_known = villages["population"].notna().any()
     hh_known = _households_known(villages)
     rows: list[dict] = []
+    exact_goals: dict = {}  # each target's exact value, once
 
     def add(level: str, code: str, name: str, values: dict,
             goals: dict[str, float | None]) -> None:
         for ind, (exact, num, den) in values.items():
             unit, higher = INDICATORS[ind]
             target = goals.get(ind)
-            met = meets(exact, target, higher=higher)
-            value = _shown(ind, exact, target)
+            met = _meets_ratio(exact, target, exact_goals, higher=higher)
+            value = _shown(ind, exact, target, exact_goals, met)
             rows.append({"level": level, "code": code, "name": name, "indicator": ind,
                          "value": value, "target": target,
                          "met": pd.NA if met is None else met, "numerator": num,
