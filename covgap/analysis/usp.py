@@ -127,6 +127,21 @@ def qualifies(classes: UspClasses, rule: _Rule, *, regions_decision: str = "QĐ 
     The reasons cite ``regions_decision`` and ``difficult_decision``
     (``[legal]``, :meth:`covgap.config.LegalConfig.cite`).
     """
+    # the answer depends on a village's class alone: work it out once per distinct class
+    parts = pd.DataFrame({"region": classes.region, "source": classes.region_source,
+                          "difficult": classes.difficult, "border": classes.border,
+                          "island": classes.island})
+    codes = parts.groupby(list(parts.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    if len(first) < len(parts):
+        one = parts.iloc[first]
+        ok, why = qualifies(UspClasses(region=one["region"], region_source=one["source"],
+                                       difficult=one["difficult"], border=one["border"],
+                                       island=one["island"]), rule,
+                            regions_decision=regions_decision,
+                            difficult_decision=difficult_decision)
+        index = classes.region.index
+        return (ok.iloc[codes].set_axis(index), why.iloc[codes].set_axis(index))
     idx = classes.region.index
     in_class = classes.region.isin(list(rule.regions)).fillna(False).astype(bool)
     why = pd.Series("", index=idx, dtype=object)

@@ -29,6 +29,7 @@ from covgap.analysis.indicators import (
     INDICATORS,
     commune_table,
     indicator_table,
+    project_xy,
     site_locations,
 )
 from covgap.analysis.places import commune_centres, place_figures, place_table
@@ -166,8 +167,9 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     techs = [t for t in TECHNOLOGIES if t in cfg.coverage.technologies]
     operators = sorted(set(inputs.sites["operator"]))
     villages = inputs.villages
-    shares = _village_shares(inputs, coverage, cfg.rules, techs, operators)
-    points = village_points(villages, inputs.metric_crs)
+    metric = villages.geometry.to_crs(inputs.metric_crs)  # the villages, projected once
+    shares = _village_shares(inputs, coverage, cfg.rules, techs, operators, metric)
+    points = village_points(villages, inputs.metric_crs, projected=metric)
     fibre = fibre_reach(points, inputs.fibre)
     measured = inputs.measurements is not None
     ev = operator_evidence(villages, inputs.measurements, inputs.metric_crs,
@@ -245,9 +247,17 @@ def _with_speeds(indicators: pd.DataFrame, speeds: pd.DataFrame) -> pd.DataFrame
 
 
 def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
-                    techs: list[str], operators: list[str]) -> _Shares:
-    """Return each operator's covered share of each village and the verdicts on them."""
+                    techs: list[str], operators: list[str],
+                    metric: gpd.GeoSeries | None = None) -> _Shares:
+    """Return each operator's covered share of each village and the verdicts on them.
+
+    ``metric`` is the villages' geometry in the run's metric CRS when the caller has it.
+    """
     villages = inputs.villages
+    if metric is None:
+        metric = villages.geometry.to_crs(inputs.metric_crs)
+    projected = gpd.GeoDataFrame(villages.drop(columns=villages.geometry.name),
+                                 geometry=metric, crs=metric.crs)
     # per operator: its own counted technologies together; and every operator together
     # (the union), which is how people experience coverage
     layers = {op: [(op, t) for t in techs] for op in operators}
@@ -256,7 +266,7 @@ def _village_shares(inputs: Inputs, coverage: Coverage, rules: RulesConfig,
         layers[ANY_SHARE] = [(op, t) for op in operators for t in techs]
     if legacy:
         layers[_LEGACY_SHARE] = legacy
-    shares = coverage_shares(villages.to_crs(inputs.metric_crs), coverage, layers=layers,
+    shares = coverage_shares(projected, coverage, layers=layers,
                              population=inputs.population,
                              point_radius_m=rules.village_point_radius_m)
     zero = pd.Series(0.0, index=villages.index)
@@ -282,21 +292,19 @@ def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
     measurements_decide`` is true: ``mbb_covered`` then follows it where it is known.
     """
     villages = inputs.villages
-    op_lists = pd.Series("", index=villages.index)
-    for op in shares.table.columns:  # a handful of operators: no per-village loop
-        op_lists = op_lists.where(~shares.passing[op], op_lists + ";" + op)
-    lonlat = points.to_crs(WGS84)
+    op_lists = _operator_lists(shares.passing[list(shares.table.columns)])
+    lon, lat = project_xy(points.to_numpy(), points.crs, WGS84)
     out = pd.DataFrame(index=villages.index)
     for col in ("village_id", "village_name", "commune_code", "population"):
         out[col] = villages[col]
-    out["lon"] = lonlat.x.round(6)
-    out["lat"] = lonlat.y.round(6)
+    out["lon"] = pd.Series(lon, index=villages.index).round(6)
+    out["lat"] = pd.Series(lat, index=villages.index).round(6)
     out["mbb_share"] = shares.mbb_share.clip(0, 1)
     out["mbb_covered"] = out["mbb_share"] >= rules.village_covered_share
     if measured is not None:
         known = measured.notna()
         out.loc[known, "mbb_covered"] = measured[known].astype(bool)
-    out["operators"] = op_lists.str.lstrip(";").astype("string")
+    out["operators"] = op_lists
     out["fibre_distance_m"] = fibre["fibre_distance_m"].round(1)
     if inputs.fibre is not None:
         out["ftth"] = (fibre["fibre_distance_m"] <= rules.ftth_max_distance_m).astype("boolean")
@@ -315,6 +323,32 @@ def _spec_columns(inputs: Inputs, points: gpd.GeoSeries, shares: _Shares,
         out[col] = usp[col]
     priority = qualifies(classes, mobile, **cites)[0].rename("usp_priority")
     return out, priority, usp
+
+
+def _operator_lists(passing: pd.DataFrame) -> pd.Series:
+    """Return the ";"-joined operators whose own coverage passes, per village (string).
+
+    Each village's set of operators is a bit pattern: the text is built once per
+    pattern that occurs, not once per village.
+
+    Examples
+    --------
+    >>> _operator_lists(pd.DataFrame({"A": [True, False, True], "B": [True, False, False]})
+    ...                 ).tolist()
+    ['A;B', '', 'A']
+    """
+    ops = list(passing.columns)
+    flags = passing.to_numpy(dtype=bool, na_value=False)
+    if len(ops) > 62:  # a bit pattern no longer fits: one operator at a time
+        text = pd.Series("", index=passing.index)
+        for op in ops:
+            text = text.where(~passing[op].fillna(False).astype(bool), text + ";" + op)
+        return text.str.lstrip(";").astype("string")
+    pattern = flags.astype(np.int64) @ (np.int64(1) << np.arange(len(ops), dtype=np.int64))
+    seen, where = np.unique(pattern, return_inverse=True)
+    texts = np.array([(";" + ";".join(op for k, op in enumerate(ops) if p >> k & 1)
+                       ).lstrip(";") for p in seen.tolist()], dtype=object)
+    return pd.Series(pd.array(texts[where.ravel()], dtype="string"), index=passing.index)
 
 
 def _own_columns(out: pd.DataFrame, inputs: Inputs, coverage: Coverage, shares: _Shares,
@@ -473,24 +507,23 @@ def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> 
     """
     cells = coverage.cells
     mbb = cells[cells["technology"].isin(techs)]
-    out = pd.DataFrame({"nearest_site_id": pd.Series([pd.NA] * len(points), dtype="string"),
-                        "nearest_site_operator": pd.Series([pd.NA] * len(points),
-                                                           dtype="string"),
-                        "nearest_site_m": np.full(len(points), np.nan)})
-    if mbb.empty or len(points) == 0:
-        return out
-    xy = np.column_stack([mbb["x"].to_numpy(float), mbb["y"].to_numpy(float)])
-    where, first = np.unique(xy, axis=0, return_index=True)  # first cell at each location
+    n = len(points)
+    site = np.full(n, None, dtype=object)
+    operator = np.full(n, None, dtype=object)
+    metres = np.full(n, np.nan)
     px, py = shapely.get_x(points), shapely.get_y(points)
     which = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
-    if not len(which):
-        return out
-    dist, loc = cKDTree(where).query(np.column_stack([px[which], py[which]]))
-    cell = first[loc]
-    out.loc[which, "nearest_site_id"] = mbb["site_id"].to_numpy()[cell]
-    out.loc[which, "nearest_site_operator"] = mbb["operator"].to_numpy()[cell]
-    out.loc[which, "nearest_site_m"] = np.round(dist, 1)
-    return out
+    if not mbb.empty and len(which):
+        xy = np.column_stack([mbb["x"].to_numpy(float), mbb["y"].to_numpy(float)])
+        where, first = np.unique(xy, axis=0, return_index=True)  # first cell at each location
+        dist, loc = cKDTree(where).query(np.column_stack([px[which], py[which]]))
+        cell = first[loc]
+        site[which] = mbb["site_id"].to_numpy()[cell]
+        operator[which] = mbb["operator"].to_numpy()[cell]
+        metres[which] = np.round(dist, 1)
+    return pd.DataFrame({"nearest_site_id": pd.array(site, dtype="string"),
+                         "nearest_site_operator": pd.array(operator, dtype="string"),
+                         "nearest_site_m": metres})
 
 
 def _best_operator(table: pd.DataFrame, operators: list[str]) -> pd.Series:
@@ -511,8 +544,19 @@ def _best_operator(table: pd.DataFrame, operators: list[str]) -> pd.Series:
 
 
 def _is_str(values: pd.Series) -> pd.Series:
-    """Whether each value is a ``str`` (not NA, None or NaN)."""
+    """Whether each value is a ``str`` (not NA, None or NaN).
+
+    A string column holds only text and NA, so there it is ``notna``; other columns are
+    looked at value by value.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.notna().astype(bool)
     return pd.Series([isinstance(v, str) for v in values], index=values.index, dtype=bool)
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """Return a column as an array of Python objects (zipping a Series is slow)."""
+    return values.to_numpy(dtype=object)
 
 
 def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
@@ -532,18 +576,19 @@ def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     near = np.full(n, "", dtype=object)
     k = m & has_near
     near[k] = [f" (nearest site {a} of {b}, {c / 1000:.1f} km)" for a, b, c in zip(
-        near_id[k], table["nearest_site_operator"][k], table["nearest_site_m"][k],
-        strict=True)]
-    mobile_text[m] = [f"{a}: new or shared site{b}" for a, b in zip(best[m], near[m],
+        _objects(near_id)[k], _objects(table["nearest_site_operator"])[k],
+        _objects(table["nearest_site_m"])[k], strict=True)]
+    mobile_text[m] = [f"{a}: new or shared site{b}" for a, b in zip(_objects(best)[m], near[m],
                                                                     strict=True)]
     fibre_text = np.full(n, "", dtype=object)
     m = ((table["gap"] != "mobile") & _is_str(table["fibre_operator"])).to_numpy()
     fid = table["fibre_id"]
     fid_text = np.where(_is_str(fid).to_numpy(), fid.astype(object), "")
     fibre_text[m] = [(f"{a}: extend fibre {b / 1000:.1f} km from {c} {d}").rstrip()
-                     for a, b, c, d in zip(table["fibre_operator"][m],
-                                           table["fibre_distance_m"][m],
-                                           table["fibre_kind"][m], fid_text[m], strict=True)]
+                     for a, b, c, d in zip(_objects(table["fibre_operator"])[m],
+                                           _objects(table["fibre_distance_m"])[m],
+                                           _objects(table["fibre_kind"])[m], fid_text[m],
+                                           strict=True)]
     mobile = pd.Series(mobile_text, index=table.index, dtype="string")
     fibre = pd.Series(fibre_text, index=table.index, dtype="string")
     table["fix"] = (mobile + "; " + fibre).str.strip("; ")
