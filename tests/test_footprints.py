@@ -210,3 +210,27 @@ def test_the_all_operator_union_is_computed_once_per_coverage():
 def _lens(r, d):
     """Area of the overlap of two discs of radius r whose centres are d apart."""
     return 2 * r * r * math.acos(d / (2 * r)) - d / 2 * math.sqrt(4 * r * r - d * d)
+
+
+@pytest.mark.parametrize("exponent", [2.0, 3.5, 4.5])
+def test_reach_bounds_decide_most_pairs_and_agree_with_each_polygon(exponent):
+    # Footprints._sure settles most sector pairs from bounds on the reach, without the
+    # edge test: every verdict must still be the polygon's own, cell by cell
+    rng = np.random.default_rng(int(exponent * 10))
+    n = 60
+    x, y = rng.uniform(0, 10000, n), rng.uniform(0, 10000, n)
+    cells = _cells(x, y, rng.uniform(0, 360, n), rng.uniform(20, 180, n))
+    radius = rng.uniform(200, 4000, n)
+    feet = Footprints(cells, radius, pathloss_exponent=exponent, crs=32648)
+    polys = footprints(cells, radius, pathloss_exponent=exponent)
+    ci = np.repeat(np.arange(n), 2000)
+    # points around each site, many close to its outline
+    bearing = rng.uniform(0, 2 * np.pi, len(ci))
+    d = radius[ci] * rng.uniform(0, 1.05, len(ci))
+    px, py = x[ci] + d * np.sin(bearing), y[ci] + d * np.cos(bearing)
+    got = feet._inside(ci, px, py)
+    want = shapely.contains_xy(polys[ci], px, py)
+    assert got.tolist() == want.tolist()
+    sure, todo = feet._sure(ci, px - x[ci], py - y[ci], radius[ci])
+    assert todo.mean() < 0.2 and sure.any()
+    assert got[sure].all()

@@ -46,6 +46,9 @@ _DISC_STEPS = 4 * _DISC_QUAD_SEGS
 #: The sector outline's bearings, degrees clockwise from north, and in radians.
 _SECTOR_BEARINGS = np.linspace(0.0, 360.0, _SECTOR_STEPS, endpoint=False)
 _SECTOR_THETA = np.radians(_SECTOR_BEARINGS)
+#: Relative margin of the reach bounds that decide a point without the edge test
+#: (:meth:`Footprints._sure`); rounding in either test is some 1e-13.
+_SURE_RTOL = 1e-9
 #: Pairs of (cell, point) tested at once: bounds the memory of a national run.
 _PAIR_CHUNK = 2_000_000
 
@@ -276,6 +279,15 @@ class Footprints:
         out = np.zeros(len(near), dtype=bool)
         if not len(ci):
             return out
+        # most sector pairs are far outside or deep inside the outline: bounds on the
+        # reach decide them; only the rest take the edge test
+        idx = np.flatnonzero(near)
+        sure, todo = self._sure(ci, px - cx, py - cy, r)
+        out[idx[sure]] = True
+        idx = idx[todo]
+        ci, px, py, cx, cy, r = ci[todo], px[todo], py[todo], cx[todo], cy[todo], r[todo]
+        if not len(ci):
+            return out
         dx, dy = px - cx, py - cy
         az = self.azimuth[ci]
         omni = np.isnan(az)
@@ -302,8 +314,45 @@ class Footprints:
         ex, ey = x1 - x0, y1 - y0
         side_point = ex * (py - y0) - ey * (px - x0)
         side_site = ex * (cy - y0) - ey * (cx - x0)
-        out[near] = side_point * side_site > 0
+        out[idx] = side_point * side_site > 0
         return out
+
+    def _sure(self, ci: np.ndarray, dx: np.ndarray, dy: np.ndarray, r: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Sector pairs the reach alone decides: (surely inside, still to test).
+
+        At the point's bearing the outline is the edge between two vertices at most one
+        step (2.5 degrees) away, whose reaches lie between the reach one step further
+        off boresight and one step nearer (the pattern only falls off boresight).  The
+        edge is no farther from the site than the larger reach and no nearer than the
+        smaller times cos(step).  A point beyond the first is outside, one within the
+        second inside, with a relative margin far above the rounding of either test, so
+        the edge test would say the same.  Omni cells are always tested.
+        """
+        sure = np.zeros(len(ci), dtype=bool)
+        todo = np.ones(len(ci), dtype=bool)
+        s = np.flatnonzero(~np.isnan(self.azimuth[ci]))
+        if not len(s):
+            return sure, todo
+        az, bw, r = self.azimuth[ci[s]], self.beamwidth[ci[s]], r[s]
+        dist = np.hypot(dx[s], dy[s])
+        off = np.abs((np.degrees(np.arctan2(dx[s], dy[s])) - az + 180.0) % 360.0 - 180.0)
+        step = 360.0 / _SECTOR_STEPS
+        n = 10.0 * self.pathloss_exponent
+
+        def reach(angle: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+            gain = antenna_gain_db(az[rows] + angle, azimuth_deg=az[rows],
+                                   beamwidth_deg=bw[rows])
+            return r[rows] * 10.0 ** (gain / n)
+
+        out = dist >= reach(np.maximum(off - step, 0.0), slice(None)) * (1.0 + _SURE_RTOL)
+        rest = np.flatnonzero(~out)
+        deep = np.zeros(len(s), dtype=bool)
+        deep[rest] = dist[rest] < (reach(np.minimum(off[rest] + step, 180.0), rest)
+                                   * np.cos(np.radians(step)) * (1.0 - _SURE_RTOL))
+        sure[s[deep]] = True
+        todo[s[out | deep]] = False
+        return sure, todo
 
     # ------------------------------------------------------------------ polygons
 
