@@ -374,18 +374,23 @@ def _joined(group: pd.Series, values: pd.Series) -> pd.Series:
     """Return each group's distinct values, sorted and ";"-joined, groups in sorted order.
 
     The same values and dtype as ``groupby(group)[values].agg(lambda s:
-    ";".join(sorted(set(s))))`` without a Python call per group (tens of thousands of
-    site locations): the sorted distinct pairs are concatenated group by group with
-    ``np.add.reduceat``.
+    ";".join(sorted(set(s))))`` without a pandas call per group (tens of thousands of
+    site locations): groups and values are ranked once (``factorize``), the distinct
+    pairs sorted on those integers, and each group's run joined.
     """
-    pairs = pd.DataFrame({"g": group.to_numpy(), "v": values.to_numpy(dtype=object)})
-    pairs = pairs.drop_duplicates().sort_values(["g", "v"], kind="stable")
-    g = pairs["g"].to_numpy()
+    g_codes, g_uniques = pd.factorize(group.to_numpy(), sort=True)
+    v_codes, v_uniques = pd.factorize(values.to_numpy(dtype=object), sort=True)
+    # sorted distinct (group, value) pairs, on integer codes ranked like the values
+    order = np.lexsort((v_codes, g_codes))
+    gc, vc = g_codes[order], v_codes[order]
+    keep = np.r_[True, (gc[1:] != gc[:-1]) | (vc[1:] != vc[:-1])][:len(gc)]
+    gc, vc = gc[keep], vc[keep]
     joined: list[str] = []
-    if len(g):
-        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-        texts = np.array([f"{v};" for v in pairs["v"]], dtype=object)
-        joined = [t[:-1] for t in np.add.reduceat(texts, starts)]
+    g = np.asarray(g_uniques)[gc]
+    if len(gc):
+        texts = np.asarray(v_uniques, dtype=object)[vc].tolist()
+        starts = [*np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]]).tolist(), len(gc)]
+        joined = [";".join(texts[a:b]) for a, b in itertools.pairwise(starts)]
     # the aggregation casts its result back to a string dtype it was given
     dtype = values.dtype if isinstance(values.dtype, pd.StringDtype) else None
     return pd.Series(joined, index=pd.unique(g), dtype=dtype)
