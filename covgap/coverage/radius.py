@@ -19,7 +19,6 @@ an output draws them (maps, GeoPackage, area shares of polygon villages).
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -242,14 +241,19 @@ class Footprints:
         reach = np.zeros(len(self.location_xy))
         np.fmax.at(reach, self.location, self.radius_m)
         locs = np.flatnonzero(reach > 0)
-        # a footprint lies within its disc of radius r: one ball query per location
+        # a footprint lies within its disc of radius r: the points within the reach of
+        # each location, found tree against tree (as arrays, no list per location) for
+        # each distinct reach; a hair more than the reach, the edge test decides
         tree = cKDTree(np.column_stack([x[points], y[points]]))
-        found = tree.query_ball_point(self.location_xy[locs], reach[locs],
-                                      return_sorted=False)
-        n_found = np.fromiter(map(len, found), dtype=np.intp, count=len(found))
-        loc_i = np.repeat(locs, n_found)
-        pt_i = points[np.fromiter(itertools.chain.from_iterable(found), dtype=np.intp,
-                                  count=int(n_found.sum()))]
+        loc_parts, pt_parts = [], []
+        for value in np.unique(reach[locs]):
+            group = locs[reach[locs] == value]
+            pairs = cKDTree(self.location_xy[group]).sparse_distance_matrix(
+                tree, value * (1.0 + 1e-9), output_type="ndarray")
+            loc_parts.append(group[pairs["i"]])
+            pt_parts.append(points[pairs["j"]])
+        loc_i = np.concatenate(loc_parts)
+        pt_i = np.concatenate(pt_parts)
         counts = np.diff(np.append(self._starts, len(self.x)))
         step = max(1, _PAIR_CHUNK // 4)
         for s in range(0, len(loc_i), step):
