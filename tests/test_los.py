@@ -711,7 +711,7 @@ def test_the_bound_skips_only_cells_that_cannot_win():
     # nothing east of it
     best = np.full((1, h, w), -np.inf, dtype=np.float32)
     best[0, :, : 70 - full.col0] = -95.0
-    bound = WindowBound.from_tables(eirp_dbm=[60.0], floor_dbm=-200.0, best_dbm=best,
+    bound = WindowBound.from_tables(eirp_dbm=[[60.0]], floor_dbm=-200.0, best_dbm=best,
                                     radius_m=[5000.0], tables=[table])
     (pruned,) = terrain_windows(dem, frequencies_mhz=[1800.0], bound=bound, **kw)
     inside = np.isfinite(full.distance_m)

@@ -120,7 +120,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from covgap.coverage.losstable import LossGrid, interpolate_loss
+from covgap.coverage.losstable import LossGrid, interpolate_loss, pattern_gain_db
 from covgap.coverage.propagation import EFFECTIVE_HEIGHT_MAX_M
 from covgap.errors import InputError, check_option
 
@@ -202,8 +202,10 @@ class WindowBound:
     """Where the coverage model still needs a window's losses, one entry per frequency.
 
     The terrain only takes signal away, so a cell's signal from a loss group is at most
-    ``eirp_dbm - loss(distance, effective height)``, the group's strongest EIRP (less
-    the reference-signal offset) over its path loss at the path's effective height
+    ``max over sectors (eirp_dbm + pattern gain towards the cell) - loss(distance,
+    effective height)``: each sector's EIRP (less the reference-signal offset) and its
+    3GPP pattern (:func:`~covgap.coverage.losstable.pattern_gain_db`), over the path loss
+    at the path's effective height
     (:func:`covgap.coverage.propagation.effective_height_m`, from the window's own mean
     ground), read from its :class:`~covgap.coverage.losstable.LossGrid`.  Where that
     bound is under ``floor_dbm``, beyond ``radius_m``, or does not beat ``best_dbm`` (the
@@ -214,8 +216,9 @@ class WindowBound:
 
     Attributes
     ----------
-    eirp_dbm : ndarray of float64, shape (f,)
-        Strongest EIRP less the reference-signal offset, dBm, per frequency.
+    eirp_dbm, azimuth_deg, beamwidth_deg : ndarray of float64, shape (f, s)
+        Each frequency's sectors: EIRP less the reference-signal offset (dBm), azimuth
+        and beamwidth (degrees; NaN azimuth: omni); padded with -inf EIRPs.
     floor_dbm : float
         Weakest signal the rasters keep, dBm.
     best_dbm : ndarray of float32, shape (f, h, w)
@@ -229,6 +232,8 @@ class WindowBound:
     """
 
     eirp_dbm: np.ndarray
+    azimuth_deg: np.ndarray
+    beamwidth_deg: np.ndarray
     floor_dbm: float
     best_dbm: np.ndarray
     radius_m: np.ndarray
@@ -240,18 +245,34 @@ class WindowBound:
     step_h: np.ndarray
 
     @classmethod
-    def from_tables(cls, *, eirp_dbm: Sequence[float], floor_dbm: float,
+    def from_tables(cls, *, eirp_dbm: Sequence[Sequence[float]], floor_dbm: float,
                     best_dbm: np.ndarray, radius_m: Sequence[float],
-                    tables: Sequence[LossGrid]) -> WindowBound:
-        """Stack one :class:`~covgap.coverage.losstable.LossGrid` per frequency."""
+                    tables: Sequence[LossGrid],
+                    azimuth_deg: Sequence[Sequence[float]] | None = None,
+                    beamwidth_deg: Sequence[Sequence[float]] | None = None) -> WindowBound:
+        """Stack one :class:`~covgap.coverage.losstable.LossGrid` and sector list per frequency.
+
+        ``eirp_dbm[f]`` lists frequency f's sectors; without ``azimuth_deg`` they are
+        omni.
+        """
         n_d = max(t.loss.shape[0] for t in tables)
+        if any(t.loss.shape[0] != n_d for t in tables):
+            raise ValueError("WindowBound: every loss table needs the same distances")
         n_h = max(t.loss.shape[1] for t in tables)
         stacked = np.zeros((len(tables), n_d, n_h))
         for f, t in enumerate(tables):
-            stacked[f, :t.loss.shape[0], :t.loss.shape[1]] = t.loss
-        if any(t.loss.shape[0] != n_d for t in tables):
-            raise ValueError("WindowBound: every loss table needs the same distances")
-        return cls(np.asarray(eirp_dbm, "float64"), float(floor_dbm),
+            stacked[f, :, :t.loss.shape[1]] = t.loss
+        n_s = max(len(e) for e in eirp_dbm)
+        eirp = np.full((len(eirp_dbm), n_s), -np.inf)
+        azimuth = np.full((len(eirp_dbm), n_s), np.nan)
+        beamwidth = np.ones((len(eirp_dbm), n_s))
+        for f, sectors in enumerate(eirp_dbm):
+            eirp[f, :len(sectors)] = sectors
+            if azimuth_deg is not None:
+                azimuth[f, :len(sectors)] = azimuth_deg[f]
+            if beamwidth_deg is not None:
+                beamwidth[f, :len(sectors)] = beamwidth_deg[f]
+        return cls(eirp, azimuth, beamwidth, float(floor_dbm),
                    np.ascontiguousarray(best_dbm, "float32"), np.asarray(radius_m, "float64"),
                    stacked, np.array([t.loss.shape[1] for t in tables], "int64"),
                    np.array([t.log_d0 for t in tables]), np.array([t.step_d for t in tables]),
@@ -259,9 +280,9 @@ class WindowBound:
 
 
 # the kernel's arguments when nothing is pruned
-_NO_BOUND = WindowBound(np.zeros(1), 0.0, np.zeros((1, 1, 1), "float32"), np.zeros(1),
-                        np.zeros((1, 2, 2)), np.ones(1, "int64"), np.zeros(1), np.ones(1),
-                        np.zeros(1), np.ones(1))
+_NO_BOUND = WindowBound(np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1)), 0.0,
+                        np.zeros((1, 1, 1), "float32"), np.zeros(1), np.zeros((1, 2, 2)),
+                        np.ones(1, "int64"), np.zeros(1), np.ones(1), np.zeros(1), np.ones(1))
 
 
 def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
@@ -637,8 +658,8 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
     _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, tx_h, rx_h, curvature, wavelengths,
            method, los_only, ty, tx, _last_steps(owner_ray, owner_step, ty.size), r0, c0,
            owner_ray, owner_step, los, loss, excess, mean, bound is not None, distance,
-           b.eirp_dbm, float(b.floor_dbm), b.best_dbm, b.radius_m, b.tables, b.heights,
-           b.log_d0, b.step_d, b.log_h0, b.step_h)
+           b.eirp_dbm, b.azimuth_deg, b.beamwidth_deg, float(b.floor_dbm), b.best_dbm,
+           b.radius_m, b.tables, b.heights, b.log_d0, b.step_d, b.log_h0, b.step_h)
 
     own = (site_r - r0, site_c - c0)
     los[own] = True
@@ -1198,8 +1219,9 @@ def _upper_hull(zc, d, prev, top):  # pragma: no cover - compiled
 @njit(cache=True, parallel=True)
 def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvature,
            wavelengths, method, los_only, ty, tx, last, r0, c0, owner_ray, owner_step, los,
-           loss, excess, mean, prune, distance, b_eirp, b_floor, b_best, b_radius, b_tables,
-           b_heights, b_log_d0, b_step_d, b_log_h0, b_step_h):  # pragma: no cover - compiled
+           loss, excess, mean, prune, distance, b_eirp, b_azimuth, b_beamwidth, b_floor,
+           b_best, b_radius, b_tables, b_heights, b_log_d0, b_step_d, b_log_h0,
+           b_step_h):  # pragma: no cover - compiled
     """Walk every ray; compute line of sight, losses and mean ground at the samples it owns.
 
     ``loss`` and ``excess`` hold one layer per wavelength: the edges are searched once
@@ -1274,9 +1296,10 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
                 if not los_only:
                     mean[rr, cc] = _mean_ground(psum, pcnt, d[i], i, u0, step_m)
                     if prune:
-                        _needed(need, mean[rr, cc], ground0, tx_h, distance[rr, cc], rr, cc,
-                                b_eirp, b_floor, b_best, b_radius, b_tables, b_heights,
-                                b_log_d0, b_step_d, b_log_h0, b_step_h)
+                        _needed(need, mean[rr, cc], ground0, tx_h, distance[rr, cc],
+                                (c0 + cc - sx) * cell, (sy - r0 - rr) * cell, rr, cc, b_eirp,
+                                b_azimuth, b_beamwidth, b_floor, b_best, b_radius, b_tables,
+                                b_heights, b_log_d0, b_step_d, b_log_h0, b_step_h)
                     _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
                                  wavelengths, method, need, tx_h, rx_h - bulge, curvature,
                                  warm, loss, excess, rr, cc)
@@ -1286,27 +1309,34 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
 
 
 @njit(cache=True)
-def _needed(need, mean_m, ground0, mast, dist, rr, cc, b_eirp, b_floor, b_best, b_radius,
-            b_tables, b_heights, b_log_d0, b_step_d, b_log_h0,
-            b_step_h):  # pragma: no cover - compiled
+def _needed(need, mean_m, ground0, mast, dist, east, north, rr, cc, b_eirp, b_azimuth,
+            b_beamwidth, b_floor, b_best, b_radius, b_tables, b_heights, b_log_d0, b_step_d,
+            b_log_h0, b_step_h):  # pragma: no cover - compiled
     """Which wavelengths a cell needs: those whose loss-free signal could still win.
 
-    The signal with no terrain loss, at the path's effective height (as
-    :func:`covgap.coverage.propagation.effective_height_m`), bounds what the cell can get,
-    since the terrain only takes away.  A wavelength is needed where that bound reaches
-    the floor and beats ``b_best`` by more than :data:`BOUND_MARGIN_DB`.
+    The signal with no terrain loss, from the best sector towards the cell (``east``,
+    ``north``: metres from the site) at the path's effective height (as
+    :func:`covgap.coverage.propagation.effective_height_m`), bounds what the cell can
+    get, since the terrain only takes away.  A wavelength is needed where that bound
+    reaches the floor and beats ``b_best`` by more than :data:`BOUND_MARGIN_DB`.
     """
     if math.isnan(mean_m):
         heff = mast
     else:
         heff = max(min(ground0 + mast - mean_m, EFFECTIVE_HEIGHT_MAX_M), mast)
+    bearing = math.degrees(math.atan2(east, north))
     for f in range(need.size):
         need[f] = False
-        if dist <= b_radius[f]:
-            upper = b_eirp[f] - interpolate_loss(b_tables[f, :, :b_heights[f]], b_log_d0[f],
-                                                 b_step_d[f], b_log_h0[f], b_step_h[f], dist,
-                                                 heff)
-            need[f] = upper >= b_floor and upper + BOUND_MARGIN_DB > b_best[f, rr, cc]
+        if dist > b_radius[f]:
+            continue
+        strongest = -np.inf
+        for s in range(b_eirp.shape[1]):
+            strongest = max(strongest, b_eirp[f, s] + pattern_gain_db(
+                bearing, b_azimuth[f, s], b_beamwidth[f, s]))
+        upper = strongest - interpolate_loss(b_tables[f, :, :b_heights[f]], b_log_d0[f],
+                                             b_step_d[f], b_log_h0[f], b_step_h[f], dist,
+                                             heff)
+        need[f] = upper >= b_floor and upper + BOUND_MARGIN_DB > b_best[f, rr, cc]
 
 
 @njit(cache=True)

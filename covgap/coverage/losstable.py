@@ -20,7 +20,7 @@ from numba import njit
 
 from covgap.coverage.propagation import pathloss_db
 
-__all__ = ["LossGrid", "interpolate_loss"]
+__all__ = ["LossGrid", "interpolate_loss", "pattern_gain_db"]
 
 #: The terrain model tabulates path loss against log distance (from 1 m) and log
 #: effective height (from the mast up) at these many points, and interpolates
@@ -96,3 +96,17 @@ def _grid_losses(grid, log_d0, step_d, log_h0, step_h, d, h):  # pragma: no cove
     for k in range(d.size):
         out[k] = interpolate_loss(grid, log_d0, step_d, log_h0, step_h, d[k], h[k])
     return out
+
+
+@njit(cache=True, nogil=True)
+def pattern_gain_db(bearing_deg, azimuth_deg, beamwidth_deg):  # pragma: no cover - compiled
+    """Gain of a sector towards a bearing, dB (<= 0): the 3GPP parabolic pattern.
+
+    TR 36.814 Table A.2.1.1-2: ``-min(12 (phi / beamwidth)^2, A_m)`` with A_m = 25 dB
+    and phi the angle off the azimuth, degrees; 0 dB for an omni cell (NaN azimuth).
+    """
+    if math.isnan(azimuth_deg):
+        return 0.0
+    phi = (bearing_deg - azimuth_deg + 540.0) % 360.0 - 180.0
+    return -min(12.0 * (phi / beamwidth_deg) ** 2, 25.0)
+

@@ -51,7 +51,7 @@ from covgap.coverage.los import (
     terrain_windows,
     window_bounds,
 )
-from covgap.coverage.losstable import LossGrid, interpolate_loss
+from covgap.coverage.losstable import LossGrid, interpolate_loss, pattern_gain_db
 from covgap.coverage.propagation import effective_height_m, pathloss_db
 from covgap.coverage.result import ModelOutput
 from covgap.progress import Tick
@@ -506,7 +506,9 @@ def _terrain_batch(task: TileTask, cells: _TileCells, gids: list[int], out: Tile
                 np.maximum(out[key][0][window], lower[key][window]) if key in lower
                 else out[key][0][window] for key in cells.keys(gid)])
         bound = WindowBound.from_tables(
-            eirp_dbm=[float(cells.eirp_ref[cells.members[gid]].max()) for gid in gids],
+            eirp_dbm=[cells.eirp_ref[cells.members[gid]] for gid in gids],
+            azimuth_deg=[cells.azimuth[cells.members[gid]] for gid in gids],
+            beamwidth_deg=[cells.beamwidth[cells.members[gid]] for gid in gids],
             floor_dbm=task.floor_dbm, best_dbm=best,
             radius_m=groups["radius_m"].to_numpy(float), tables=tables)
     windows = terrain_windows(task.dem, cell_size_m=task.cell_size_m, site_row=row_f,
@@ -610,10 +612,7 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
             if sectors:
                 bearing = math.degrees(math.atan2(dx, dy))
             for s in range(n):
-                gain = 0.0
-                if not math.isnan(azimuth[s]):
-                    phi = (bearing - azimuth[s] + 540.0) % 360.0 - 180.0
-                    gain = -min(12.0 * (phi / beamwidth[s]) ** 2, 25.0)
+                gain = pattern_gain_db(bearing, azimuth[s], beamwidth[s])
                 level = eirp_ref[s] - loss + gain
                 if terrain and level >= floor and level > clear[r - o0, c - p0]:
                     clear[r - o0, c - p0] = level
