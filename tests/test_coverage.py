@@ -377,7 +377,7 @@ def test_the_terrain_models_loss_table_is_the_path_loss(technology, frequency, e
 
 def test_skipping_cells_that_cannot_win_changes_no_raster(tmp_path, monkeypatch):
     """The terrain model skips the knife-edge search where a group's loss-free signal
-    cannot beat the best so far or the near signal; the rasters equal a full search."""
+    cannot beat the best so far; the rasters equal a full search."""
     from covgap.coverage import pathloss
 
     rng = np.random.default_rng(3)
@@ -405,8 +405,7 @@ def test_skipping_cells_that_cannot_win_changes_no_raster(tmp_path, monkeypatch)
     monkeypatch.setattr(pathloss, "terrain_windows", spy)
     pruned = compute_coverage(inputs, settings)
     assert sum(calls) > 10_000  # cells skipped
-    # the full search: no near pass, no bound
-    monkeypatch.setattr(pathloss, "_near_signal", lambda task, cells: {})
+    # the full search: no bound
     monkeypatch.setattr(pathloss.WindowBound, "from_tables", lambda **kw: None)
     calls.clear()
     full = compute_coverage(inputs, settings)

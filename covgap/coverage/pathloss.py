@@ -64,11 +64,6 @@ log = logging.getLogger(__name__)
 #: show where coverage is close; weaker signals are not computed at all.
 SIGNAL_FLOOR_BELOW_THRESHOLD_DB = 10.0
 
-#: The terrain model first computes every group within this distance (metres) of its
-#: site: the best of those signals bounds each cell's final best from below, so the
-#: full windows skip the knife-edge search wherever a group cannot reach it.
-_NEAR_M = 4_000.0
-
 #: Path loss is tabulated against distance at this step (metres) and interpolated:
 #: the loss changes by < 0.05 dB between table points beyond 100 m.
 _TABLE_STEP_M = 5.0
@@ -361,8 +356,6 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
     no_terrain = np.empty((0, 0), dtype="float32")
     no_heights = np.empty((0, 0), dtype="float64")
     no_grid = LossGrid(np.empty((0, 0)), 0.0, 1.0, 0.0, 1.0)
-    # exact only when every window casts the same rays (the coverage model's ray radius)
-    lower = _near_signal(task, cells) if terrain and task.ray_radius_m else {}
     pending: dict[int, tuple[TerrainWindow, np.ndarray, LossGrid]] = {}
     for gid, g in task.groups.iterrows():
         radius = float(g["radius_m"])
@@ -370,7 +363,7 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
         h, w = int(g["r1"]) - r0, int(g["c1"]) - c0
         if terrain:
             if gid not in pending:
-                pending.update(_terrain_batch(task, cells, cells.antennas[gid], out, lower))
+                pending.update(_terrain_batch(task, cells, cells.antennas[gid], out))
             tw, heights, grid_loss = pending.pop(gid)
             # the group's own window within the batch's (the widest reach)
             part = (slice(r0 - tw.row0, r0 - tw.row0 + h), slice(c0 - tw.col0, c0 - tw.col0 + w))
@@ -450,67 +443,37 @@ class _TileCells:
                 self.index[sub], task.floor_dbm)
 
 
-def _near_signal(task: TileTask, cells: _TileCells) -> dict[tuple[str, str], np.ndarray]:
-    """Each cell's best signal from the groups within :data:`_NEAR_M` of it, dBm.
-
-    Computed exactly (the rays go to the run's ray radius, so a cell's value does not
-    depend on the window): every raster's final best is at least this, so a group whose
-    bound cannot beat it cannot win anywhere it is computed later, in whatever order
-    (:func:`_terrain_batch`).  Near windows cost about (near / reach)^2 of the full ones.
-    """
-    near = cells.rasters()
-    done: set[int] = set()
-    for gid in task.groups.index:
-        if gid in done:
-            continue
-        batch = _terrain_batch(task, cells, cells.antennas[gid], near, {}, cap_m=_NEAR_M)
-        for member, (tw, heights, grid_loss) in batch.items():
-            g = task.groups.loc[member]
-            cells.add(near, member, g, (tw.row0, tw.col0, *tw.los.shape),
-                      min(float(g["radius_m"]), _NEAR_M), np.empty(0), tw.excess_db,
-                      heights, grid_loss)
-        done.update(batch)
-    return {key: arrays[0] for key, arrays in near.items()}
-
-
-def _terrain_batch(task: TileTask, cells: _TileCells, gids: list[int], out: TileResult,
-                   lower: dict[tuple[str, str], np.ndarray], cap_m: float | None = None
+def _terrain_batch(task: TileTask, cells: _TileCells, gids: list[int], out: TileResult
                    ) -> dict[int, tuple[TerrainWindow, np.ndarray, LossGrid]]:
     """Terrain windows, effective heights and loss tables of the groups on one antenna.
 
-    One walk over the widest group's window (or ``cap_m``) serves them all.  The
-    knife-edge search is skipped where no group can beat the best signal its rasters
-    will end with (:class:`covgap.coverage.los.WindowBound`): the rasters' best so far
-    and the near signal ``lower`` are both lower bounds of it, so the rasters are
+    One walk over the widest group's window serves them all.  The knife-edge search is
+    skipped where no group can beat the rasters' best so far even without terrain loss
+    (:class:`covgap.coverage.los.WindowBound`): the best only grows, so a group is
+    skipped only where it could not win when its turn comes either, and the rasters are
     exactly those of a full search.
     """
     groups = task.groups.loc[gids]
     g0 = groups.iloc[0]
     row_f, col_f, mast = float(g0["row_f"]), float(g0["col_f"]), float(g0["height_m"])
     radius = float(groups["radius_m"].max())
-    if cap_m is not None:
-        radius = min(radius, cap_m)
     # one table per group over the whole ray radius: a cell's loss does not depend on
     # the group's radius either
     tables = [LossGrid.build(g, max(float(g["radius_m"]), task.ray_radius_m or 0.0),
                              float(g["top_m"]), task.rx_height_m)
               for _, g in groups.iterrows()]
-    bound = None
-    if cap_m is None:
-        r0, r1, c0, c1 = window_bounds(row_f, col_f, radius, task.cell_size_m, task.shape)
-        b0, d0 = task.bounds[0], task.bounds[2]
-        window = (slice(r0 - b0, r1 - b0), slice(c0 - d0, c1 - d0))
-        best = np.empty((len(gids), r1 - r0, c1 - c0), dtype="float32")
-        for f, gid in enumerate(gids):
-            best[f] = np.minimum.reduce([
-                np.maximum(out[key][0][window], lower[key][window]) if key in lower
-                else out[key][0][window] for key in cells.keys(gid)])
-        bound = WindowBound.from_tables(
-            eirp_dbm=[cells.eirp_ref[cells.members[gid]] for gid in gids],
-            azimuth_deg=[cells.azimuth[cells.members[gid]] for gid in gids],
-            beamwidth_deg=[cells.beamwidth[cells.members[gid]] for gid in gids],
-            floor_dbm=task.floor_dbm, best_dbm=best,
-            radius_m=groups["radius_m"].to_numpy(float), tables=tables)
+    r0, r1, c0, c1 = window_bounds(row_f, col_f, radius, task.cell_size_m, task.shape)
+    b0, d0 = task.bounds[0], task.bounds[2]
+    window = (slice(r0 - b0, r1 - b0), slice(c0 - d0, c1 - d0))
+    best = np.empty((len(gids), r1 - r0, c1 - c0), dtype="float32")
+    for f, gid in enumerate(gids):
+        best[f] = np.minimum.reduce([out[key][0][window] for key in cells.keys(gid)])
+    bound = WindowBound.from_tables(
+        eirp_dbm=[cells.eirp_ref[cells.members[gid]] for gid in gids],
+        azimuth_deg=[cells.azimuth[cells.members[gid]] for gid in gids],
+        beamwidth_deg=[cells.beamwidth[cells.members[gid]] for gid in gids],
+        floor_dbm=task.floor_dbm, best_dbm=best,
+        radius_m=groups["radius_m"].to_numpy(float), tables=tables)
     windows = terrain_windows(task.dem, cell_size_m=task.cell_size_m, site_row=row_f,
                               site_col=col_f, tx_height_m=mast,
                               rx_height_m=task.rx_height_m,
