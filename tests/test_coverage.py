@@ -373,3 +373,44 @@ def test_the_terrain_models_loss_table_is_the_path_loss(technology, frequency, e
     np.testing.assert_allclose(at_mast, pathloss_db(
         d[:50], frequency, tx_height_m=30.0, rx_height_m=1.5, environment=environment,
         technology=technology, los=True), atol=0.7)
+
+
+def test_skipping_cells_that_cannot_win_changes_no_raster(tmp_path, monkeypatch):
+    """The terrain model skips the knife-edge search where a group's loss-free signal
+    cannot beat the best so far; the rasters equal a full search."""
+    from covgap.coverage import pathloss
+
+    rng = np.random.default_rng(3)
+    f = np.fft.fftfreq(200)
+    k = np.hypot(f[:, None], f[None, :])
+    z = np.real(np.fft.ifft2(np.fft.fft2(rng.normal(size=(200, 200)))
+                             / (1 + (k / 0.03) ** 2) ** 1.2))
+    dem = (100 + 500 * (z - z.min()) / (z.max() - z.min())).astype("float32")
+    cells = [cell(f"S{i}", X0 + float(x), Y0 + float(y), operator=op, azimuth=float(az),
+                  beamwidth=65.0, frequency=freq)
+             for i, (x, y) in enumerate(zip(rng.uniform(1000, SIDE - 1000, 10),
+                                            rng.uniform(1000, SIDE - 1000, 10), strict=True))
+             for op, az, freq in (("Viettel", 0.0, 1800.0), ("Viettel", 120.0, 900.0),
+                                  ("VNPT", 240.0, 1800.0))]
+    inputs = world(cells, dem=dem, tmp_path=tmp_path)
+    settings = config(model="terrain", max_distance_m=8000.0)
+    calls = []
+    real = pathloss.terrain_windows
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(sum(int(np.isposinf(tw.excess_db).sum()) for tw in out))
+        return out
+
+    monkeypatch.setattr(pathloss, "terrain_windows", spy)
+    pruned = compute_coverage(inputs, settings)
+    assert sum(calls) > 10_000  # cells skipped
+    # the full search: no bound
+    monkeypatch.setattr(pathloss.WindowBound, "from_tables", lambda **kw: None)
+    calls.clear()
+    full = compute_coverage(inputs, settings)
+    assert sum(calls) == 0
+    for name in ("signal", "server", "clear_signal", "clear_server"):
+        for key, arr in getattr(full, name).items():
+            np.testing.assert_array_equal(getattr(pruned, name)[key], arr, err_msg=name)
+    assert np.isfinite(full.signal["Viettel", "4G"]).sum() > 10_000

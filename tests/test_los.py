@@ -28,10 +28,13 @@ from covgap.coverage.los import (
     EARTH_RADIUS_M,
     SPEED_OF_LIGHT_M_S,
     TerrainWindow,
+    WindowBound,
     knife_edge_loss_db,
     terrain_window,
+    terrain_windows,
     visibility,
 )
+from covgap.coverage.losstable import LossGrid
 from covgap.errors import InputError
 
 CELL = 90.0
@@ -669,3 +672,71 @@ def test_a_cell_has_one_value_whatever_window_computes_it():
     # without a common ray radius the rays differ with the window, and so do cells
     plain = terrain_window(dem, radius_m=6000.0, **{**kw, "ray_radius_m": None})
     assert not np.array_equal(plain.loss_db[both], small.loss_db[both])
+
+
+@pytest.mark.parametrize("method", ["deygout", "epstein-peterson"])
+def test_one_walk_gives_every_frequency_its_own_window(method):
+    """terrain_windows walks once for 700, 1800 and 3500 MHz; each window is bit for bit
+    terrain_window's at that frequency (the edges do not depend on the wavelength)."""
+    dem = rough_dem(180)
+    kw = dict(cell_size_m=CELL, site_row=90.3, site_col=77.8, tx_height_m=25.0,
+              radius_m=7000.0, method=method, ray_radius_m=9000.0)
+    freqs = [700.0, 1800.0, 3500.0]
+    together = terrain_windows(dem, frequencies_mhz=freqs, **kw)
+    for f, tw in zip(freqs, together, strict=True):
+        alone = terrain_window(dem, frequency_mhz=f, **kw)
+        for name in ("los", "loss_db", "excess_db", "mean_elevation_m", "distance_m"):
+            np.testing.assert_array_equal(getattr(tw, name), getattr(alone, name),
+                                          err_msg=f"{f} MHz {name}")
+    blocked = np.isfinite(together[0].distance_m) & ~together[0].los
+    # a higher frequency loses more behind the same ridges
+    assert blocked.sum() > 1000
+    assert (together[2].loss_db[blocked] > together[0].loss_db[blocked]).mean() > 0.95
+
+
+def test_the_bound_skips_only_cells_that_cannot_win():
+    """With a bound, a cell's loss is searched exactly where the loss-free signal at the
+    path's effective height beats the best so far; elsewhere it is +inf, and where it
+    is searched it equals the full search."""
+    dem = rough_dem(160)
+    kw = dict(cell_size_m=CELL, site_row=80.5, site_col=70.5, tx_height_m=30.0,
+              radius_m=5000.0, ray_radius_m=5000.0)
+    full = terrain_window(dem, frequency_mhz=1800.0, **kw)
+    h, w = full.los.shape
+    # a loss table that is 100 dB + 20 dB per decade of distance, whatever the height
+    log_d = np.linspace(0.0, math.log(5050.0), 64)
+    table = LossGrid(np.repeat((100.0 + 20 * log_d[:, None] / math.log(10)), 2, axis=1),
+                     0.0, float(log_d[1]), math.log(30.0), 1.0)
+    # best so far: -95 dBm west of the site (the bound reaches it within ~560 m),
+    # nothing east of it
+    best = np.full((1, h, w), -np.inf, dtype=np.float32)
+    best[0, :, : 70 - full.col0] = -95.0
+    bound = WindowBound.from_tables(eirp_dbm=[[60.0]], floor_dbm=-200.0, best_dbm=best,
+                                    radius_m=[5000.0], tables=[table])
+    (pruned,) = terrain_windows(dem, frequencies_mhz=[1800.0], bound=bound, **kw)
+    inside = np.isfinite(full.distance_m)
+    upper = 60.0 - table.at(full.distance_m.astype(float), np.full(full.los.shape, 30.0))
+    skip = inside & (upper + 1e-3 <= best[0])
+    skip[80 - full.row0, 70 - full.col0] = False  # the site's own cell is always 0 dB
+    assert 0.2 < skip[inside].mean() < 0.8
+    assert np.isposinf(pruned.excess_db[skip]).all()
+    keep = inside & ~skip
+    np.testing.assert_array_equal(pruned.excess_db[keep], full.excess_db[keep])
+    np.testing.assert_array_equal(pruned.loss_db[keep], full.loss_db[keep])
+    np.testing.assert_array_equal(pruned.los, full.los)
+
+
+def test_one_pass_line_of_sight_equals_the_ownership_maps():
+    """visibility's one pass over the rays (two halves in parallel) gives every cell the
+    same sample, so the same line of sight, as terrain_window's ownership maps, for
+    sites anywhere in a cell and radii from 1 to 60 cells."""
+    dem = rough_dem(140)
+    rng = np.random.default_rng(5)
+    for _ in range(25):
+        kw = dict(cell_size_m=CELL, site_row=float(rng.uniform(2, 138)),
+                  site_col=float(rng.uniform(2, 138)), tx_height_m=float(rng.uniform(5, 60)),
+                  radius_m=float(rng.uniform(CELL, 60 * CELL)))
+        full = terrain_window(dem, frequency_mhz=900.0, **kw)
+        only = visibility(dem, **kw)
+        assert np.array_equal(only.los, full.los), kw
+        assert np.array_equal(only.distance_m, full.distance_m, equal_nan=True), kw

@@ -65,6 +65,21 @@ receiver's, in a few steps.
 and d (d < 15 km) or 3 and 15 km (ITU-R P.1546-6 Annex 5 §3), from running sums along
 the ray, for the antenna's effective height.
 
+*Several frequencies, one walk.*  The edges do not depend on the wavelength (nu scales
+with ``1 / sqrt(lambda)``, so the same sample has the largest nu at every frequency);
+only which of them count (nu > -0.78) and their losses do.  :func:`terrain_windows`
+searches them once, at the longest wavelength's threshold, and gives each frequency
+the window :func:`terrain_window` gives it, bit for bit.
+
+*Cells that cannot win.*  Given a :class:`WindowBound` (the coverage model's), a cell's
+edges are searched only where the signal with no terrain loss could beat the best one
+so far; the terrain only takes away, so elsewhere the result cannot change a raster and
+is left at +inf.
+
+*Line of sight alone.*  :func:`visibility` walks each ray once and lets a sample write
+its cell's line of sight when it is nearer the centre than every earlier one: the same
+sample the ownership maps pick, so the same answer, without building them.
+
 The edge searches are exact but do not scan every sample: when the best nu is >= 0 it
 lies on the upper convex hull of the profile (kept for every prefix of the ray), and
 otherwise blocks of 16 samples whose bound on nu cannot beat the best so far, or -0.78,
@@ -98,16 +113,19 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from covgap.coverage.losstable import LossGrid, interpolate_loss, pattern_gain_db
+from covgap.coverage.propagation import EFFECTIVE_HEIGHT_MAX_M
 from covgap.errors import InputError, check_option
 
-__all__ = ["METHODS", "TerrainWindow", "knife_edge_loss_db", "terrain_window", "visibility",
-           "window_bounds"]
+__all__ = ["BOUND_MARGIN_DB", "METHODS", "TerrainWindow", "WindowBound", "knife_edge_loss_db",
+           "terrain_window", "terrain_windows", "visibility", "window_bounds"]
 
 #: Multiple knife-edge methods of :func:`terrain_window`.
 METHODS: tuple[str, ...] = ("deygout", "epstein-peterson")
@@ -125,6 +143,11 @@ SPEED_OF_LIGHT_M_S = 299_792_458.0
 MEAN_NEAR_SHARE = 0.2
 MEAN_FROM_M = 3_000.0
 MEAN_FAR_M = 15_000.0
+
+#: A cell's losses are searched when the bound on its signal beats the best so far by
+#: more than this (dB): a margin for the float rounding between the bound and the
+#: coverage kernel's own evaluation, so a cell that can win is never skipped.
+BOUND_MARGIN_DB = 1e-3
 
 # Samples per block of the edge scans; 16 balances bound checks against scanning.
 _BLOCK = 16
@@ -172,6 +195,94 @@ class TerrainWindow:
     distance_m: npt.NDArray[np.float32]
     excess_db: npt.NDArray[np.float32]
     mean_elevation_m: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, eq=False)
+class WindowBound:
+    """Where the coverage model still needs a window's losses, one entry per frequency.
+
+    The terrain only takes signal away, so a cell's signal from a loss group is at most
+    ``max over sectors (eirp_dbm + pattern gain towards the cell) - loss(distance,
+    effective height)``: each sector's EIRP (less the reference-signal offset) and its
+    3GPP pattern (:func:`~covgap.coverage.losstable.pattern_gain_db`), over the path loss
+    at the path's effective height
+    (:func:`covgap.coverage.propagation.effective_height_m`, from the window's own mean
+    ground), read from its :class:`~covgap.coverage.losstable.LossGrid`.  Where that
+    bound is under ``floor_dbm``, beyond ``radius_m``, or does not beat ``best_dbm`` (the
+    weakest of the best signals so far over the group's operators and technologies) by
+    :data:`BOUND_MARGIN_DB`, the group cannot change any raster there, and
+    :func:`terrain_windows` skips the knife-edge search: ``loss_db`` and ``excess_db``
+    are +inf at those cells.
+
+    Attributes
+    ----------
+    eirp_dbm, azimuth_deg, beamwidth_deg : ndarray of float64, shape (f, s)
+        Each frequency's sectors: EIRP less the reference-signal offset (dBm), azimuth
+        and beamwidth (degrees; NaN azimuth: omni); padded with -inf EIRPs.
+    floor_dbm : float
+        Weakest signal the rasters keep, dBm.
+    best_dbm : ndarray of float32, shape (f, h, w)
+        Best signal so far over the window (:func:`window_bounds` of the site and
+        radius), dBm; -inf where none.
+    radius_m : ndarray of float64, shape (f,)
+        Each group's reach, metres.
+    tables, heights, log_d0, step_d, log_h0, step_h : ndarray
+        The groups' loss tables, stacked (padded to the most heights; ``heights`` says
+        how many each has).
+    """
+
+    eirp_dbm: np.ndarray
+    azimuth_deg: np.ndarray
+    beamwidth_deg: np.ndarray
+    floor_dbm: float
+    best_dbm: np.ndarray
+    radius_m: np.ndarray
+    tables: np.ndarray
+    heights: np.ndarray
+    log_d0: np.ndarray
+    step_d: np.ndarray
+    log_h0: np.ndarray
+    step_h: np.ndarray
+
+    @classmethod
+    def from_tables(cls, *, eirp_dbm: Sequence[Sequence[float]], floor_dbm: float,
+                    best_dbm: np.ndarray, radius_m: Sequence[float],
+                    tables: Sequence[LossGrid],
+                    azimuth_deg: Sequence[Sequence[float]] | None = None,
+                    beamwidth_deg: Sequence[Sequence[float]] | None = None) -> WindowBound:
+        """Stack one :class:`~covgap.coverage.losstable.LossGrid` and sector list per frequency.
+
+        ``eirp_dbm[f]`` lists frequency f's sectors; without ``azimuth_deg`` they are
+        omni.
+        """
+        n_d = max(t.loss.shape[0] for t in tables)
+        if any(t.loss.shape[0] != n_d for t in tables):
+            raise ValueError("WindowBound: every loss table needs the same distances")
+        n_h = max(t.loss.shape[1] for t in tables)
+        stacked = np.zeros((len(tables), n_d, n_h))
+        for f, t in enumerate(tables):
+            stacked[f, :, :t.loss.shape[1]] = t.loss
+        n_s = max(len(e) for e in eirp_dbm)
+        eirp = np.full((len(eirp_dbm), n_s), -np.inf)
+        azimuth = np.full((len(eirp_dbm), n_s), np.nan)
+        beamwidth = np.ones((len(eirp_dbm), n_s))
+        for f, sectors in enumerate(eirp_dbm):
+            eirp[f, :len(sectors)] = sectors
+            if azimuth_deg is not None:
+                azimuth[f, :len(sectors)] = azimuth_deg[f]
+            if beamwidth_deg is not None:
+                beamwidth[f, :len(sectors)] = beamwidth_deg[f]
+        return cls(eirp, azimuth, beamwidth, float(floor_dbm),
+                   np.ascontiguousarray(best_dbm, "float32"), np.asarray(radius_m, "float64"),
+                   stacked, np.array([t.loss.shape[1] for t in tables], "int64"),
+                   np.array([t.log_d0 for t in tables]), np.array([t.step_d for t in tables]),
+                   np.array([t.log_h0 for t in tables]), np.array([t.step_h for t in tables]))
+
+
+# the kernel's arguments when nothing is pruned
+_NO_BOUND = WindowBound(np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1)), 0.0,
+                        np.zeros((1, 1, 1), "float32"), np.zeros(1), np.zeros((1, 2, 2)),
+                        np.ones(1, "int64"), np.zeros(1), np.ones(1), np.zeros(1), np.ones(1))
 
 
 def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
@@ -244,22 +355,106 @@ def terrain_window(dem: np.ndarray, *, cell_size_m: float, site_row: float, site
     >>> bool(tw.los[20, 40]), float(tw.loss_db[20, 40]), float(tw.distance_m[20, 40])
     (True, 0.0, 1800.0)
     """
+    return _windows("terrain_window", dem, cell_size_m=cell_size_m, site_row=site_row,
+                    site_col=site_col, tx_height_m=tx_height_m, rx_height_m=rx_height_m,
+                    frequencies_mhz=(frequency_mhz,), radius_m=radius_m, k_factor=k_factor,
+                    method=method, origin=origin, extent=extent, ray_radius_m=ray_radius_m,
+                    bound=None)[0]
+
+
+def terrain_windows(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
+                    tx_height_m: float, rx_height_m: float = 1.5,
+                    frequencies_mhz: Sequence[float], radius_m: float,
+                    k_factor: float = 4 / 3, method: str = "deygout",
+                    origin: tuple[int, int] = (0, 0), extent: tuple[int, int] | None = None,
+                    ray_radius_m: float | None = None,
+                    bound: WindowBound | None = None) -> list[TerrainWindow]:
+    """:func:`terrain_window` for several frequencies from one antenna, in one walk.
+
+    The rays, line of sight, mean ground and the knife edges themselves do not depend on
+    the frequency (an edge's nu scales with 1/sqrt(wavelength), so the same sample has
+    the largest nu at every frequency); only the losses do.  One walk gives every
+    frequency's window, each equal to :func:`terrain_window`'s for it.
+
+    Parameters
+    ----------
+    frequencies_mhz : sequence of float
+        Carrier frequencies, MHz; one window each, in this order.
+    bound : WindowBound, optional
+        Skip the knife-edge search where no frequency's group can beat the best signal
+        so far (the coverage model's pruning); such cells' ``loss_db`` and
+        ``excess_db`` are +inf.  ``bound.best_dbm`` covers the window of ``radius_m``.
+    dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m, k_factor, \
+method, origin, extent, ray_radius_m
+        As in :func:`terrain_window`.
+
+    Returns
+    -------
+    list of TerrainWindow
+        One per frequency; they share the ``los``, ``distance_m`` and
+        ``mean_elevation_m`` arrays.
+
+    Raises
+    ------
+    InputError
+        As :func:`terrain_window`, and if the bound does not match the frequencies or
+        the window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dem = np.zeros((201, 201), dtype=np.float32)
+    >>> dem[:, 120] = 200.0
+    >>> low, high = terrain_windows(dem, cell_size_m=90.0, site_row=100.5, site_col=100.5,
+    ...                             tx_height_m=30.0, frequencies_mhz=[900.0, 1800.0],
+    ...                             radius_m=9000.0)
+    >>> cell = (100 - low.row0, 150 - low.col0)
+    >>> round(float(low.loss_db[cell]), 1), round(float(high.loss_db[cell]), 1)
+    (35.5, 38.5)
+    """
+    return _windows("terrain_windows", dem, cell_size_m=cell_size_m, site_row=site_row,
+                    site_col=site_col, tx_height_m=tx_height_m, rx_height_m=rx_height_m,
+                    frequencies_mhz=frequencies_mhz, radius_m=radius_m, k_factor=k_factor,
+                    method=method, origin=origin, extent=extent, ray_radius_m=ray_radius_m,
+                    bound=bound)
+
+
+def _windows(function: str, dem: np.ndarray, *, cell_size_m: float, site_row: float,
+             site_col: float, tx_height_m: float, rx_height_m: float,
+             frequencies_mhz: Sequence[float], radius_m: float, k_factor: float,
+             method: str, origin: tuple[int, int], extent: tuple[int, int] | None,
+             ray_radius_m: float | None, bound: WindowBound | None) -> list[TerrainWindow]:
+    """Check the arguments of :func:`terrain_window` / :func:`terrain_windows`, then run."""
     problems: list[str] = []
     check_option("method", method, METHODS, problems)
-    if not (_is_number(frequency_mhz) and frequency_mhz > 0):
-        problems.append(f"frequency_mhz {frequency_mhz!r} must be a number > 0 (MHz)")
+    freqs = list(frequencies_mhz)
+    name = "frequency_mhz" if function == "terrain_window" else "frequencies_mhz"
+    if not freqs:
+        problems.append(f"{name}: at least one frequency is needed (MHz)")
+    for f in freqs:
+        if not (_is_number(f) and f > 0):
+            problems.append(f"{name} {f!r} must be a number > 0 (MHz)")
+    if ray_radius_m is not None and not (_is_number(ray_radius_m) and ray_radius_m > 0):
+        problems.append(f"ray_radius_m {ray_radius_m!r} must be a number > 0 metres")
     dem = _check_common(dem, cell_size_m=cell_size_m, site_row=site_row, site_col=site_col,
                         tx_height_m=tx_height_m, rx_height_m=rx_height_m, radius_m=radius_m,
-                        k_factor=k_factor, problems=problems, function="terrain_window",
+                        k_factor=k_factor, problems=problems, function=function,
                         origin=origin, extent=extent)
-    if ray_radius_m is not None and not (_is_number(ray_radius_m) and ray_radius_m > 0):
-        raise InputError("terrain_window: 1 invalid argument",
-                         [f"ray_radius_m {ray_radius_m!r} must be a number > 0 metres"])
-    wavelength_m = SPEED_OF_LIGHT_M_S / (frequency_mhz * 1e6)
+    if bound is not None:
+        r0, r1, c0, c1 = window_bounds(site_row, site_col, radius_m, cell_size_m,
+                                       extent if extent is not None else dem.shape)
+        want = (len(freqs), r1 - r0, c1 - c0)
+        if bound.best_dbm.shape != want or any(
+                len(a) != len(freqs) for a in (bound.eirp_dbm, bound.radius_m, bound.tables)):
+            raise InputError(f"{function}: 1 invalid argument", [
+                f"bound: best_dbm of shape {bound.best_dbm.shape} and {len(bound.eirp_dbm)} "
+                f"EIRPs do not match {len(freqs)} frequencies over a {want[1]} x {want[2]} "
+                "window"])
+    wavelengths = np.array([SPEED_OF_LIGHT_M_S / (f * 1e6) for f in freqs])
     code = _DEYGOUT if method == "deygout" else _EPSTEIN_PETERSON
     return _run(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m,
-                k_factor, wavelength_m, code, los_only=False, origin=origin, extent=extent,
-                ray_radius_m=ray_radius_m)
+                k_factor, wavelengths, code, los_only=False, origin=origin, extent=extent,
+                ray_radius_m=ray_radius_m, bound=bound)
 
 
 def window_bounds(site_row: float, site_col: float, radius_m: float, cell_size_m: float,
@@ -316,8 +511,8 @@ def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col
     dem = _check_common(dem, cell_size_m=cell_size_m, site_row=site_row, site_col=site_col,
                         tx_height_m=tx_height_m, rx_height_m=rx_height_m, radius_m=radius_m,
                         k_factor=k_factor, problems=problems, function="visibility")
-    return _run(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m,
-                k_factor, 1.0, _DEYGOUT, los_only=True)
+    return _visibility(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m,
+                       radius_m, k_factor)
 
 
 def knife_edge_loss_db(nu: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
@@ -415,10 +610,11 @@ def _holds(shape: tuple[int, int], origin: tuple[int, int], extent: tuple[int, i
 # --- driver ---------------------------------------------------------------------------
 
 def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: float,
-         rx_h: float, radius_m: float, k_factor: float, wavelength_m: float, method: int, *,
-         los_only: bool, origin: tuple[int, int] = (0, 0),
-         extent: tuple[int, int] | None = None,
-         ray_radius_m: float | None = None) -> TerrainWindow:
+         rx_h: float, radius_m: float, k_factor: float, wavelengths: np.ndarray,
+         method: int, *, los_only: bool, origin: tuple[int, int] = (0, 0),
+         extent: tuple[int, int] | None = None, ray_radius_m: float | None = None,
+         bound: WindowBound | None = None) -> list[TerrainWindow]:
+    """One window per wavelength; they share ``los``, ``distance_m`` and the mean ground."""
     rows, cols = extent if extent is not None else dem.shape
     oy, ox = origin
     site_r, site_c = int(site_row), int(site_col)
@@ -450,35 +646,68 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
         tx = np.concatenate([tx, (lone_c + c0).astype(np.float64)])
         _own_targets(sy, sx, ty, tx, ty.size - lone_r.size, r0, c0, owner_ray, owner_step)
 
+    nf = wavelengths.size
     los = np.zeros((h, w), dtype=np.bool_)
-    loss = np.full((h, w), np.nan, dtype=np.float32)
-    excess = np.full((h, w), np.nan, dtype=np.float32)
+    loss = np.full((nf, h, w), np.nan, dtype=np.float32)
+    excess = np.full((nf, h, w), np.nan, dtype=np.float32)
     mean = np.full((h, w), np.nan, dtype=np.float32)
     ground0 = float(dem[site_r - oy, site_c - ox])
     z0 = ground0 + tx_h
     curvature = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
-    _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, tx_h, rx_h, curvature, wavelength_m,
+    b = bound if bound is not None else _NO_BOUND
+    _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, tx_h, rx_h, curvature, wavelengths,
            method, los_only, ty, tx, _last_steps(owner_ray, owner_step, ty.size), r0, c0,
-           owner_ray, owner_step, los, loss, excess, mean)
+           owner_ray, owner_step, los, loss, excess, mean, bound is not None, distance,
+           b.eirp_dbm, b.azimuth_deg, b.beamwidth_deg, float(b.floor_dbm), b.best_dbm,
+           b.radius_m, b.tables, b.heights, b.log_d0, b.step_d, b.log_h0, b.step_h)
 
     own = (site_r - r0, site_c - c0)
     los[own] = True
     mean[own] = ground0
     if not los_only:
-        loss[own] = 0.0
-        excess[own] = 0.0
+        loss[:, own[0], own[1]] = 0.0
+        excess[:, own[0], own[1]] = 0.0
     los &= valid
     if los_only:
         loss[:] = np.nan
         excess[:] = np.nan
         mean[:] = np.nan
     else:
-        loss[~valid] = np.nan
-        excess[~valid] = np.nan
+        loss[:, ~valid] = np.nan
+        excess[:, ~valid] = np.nan
     mean[~valid] = np.nan
     dist = np.where(inside, distance, np.nan).astype(np.float32)
-    return TerrainWindow(row0=r0, col0=c0, los=los, loss_db=loss, distance_m=dist,
-                         excess_db=excess, mean_elevation_m=mean)
+    return [TerrainWindow(row0=r0, col0=c0, los=los, loss_db=loss[f], distance_m=dist,
+                          excess_db=excess[f], mean_elevation_m=mean) for f in range(nf)]
+
+
+def _visibility(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: float,
+                rx_h: float, radius_m: float, k_factor: float) -> TerrainWindow:
+    """:func:`visibility`'s line of sight in one pass over the rays (no ownership maps).
+
+    Each ray is walked once; a sample nearer its cell's centre than any before it (the
+    first ray wins a tie, as in :func:`_assign_owners`) writes the cell's line of sight.
+    The two halves of the rays run in parallel and are merged by the same rule, so the
+    result is :func:`_run`'s, bit for bit.  A cell no sample falls in (never seen: the
+    rays are under a cell apart) sends the site to :func:`_run`.
+    """
+    rows, cols = dem.shape
+    site_r, site_c = int(site_row), int(site_col)
+    r0, r1, c0, c1 = window_bounds(site_row, site_col, radius_m, cell, (rows, cols))
+    h, w = r1 - r0, c1 - c0
+    ty, tx = _border(r0, r1, c0, c1)
+    ground0 = float(dem[site_r, site_c])
+    curvature = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
+    los = np.zeros((h, w), dtype=np.bool_)
+    dist = np.empty((h, w), dtype=np.float32)
+    lone = _sweep_los(dem, cell, site_row, site_col, ground0 + tx_h, rx_h, curvature,
+                      radius_m, ty, tx, r0, r1, c0, c1, los, dist)
+    if lone:
+        return _run(dem, cell, site_row, site_col, tx_h, rx_h, radius_m, k_factor,
+                    np.array([1.0]), _DEYGOUT, los_only=True)[0]
+    nan = np.full((h, w), np.nan, dtype=np.float32)
+    return TerrainWindow(row0=r0, col0=c0, los=los, loss_db=nan, distance_m=dist,
+                         excess_db=nan.copy(), mean_elevation_m=nan.copy())
 
 
 def _square(site_row: float, site_col: float, radius_m: float, cell_size_m: float
@@ -580,6 +809,74 @@ def _assign_owners(sy, sx, ty, tx, r0, r1, c0, c1, todo, owner_ray,
                 offset[rr, cc] = off
                 owner_ray[rr, cc] = k
                 owner_step[rr, cc] = s
+
+
+@njit(cache=True, parallel=True)
+def _sweep_los(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m, ty, tx, r0, r1,
+               c0, c1, los, dist):  # pragma: no cover - compiled
+    """Line of sight and distance over the window in one walk of the rays.
+
+    Returns True if a cell within the radius got no sample (the caller then falls back
+    to the ownership maps).  ``dist`` gets the distance within the radius, NaN outside.
+    """
+    rows, cols = dem.shape
+    h, w = los.shape
+    sy, sx = site_row - 0.5, site_col - 0.5
+    site_r, site_c = int(site_row), int(site_col)
+    for i in prange(h):
+        dy = (r0 + i + 0.5 - site_row) * cell
+        for j in range(w):
+            dx = (c0 + j + 0.5 - site_col) * cell
+            dd = math.hypot(dy, dx)
+            inside = dd <= radius_m or (r0 + i == site_r and c0 + j == site_c)
+            dist[i, j] = dd if inside else np.nan
+    half = (ty.size + 1) // 2
+    offset = np.full((2, h, w), np.inf)
+    seen = np.zeros((2, h, w), dtype=np.bool_)
+    for part in prange(2):
+        lo, hi = (0, half) if part == 0 else (half, ty.size)
+        for k in range(lo, hi):
+            x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
+            n = _steps(x_major, sign, j0, n, slope, u0, s_minor, r0, r1, c0, c1)
+            step_m = cell * math.sqrt(1.0 + slope * slope)
+            horizon = -np.inf
+            for s in range(n):
+                j = j0 + sign * s
+                m = s_minor + slope * sign * (u0 + s)
+                mi = math.floor(m + 0.5)
+                if x_major:
+                    rr, cc = mi - r0, j - c0
+                else:
+                    rr, cc = j - r0, mi - c0
+                d = (u0 + s) * step_m
+                if 0 <= rr < h and 0 <= cc < w and not math.isnan(dist[rr, cc]):
+                    off = abs(m - mi)
+                    ground = dem[rr + r0, cc + c0]
+                    if off < offset[part, rr, cc] and not math.isnan(ground):
+                        offset[part, rr, cc] = off
+                        z_t = ground + rx_h - curvature * d * d
+                        seen[part, rr, cc] = (z_t - z0) / d >= horizon
+                z = _sample(dem, 0, 0, rows, cols, x_major, j, m)
+                if not math.isnan(z):
+                    angle = (z - curvature * d * d - z0) / d
+                    if angle > horizon:
+                        horizon = angle
+    lone = False
+    for i in range(h):
+        for j in range(w):
+            if math.isnan(dist[i, j]):
+                continue
+            if r0 + i == site_r and c0 + j == site_c:
+                los[i, j] = True
+            elif math.isnan(dem[r0 + i, c0 + j]):
+                los[i, j] = False
+            elif offset[1, i, j] < offset[0, i, j]:
+                los[i, j] = seen[1, i, j]
+            elif offset[0, i, j] < np.inf:
+                los[i, j] = seen[0, i, j]
+            else:
+                lone = True
+    return lone
 
 
 @njit(cache=True)
@@ -743,34 +1040,51 @@ def _deygout(nu_main, nu_t, nu_r):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _diffraction(zc, d, block_max, prev, top, t, z_t, visible, wavelength,
-                 method):  # pragma: no cover - compiled
-    """Loss (dB) of the profile zc[1..t-1] to a receiver at distance d[t], height z_t."""
+def _edges(zc, d, block_max, prev, top, t, z_t, visible, threshold):  # pragma: no cover
+    """Deygout's edges of the profile zc[1..t-1] to a receiver at distance d[t], height z_t.
+
+    Returns the search keys and sample indices ``(key, m, kt, et, kr, er)`` of the main
+    edge and of the transmitter-side and receiver-side edges (-1: none).  The keys, and
+    so the edges, do not depend on the wavelength: only which of them count does (nu >
+    -0.78), so one search at the lowest ``threshold`` key (the longest wavelength)
+    serves every frequency of a window (:func:`_edge_loss`).  ``m`` is -1 when no
+    sample reaches the threshold.
+    """
     if t < 2:
-        return 0.0
+        return -np.inf, -1, -np.inf, -1, -np.inf, -1
     z0 = zc[0]
     d_t = d[t]
-    # key of nu = -0.78: no loss at or below it
-    threshold = -NU_MIN * NU_MIN * wavelength / 2.0
     if visible:
         key, m = _scan(zc, d, block_max, 1, t - 1, 0.0, z0, d_t, z_t, threshold, -1)
     else:
         # Some sample is above the ray, so the best nu is > 0 and on the upper hull.
         key, m, _ = _chain(zc, d, prev, top[t - 1], -1, 0.0, z0, d_t, z_t)
     if m < 0 or key <= threshold:
-        return 0.0
-    nu_main = _nu(key, wavelength)
+        return key, -1, -np.inf, -1, -np.inf, -1
     # Transmitter side: the hull of samples 1..m is m's chain.
     kt, et = _side(zc, d, block_max, prev, prev[m], -1, 1, m - 1, 0.0, z0, d[m], zc[m],
                    threshold)
     # Receiver side: the vertices of hull(1..t-1) after m, if m is one of them.
     kr, er = _side(zc, d, block_max, prev, top[t - 1], m, m + 1, t - 1, d[m], zc[m], d_t, z_t,
                    threshold)
+    return key, m, kt, et, kr, er
+
+
+@njit(cache=True)
+def _edge_loss(zc, d, t, z_t, key, m, kt, et, kr, er, wavelength,
+               method):  # pragma: no cover - compiled
+    """Loss (dB) at one wavelength from the edges :func:`_edges` found."""
+    threshold = -NU_MIN * NU_MIN * wavelength / 2.0  # key of nu = -0.78
+    if m < 0 or key <= threshold:
+        return 0.0
+    nu_main = _nu(key, wavelength)
     nu_t = _nu(kt, wavelength) if et >= 0 else -np.inf
     nu_r = _nu(kr, wavelength) if er >= 0 else -np.inf
     if method == _DEYGOUT:
         return _deygout(nu_main, nu_t, nu_r)
     # Epstein-Peterson over the same edges: each between its neighbours.
+    z0 = zc[0]
+    d_t = d[t]
     left_d, left_z = 0.0, z0
     right_d, right_z = d_t, z_t
     if nu_r > NU_MIN:
@@ -822,8 +1136,8 @@ def _smooth_best(d, lo, hi, start, d_a, z_a, d_b, z_b, curvature):  # pragma: no
 
 
 @njit(cache=True)
-def _smooth_loss(d, t, tx_h, z_t, curvature, wavelength, method, warm):  # pragma: no cover
-    """Loss (dB) of the path to sample t over smooth ground, by the same method.
+def _smooth_edges(d, t, tx_h, z_t, curvature, threshold, warm):  # pragma: no cover
+    """:func:`_edges` over smooth ground, by climbing.
 
     The ground is flat at 0 m, lowered by the Earth's bulge like the profile; the
     antenna stands ``tx_h`` above it and the receiver at ``z_t`` (its height above the
@@ -833,13 +1147,12 @@ def _smooth_loss(d, t, tx_h, z_t, curvature, wavelength, method, warm):  # pragm
     receiver side; updated).
     """
     if t < 2:
-        return 0.0
+        return -np.inf, -1, -np.inf, -1, -np.inf, -1
     d_t = d[t]
-    threshold = -NU_MIN * NU_MIN * wavelength / 2.0
     key, m = _smooth_best(d, 1, t - 1, warm[0], 0.0, tx_h, d_t, z_t, curvature)
     warm[0] = m
     if m < 0 or key <= threshold:
-        return 0.0
+        return key, -1, -np.inf, -1, -np.inf, -1
     z_m = -curvature * d[m] * d[m]
     kt, et = _smooth_best(d, 1, m - 1, warm[1], 0.0, tx_h, d[m], z_m, curvature)
     kr, er = _smooth_best(d, m + 1, t - 1, warm[2], d[m], z_m, d_t, z_t, curvature)
@@ -847,12 +1160,22 @@ def _smooth_loss(d, t, tx_h, z_t, curvature, wavelength, method, warm):  # pragm
         warm[1] = et
     if er >= 0:
         warm[2] = er
+    return key, m, kt, et, kr, er
+
+
+@njit(cache=True)
+def _smooth_edge_loss(d, t, tx_h, z_t, curvature, key, m, kt, et, kr, er, wavelength,
+                      method):  # pragma: no cover - compiled
+    """Loss (dB) over smooth ground at one wavelength, from :func:`_smooth_edges`."""
+    threshold = -NU_MIN * NU_MIN * wavelength / 2.0
+    if m < 0 or key <= threshold:
+        return 0.0
     nu_t = _nu(kt, wavelength) if et >= 0 else -np.inf
     nu_r = _nu(kr, wavelength) if er >= 0 else -np.inf
     if method == _DEYGOUT:
         return _deygout(_nu(key, wavelength), nu_t, nu_r)
     left_d, left_z = 0.0, tx_h
-    right_d, right_z = d_t, z_t
+    right_d, right_z = d[t], z_t
     if nu_r > NU_MIN:
         right_d, right_z = d[er], -curvature * d[er] * d[er]
     loss = 0.0
@@ -895,15 +1218,26 @@ def _upper_hull(zc, d, prev, top):  # pragma: no cover - compiled
 
 @njit(cache=True, parallel=True)
 def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvature,
-           wavelength, method, los_only, ty, tx, last, r0, c0, owner_ray, owner_step, los,
-           loss, excess, mean):  # pragma: no cover - compiled
+           wavelengths, method, los_only, ty, tx, last, r0, c0, owner_ray, owner_step, los,
+           loss, excess, mean, prune, distance, b_eirp, b_azimuth, b_beamwidth, b_floor,
+           b_best, b_radius, b_tables, b_heights, b_log_d0, b_step_d, b_log_h0,
+           b_step_h):  # pragma: no cover - compiled
     """Walk every ray; compute line of sight, losses and mean ground at the samples it owns.
 
-    The mean ground of the path to sample t (ITU-R P.1546-6 Annex 5 §3: 0.2 d to d
-    under 15 km, 3 to 15 km beyond) comes from running sums of the ray's raw ground
-    samples, so each cell costs O(1) for it.
+    ``loss`` and ``excess`` hold one layer per wavelength: the edges are searched once
+    per cell, at the lowest threshold of them all (:func:`_edges`).  The mean ground of
+    the path to sample t (ITU-R P.1546-6 Annex 5 §3: 0.2 d to d under 15 km, 3 to 15 km
+    beyond) comes from running sums of the ray's raw ground samples, so each cell costs
+    O(1) for it.  With ``prune`` a cell's losses are searched only for the wavelengths
+    whose bound (the ``b_*`` arrays, :class:`WindowBound`) says it can still win; the
+    others get +inf.
     """
     h, w = owner_ray.shape
+    nf = wavelengths.size
+    threshold = np.inf  # the lowest key of nu = -0.78: the longest wavelength's
+    for f in range(nf):
+        threshold = min(threshold, -NU_MIN * NU_MIN * wavelengths[f] / 2.0)
+    ground0 = z0 - tx_h
     for k in prange(ty.size):
         x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
         n = last[k]  # only as far as the last sample the ray owns
@@ -951,6 +1285,7 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
             _upper_hull(zc, d, prev, top)
         horizon = -np.inf  # steepest elevation angle (as a slope) of samples so far
         warm = np.ones(3, dtype=np.int64)
+        need = np.ones(nf, dtype=np.bool_)
         for i in range(1, n + 1):
             if owned[i]:
                 rr, cc = rows[i] - r0, cols[i] - c0
@@ -960,16 +1295,82 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
                 los[rr, cc] = visible
                 if not los_only:
                     mean[rr, cc] = _mean_ground(psum, pcnt, d[i], i, u0, step_m)
-                    full = _diffraction(zc, d, block_max, prev, top, i, z_t, visible,
-                                        wavelength, method)
-                    loss[rr, cc] = full
-                    # smooth ground only matters where the terrain takes something
-                    excess[rr, cc] = 0.0 if full <= 0.0 else max(
-                        full - _smooth_loss(d, i, tx_h, rx_h - bulge, curvature, wavelength,
-                                            method, warm), 0.0)
+                    if prune:
+                        _needed(need, mean[rr, cc], ground0, tx_h, distance[rr, cc],
+                                (c0 + cc - sx) * cell, (sy - r0 - rr) * cell, rr, cc, b_eirp,
+                                b_azimuth, b_beamwidth, b_floor, b_best, b_radius, b_tables,
+                                b_heights, b_log_d0, b_step_d, b_log_h0, b_step_h)
+                    _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
+                                 wavelengths, method, need, tx_h, rx_h - bulge, curvature,
+                                 warm, loss, excess, rr, cc)
             angle = (zc[i] - z0) / d[i]
             if angle > horizon:
                 horizon = angle
+
+
+@njit(cache=True)
+def _needed(need, mean_m, ground0, mast, dist, east, north, rr, cc, b_eirp, b_azimuth,
+            b_beamwidth, b_floor, b_best, b_radius, b_tables, b_heights, b_log_d0, b_step_d,
+            b_log_h0, b_step_h):  # pragma: no cover - compiled
+    """Which wavelengths a cell needs: those whose loss-free signal could still win.
+
+    The signal with no terrain loss, from the best sector towards the cell (``east``,
+    ``north``: metres from the site) at the path's effective height (as
+    :func:`covgap.coverage.propagation.effective_height_m`), bounds what the cell can
+    get, since the terrain only takes away.  A wavelength is needed where that bound
+    reaches the floor and beats ``b_best`` by more than :data:`BOUND_MARGIN_DB`.
+    """
+    if math.isnan(mean_m):
+        heff = mast
+    else:
+        heff = max(min(ground0 + mast - mean_m, EFFECTIVE_HEIGHT_MAX_M), mast)
+    bearing = math.degrees(math.atan2(east, north))
+    for f in range(need.size):
+        need[f] = False
+        if dist > b_radius[f]:
+            continue
+        strongest = -np.inf
+        for s in range(b_eirp.shape[1]):
+            strongest = max(strongest, b_eirp[f, s] + pattern_gain_db(
+                bearing, b_azimuth[f, s], b_beamwidth[f, s]))
+        upper = strongest - interpolate_loss(b_tables[f, :, :b_heights[f]], b_log_d0[f],
+                                             b_step_d[f], b_log_h0[f], b_step_h[f], dist,
+                                             heff)
+        need[f] = upper >= b_floor and upper + BOUND_MARGIN_DB > b_best[f, rr, cc]
+
+
+@njit(cache=True)
+def _cell_losses(zc, d, block_max, prev, top, t, z_t, visible, threshold, wavelengths,
+                 method, need, tx_h, z_smooth, curvature, warm, loss, excess, rr,
+                 cc):  # pragma: no cover - compiled
+    """Loss and excess over smooth ground of one cell, for each needed wavelength."""
+    any_need = False
+    for f in range(need.size):
+        if need[f]:
+            any_need = True
+        else:
+            loss[f, rr, cc] = np.inf
+            excess[f, rr, cc] = np.inf
+    if not any_need:
+        return
+    key, m, kt, et, kr, er = _edges(zc, d, block_max, prev, top, t, z_t, visible, threshold)
+    smooth_done = False
+    sk, sm, skt, set_, skr, ser = -np.inf, -1, -np.inf, -1, -np.inf, -1
+    for f in range(need.size):
+        if not need[f]:
+            continue
+        full = _edge_loss(zc, d, t, z_t, key, m, kt, et, kr, er, wavelengths[f], method)
+        loss[f, rr, cc] = full
+        if full <= 0.0:  # smooth ground only matters where the terrain takes something
+            excess[f, rr, cc] = 0.0
+            continue
+        if not smooth_done:
+            sk, sm, skt, set_, skr, ser = _smooth_edges(d, t, tx_h, z_smooth, curvature,
+                                                        threshold, warm)
+            smooth_done = True
+        excess[f, rr, cc] = max(full - _smooth_edge_loss(
+            d, t, tx_h, z_smooth, curvature, sk, sm, skt, set_, skr, ser, wavelengths[f],
+            method), 0.0)
 
 
 @njit(cache=True)

@@ -44,7 +44,14 @@ from numba import njit, prange
 from covgap.compute import map_ordered
 from covgap.config import ComputeConfig, CoverageConfig
 from covgap.coverage.grid import Grid
-from covgap.coverage.los import TerrainWindow, terrain_window, window_bounds
+from covgap.coverage.los import (
+    TerrainWindow,
+    WindowBound,
+    terrain_window,
+    terrain_windows,
+    window_bounds,
+)
+from covgap.coverage.losstable import LossGrid, interpolate_loss, pattern_gain_db
 from covgap.coverage.propagation import effective_height_m, pathloss_db
 from covgap.coverage.result import ModelOutput
 from covgap.progress import Tick
@@ -61,13 +68,6 @@ SIGNAL_FLOOR_BELOW_THRESHOLD_DB = 10.0
 #: the loss changes by < 0.05 dB between table points beyond 100 m.
 _TABLE_STEP_M = 5.0
 
-#: The terrain model tabulates path loss against log distance (from 1 m) and log
-#: effective height (from the mast up) at these many points, and interpolates
-#: bilinearly.  Hata is exactly bilinear in (log d, log h); the kinks (Hata's
-#: free-space floor, TR 38.901's breakpoint, which moves with the height) leave 99% of
-#: points within 0.16 dB of direct evaluation and all within 0.7 dB (test).
-_GRID_DISTANCES = 512
-_GRID_HEIGHTS = 24
 
 
 def service_distance_m(groups: pd.DataFrame, *, floor_dbm: float, max_distance_m: float,
@@ -143,49 +143,6 @@ def _reach(groups: pd.DataFrame, grid: Grid, config: CoverageConfig, floor_dbm: 
                                 max_distance_m=config.max_distance_m,
                                 rx_height_m=config.rx_height_m, terrain=dem is not None)
     return radius, top
-
-
-@dataclass(frozen=True)
-class LossGrid:
-    """Path loss of one loss group over log distance and log effective height, dB.
-
-    ``loss[i, j]`` is the loss at ``exp(log_d0 + i * step_d)`` metres with the antenna
-    ``exp(log_h0 + j * step_h)`` metres above the average terrain; :func:`_grid_loss`
-    interpolates it bilinearly.
-    """
-
-    loss: np.ndarray
-    log_d0: float
-    step_d: float
-    log_h0: float
-    step_h: float
-
-    @classmethod
-    def build(cls, row: pd.Series, radius_m: float, top_m: float, rx_height_m: float
-              ) -> LossGrid:
-        """Tabulate the group's path loss (TR 38.901 LOS for 5G) up to ``radius_m``.
-
-        The table's points depend only on ``radius_m``, the mast and ``top_m`` (the
-        highest effective height), so callers pass the run's ray radius
-        (``[coverage] max_distance_m``), not the group's reach.
-        """
-        log_d = np.linspace(0.0, math.log(max(radius_m, 2.0) * 1.01), _GRID_DISTANCES)
-        mast = float(row["height_m"])
-        n_h = _GRID_HEIGHTS if top_m > mast * 1.001 else 2
-        log_h = np.linspace(math.log(mast), math.log(max(top_m, mast * 1.001)), n_h)
-        loss = pathloss_db(np.exp(log_d)[:, None], row["frequency_mhz"],
-                           tx_height_m=np.exp(log_h)[None, :], rx_height_m=rx_height_m,
-                           environment=row["environment"], technology=row["technology"],
-                           los=True)
-        return cls(np.ascontiguousarray(loss, dtype="float64"), float(log_d[0]),
-                   float(log_d[1] - log_d[0]), float(log_h[0]), float(log_h[1] - log_h[0]))
-
-    def at(self, distance_m: np.ndarray, height_m: np.ndarray) -> np.ndarray:
-        """Loss, dB, at distances and effective heights (arrays of one shape)."""
-        return _grid_losses(self.loss, self.log_d0, self.step_d, self.log_h0, self.step_h,
-                            np.asarray(distance_m, "float64").ravel(),
-                            np.asarray(height_m, "float64").ravel()
-                            ).reshape(np.shape(distance_m))
 
 
 def _effective_heights(tw: TerrainWindow, dem: np.ndarray, origin: tuple[int, int],
@@ -394,69 +351,139 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
         clear_server), arrays over ``task.bounds`` (-inf / -1 where nothing reaches).
     """
     terrain = task.dem is not None
-    b0, b1, d0, d1 = task.bounds
-    shape = (b1 - b0, d1 - d0)
-    out: TileResult = {}
-    for key in sorted(set(zip(task.cells["operator"], task.cells["technology"],
-                              strict=True))):
-        arrays = [np.full(shape, -np.inf, dtype="float32"), np.full(shape, -1, dtype="int32")]
-        if terrain:
-            arrays += [np.full(shape, -np.inf, dtype="float32"),
-                       np.full(shape, -1, dtype="int32")]
-        out[key] = tuple(arrays)
-    members = task.cells.groupby("group", sort=False).indices
-    operators = task.cells["operator"].to_numpy()
-    technologies = task.cells["technology"].to_numpy()
-    eirp_ref = task.cells["eirp_ref"].to_numpy(float)
-    azimuth = task.cells["azimuth_deg"].to_numpy(float)
-    beamwidth = task.cells["beamwidth_deg"].to_numpy(float)
-    index = task.cells["index"].to_numpy("int32")
+    cells = _TileCells(task)
+    out = cells.rasters()
     no_terrain = np.empty((0, 0), dtype="float32")
     no_heights = np.empty((0, 0), dtype="float64")
-    no_table = np.empty(0, dtype="float64")
     no_grid = LossGrid(np.empty((0, 0)), 0.0, 1.0, 0.0, 1.0)
+    pending: dict[int, tuple[TerrainWindow, np.ndarray, LossGrid]] = {}
     for gid, g in task.groups.iterrows():
         radius = float(g["radius_m"])
         r0, c0 = int(g["r0"]), int(g["c0"])
         h, w = int(g["r1"]) - r0, int(g["c1"]) - c0
         if terrain:
-            tw = terrain_window(task.dem, cell_size_m=task.cell_size_m,
-                                site_row=float(g["row_f"]), site_col=float(g["col_f"]),
-                                tx_height_m=float(g["height_m"]),
-                                rx_height_m=task.rx_height_m,
-                                frequency_mhz=float(g["frequency_mhz"]), radius_m=radius,
-                                k_factor=task.k_factor, method=task.diffraction,
-                                origin=task.dem_origin, extent=task.shape,
-                                ray_radius_m=task.ray_radius_m)
+            if gid not in pending:
+                pending.update(_terrain_batch(task, cells, cells.antennas[gid], out))
+            tw, heights, grid_loss = pending.pop(gid)
+            # the group's own window within the batch's (the widest reach)
+            part = (slice(r0 - tw.row0, r0 - tw.row0 + h), slice(c0 - tw.col0, c0 - tw.col0 + w))
             # what the terrain adds to smooth ground, on every path (P.526 through nu =
             # 0): the empirical models already hold smooth ground's loss
-            extra = tw.excess_db.astype("float32")
-            heights = _effective_heights(tw, task.dem, task.dem_origin, float(g["row_f"]),
-                                         float(g["col_f"]), float(g["height_m"]))
-            # one table per group over the whole ray radius: a cell's loss does not
-            # depend on the group's radius either
-            grid_loss = LossGrid.build(g, max(radius, task.ray_radius_m or radius),
-                                       float(g["top_m"]), task.rx_height_m)
-            table_loss = no_table
+            cells.add(out, gid, g, (r0, c0, h, w), radius, np.empty(0),
+                      np.ascontiguousarray(tw.excess_db[part]),
+                      np.ascontiguousarray(heights[part]), grid_loss)
         else:
-            extra, heights = no_terrain, no_heights
-            grid_loss = no_grid
             _, table_loss = _loss_table(g, radius, task.rx_height_m, terrain)
-        idx = members[gid]
-        # co-located cells of several operators share the loss but not the rasters
-        for key in set(zip(operators[idx], technologies[idx], strict=True)):
-            sub = idx[(operators[idx] == key[0]) & (technologies[idx] == key[1])]
-            arrays = out[key]
-            _accumulate(
-                arrays[0], arrays[1], arrays[2] if terrain else arrays[0],
-                arrays[3] if terrain else arrays[1], terrain, b0, d0, r0, c0, h, w,
-                task.west, task.north, task.cell_size_m, float(g["x"]), float(g["y"]),
-                radius, _TABLE_STEP_M, table_loss, extra, heights, grid_loss.loss,
-                grid_loss.log_d0, grid_loss.step_d, grid_loss.log_h0, grid_loss.step_h,
-                eirp_ref[sub], azimuth[sub], beamwidth[sub], index[sub], task.floor_dbm)
+            cells.add(out, gid, g, (r0, c0, h, w), radius, table_loss, no_terrain,
+                      no_heights, no_grid)
         if tick:
             tick(1)
     return out
+
+
+class _TileCells:
+    """A tile's cells as arrays, and how to add one group's signal to rasters."""
+
+    def __init__(self, task: TileTask) -> None:
+        self.task = task
+        self.terrain = task.dem is not None
+        self.members = task.cells.groupby("group", sort=False).indices
+        self.operators = task.cells["operator"].to_numpy()
+        self.technologies = task.cells["technology"].to_numpy()
+        self.eirp_ref = task.cells["eirp_ref"].to_numpy(float)
+        self.azimuth = task.cells["azimuth_deg"].to_numpy(float)
+        self.beamwidth = task.cells["beamwidth_deg"].to_numpy(float)
+        self.index = task.cells["index"].to_numpy("int32")
+        # the groups on each antenna (same position and mast): their terrain is one walk
+        # for every frequency (covgap.coverage.los.terrain_windows)
+        self.antennas: dict[int, list[int]] = {}
+        if self.terrain:
+            same = task.groups.groupby(["row_f", "col_f", "height_m"], sort=False).groups
+            for ids in same.values():
+                for gid in ids:
+                    self.antennas[gid] = list(ids)
+
+    def keys(self, gid: int) -> set[tuple[str, str]]:
+        """(operator, technology) of a group's cells."""
+        idx = self.members[gid]
+        return set(zip(self.operators[idx], self.technologies[idx], strict=True))
+
+    def rasters(self) -> TileResult:
+        """Empty rasters over the tile's bounds, one set per (operator, technology)."""
+        b0, b1, d0, d1 = self.task.bounds
+        shape = (b1 - b0, d1 - d0)
+        out: TileResult = {}
+        for key in sorted(set(zip(self.operators, self.technologies, strict=True))):
+            arrays = [np.full(shape, -np.inf, dtype="float32"),
+                      np.full(shape, -1, dtype="int32")]
+            if self.terrain:
+                arrays += [np.full(shape, -np.inf, dtype="float32"),
+                           np.full(shape, -1, dtype="int32")]
+            out[key] = tuple(arrays)
+        return out
+
+    def add(self, out: TileResult, gid: int, g: pd.Series, window: tuple[int, int, int, int],
+            radius: float, table_loss: np.ndarray, extra: np.ndarray, heights: np.ndarray,
+            grid_loss: LossGrid) -> None:
+        """Add group ``gid``'s cells within ``radius`` over ``window`` (r0, c0, h, w)."""
+        task, terrain = self.task, self.terrain
+        idx = self.members[gid]
+        r0, c0, h, w = window
+        # co-located cells of several operators share the loss but not the rasters
+        for key in self.keys(gid):
+            sub = idx[(self.operators[idx] == key[0]) & (self.technologies[idx] == key[1])]
+            arrays = out[key]
+            _accumulate(
+                arrays[0], arrays[1], arrays[2] if terrain else arrays[0],
+                arrays[3] if terrain else arrays[1], terrain, task.bounds[0],
+                task.bounds[2], r0, c0, h, w, task.west, task.north, task.cell_size_m,
+                float(g["x"]), float(g["y"]), radius, _TABLE_STEP_M, table_loss, extra,
+                heights, grid_loss.loss, grid_loss.log_d0, grid_loss.step_d, grid_loss.log_h0,
+                grid_loss.step_h, self.eirp_ref[sub], self.azimuth[sub], self.beamwidth[sub],
+                self.index[sub], task.floor_dbm)
+
+
+def _terrain_batch(task: TileTask, cells: _TileCells, gids: list[int], out: TileResult
+                   ) -> dict[int, tuple[TerrainWindow, np.ndarray, LossGrid]]:
+    """Terrain windows, effective heights and loss tables of the groups on one antenna.
+
+    One walk over the widest group's window serves them all.  The knife-edge search is
+    skipped where no group can beat the rasters' best so far even without terrain loss
+    (:class:`covgap.coverage.los.WindowBound`): the best only grows, so a group is
+    skipped only where it could not win when its turn comes either, and the rasters are
+    exactly those of a full search.
+    """
+    groups = task.groups.loc[gids]
+    g0 = groups.iloc[0]
+    row_f, col_f, mast = float(g0["row_f"]), float(g0["col_f"]), float(g0["height_m"])
+    radius = float(groups["radius_m"].max())
+    # one table per group over the whole ray radius: a cell's loss does not depend on
+    # the group's radius either
+    tables = [LossGrid.build(g, max(float(g["radius_m"]), task.ray_radius_m or 0.0),
+                             float(g["top_m"]), task.rx_height_m)
+              for _, g in groups.iterrows()]
+    r0, r1, c0, c1 = window_bounds(row_f, col_f, radius, task.cell_size_m, task.shape)
+    b0, d0 = task.bounds[0], task.bounds[2]
+    window = (slice(r0 - b0, r1 - b0), slice(c0 - d0, c1 - d0))
+    best = np.empty((len(gids), r1 - r0, c1 - c0), dtype="float32")
+    for f, gid in enumerate(gids):
+        best[f] = np.minimum.reduce([out[key][0][window] for key in cells.keys(gid)])
+    bound = WindowBound.from_tables(
+        eirp_dbm=[cells.eirp_ref[cells.members[gid]] for gid in gids],
+        azimuth_deg=[cells.azimuth[cells.members[gid]] for gid in gids],
+        beamwidth_deg=[cells.beamwidth[cells.members[gid]] for gid in gids],
+        floor_dbm=task.floor_dbm, best_dbm=best,
+        radius_m=groups["radius_m"].to_numpy(float), tables=tables)
+    windows = terrain_windows(task.dem, cell_size_m=task.cell_size_m, site_row=row_f,
+                              site_col=col_f, tx_height_m=mast,
+                              rx_height_m=task.rx_height_m,
+                              frequencies_mhz=groups["frequency_mhz"].to_numpy(float),
+                              radius_m=radius, k_factor=task.k_factor,
+                              method=task.diffraction, origin=task.dem_origin,
+                              extent=task.shape, ray_radius_m=task.ray_radius_m, bound=bound)
+    heights = _effective_heights(windows[0], task.dem, task.dem_origin, row_f, col_f, mast)
+    return {gid: (tw, heights, table) for gid, tw, table in zip(gids, windows, tables,
+                                                                 strict=True)}
 
 
 def merge_tile(part: TileResult, bounds: tuple[int, int, int, int],
@@ -525,7 +552,7 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
                 if math.isnan(ex):
                     continue
             if terrain:
-                loss = _grid_loss(grid, log_d0, step_d, log_h0, step_h, d, heights[i, j])
+                loss = interpolate_loss(grid, log_d0, step_d, log_h0, step_h, d, heights[i, j])
             else:
                 pos = d / step
                 k = int(pos)
@@ -548,10 +575,7 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
             if sectors:
                 bearing = math.degrees(math.atan2(dx, dy))
             for s in range(n):
-                gain = 0.0
-                if not math.isnan(azimuth[s]):
-                    phi = (bearing - azimuth[s] + 540.0) % 360.0 - 180.0
-                    gain = -min(12.0 * (phi / beamwidth[s]) ** 2, 25.0)
+                gain = pattern_gain_db(bearing, azimuth[s], beamwidth[s])
                 level = eirp_ref[s] - loss + gain
                 if terrain and level >= floor and level > clear[r - o0, c - p0]:
                     clear[r - o0, c - p0] = level
@@ -560,30 +584,6 @@ def _accumulate(best, server, clear, clear_server, terrain, o0, p0, r0, c0, h, w
                 if level >= floor and level > best[r - o0, c - p0]:
                     best[r - o0, c - p0] = level
                     server[r - o0, c - p0] = index[s]
-
-
-@njit(cache=True, nogil=True)
-def _grid_loss(grid, log_d0, step_d, log_h0, step_h, d, h):  # pragma: no cover - compiled
-    """Bilinear interpolation of a :class:`LossGrid` at distance d, effective height h."""
-    nd, nh = grid.shape
-    fd = (math.log(max(d, 1.0)) - log_d0) / step_d
-    fh = (math.log(h) - log_h0) / step_h
-    fd = min(max(fd, 0.0), nd - 1.0)
-    fh = min(max(fh, 0.0), nh - 1.0)
-    i = min(int(fd), nd - 2)
-    j = min(int(fh), nh - 2)
-    a = fd - i
-    b = fh - j
-    return ((grid[i, j] * (1.0 - b) + grid[i, j + 1] * b) * (1.0 - a)
-            + (grid[i + 1, j] * (1.0 - b) + grid[i + 1, j + 1] * b) * a)
-
-
-@njit(cache=True)
-def _grid_losses(grid, log_d0, step_d, log_h0, step_h, d, h):  # pragma: no cover - compiled
-    out = np.empty(d.size)
-    for k in range(d.size):
-        out[k] = _grid_loss(grid, log_d0, step_d, log_h0, step_h, d[k], h[k])
-    return out
 
 
 def _finish(best: dict[tuple[str, str], np.ndarray]) -> dict[tuple[str, str], np.ndarray]:
