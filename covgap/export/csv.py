@@ -124,6 +124,9 @@ def _quoted(values: np.ndarray, text: np.ndarray | None = None) -> np.ndarray:
 
     ``text``: the same values as a numpy ``StringDType`` array, when already made.
     """
+    joined = "".join(values.tolist())
+    if not any(char in joined for char in _QUOTED):  # most columns: one scan, no copy
+        return values
     if text is None:
         text = values.astype(np.dtypes.StringDType())
     quote = np.zeros(len(values), dtype=bool)
@@ -154,7 +157,12 @@ def _field_texts(s: pd.Series) -> np.ndarray | None:
         return np.array(list(map(str, s.tolist())), dtype=object)
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         values = s.to_numpy()
-        out = np.array([_FLOAT % v for v in values.tolist()], dtype=object)
+        if np.any((values == 0) & np.signbit(values)):  # -0.0 writes "-0": no dedup
+            out = np.array([_FLOAT % v for v in values.tolist()], dtype=object)
+        else:  # each distinct value formatted once (shares, counts, rounded metres)
+            distinct, where = np.unique(values, return_inverse=True)
+            texts = np.array([_FLOAT % v for v in distinct.tolist()], dtype=object)
+            out = texts[where.reshape(-1)]
         out[np.isnan(values)] = ""
         return out
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":
