@@ -579,7 +579,7 @@ def _write_table(ws: Worksheet, styles: _Styles, frame: pd.DataFrame, *,
             ws.set_row(r, 12.75 * heights[i])
         # the last row stays xlsxwriter's: it writes it out at the close, and the order
         # in which formats are first written out numbers them in styles.xml
-        if not flags[i] and i < n - 1 and rows.write(r, i):
+        if i < n - 1 and (rows.total(r, i) if flags[i] else rows.write(r, i)):
             continue
         if flags[i]:
             for j, values, _f, _fs in writers:
@@ -666,6 +666,11 @@ class _RowXml:
                     self.special[i] = True
             self.columns.append((letters, bodies, fmts, False))
         self._style: dict[int, str] = {}
+        self._values = columns
+        self._total_formats = [(styles(bold=True, bg_color=_TOTAL_FILL),
+                                styles(bold=True, bg_color=_TOTAL_FILL, quote_prefix=True),
+                                styles(bold=True, bg_color=_TOTAL_FILL, num_format=fmt))
+                               for fmt in formats]
 
     def _s(self, fmt: Format | None) -> str:
         """Return the cell's style attribute; number the format on first use, as xlsxwriter."""
@@ -680,9 +685,7 @@ class _RowXml:
         """Write row ``i`` of the table as sheet row ``r`` (0-based); False: not here."""
         if self.special[i]:
             return False
-        ws = self.ws
-        if r > ws.previous_row:
-            ws._write_single_row(r)  # xlsxwriter writes out the rows before this one
+        self._flush(r)
         number = str(r + 1)
         cells = []
         first = last = -1
@@ -695,6 +698,59 @@ class _RowXml:
                 first = j
             last = j
             cells.append(f'<c r="{letters}{number}"{style(fmt if single else fmt[i])}{body}')
+        self._row(r, cells, first, last)
+        return True
+
+    def total(self, r: int, i: int) -> bool:
+        """Write row ``i``, a subtotal (bold on grey, every cell), as sheet row ``r``.
+
+        The cells :func:`_write` writes with ``bold``, the grey fill and the column's
+        number format: a blank for a missing value, text without the number format (with
+        the quote prefix when it starts like a formula), numbers with it.  False for a
+        value it does not write (rich text, a boolean, a date).
+        """
+        ws = self.ws
+        self._flush(r)
+        number = str(r + 1)
+        cells = []
+        style = self._s
+        escape, control = ws._escape_data, ws._escape_control_characters
+        for j, (letters, _bodies, _fmt, _single) in enumerate(self.columns):
+            v = self._values[j][i]
+            plain, quoted, numeric = self._total_formats[j]
+            if v is None:
+                cells.append(f'<c r="{letters}{number}"{style(plain)}/>')
+            elif type(v) is str:
+                v = _ILLEGAL.sub("", v)
+                fmt = quoted if v.startswith(FORMULA_START) else plain
+                if not v:
+                    cells.append(f'<c r="{letters}{number}"{style(fmt)}/>')
+                    continue
+                if v.startswith("<r>") or len(v) > ws.xls_strmax // 2:
+                    return False
+                text = control(v)
+                space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+                cells.append(f'<c r="{letters}{number}"{style(fmt)} t="inlineStr"><is>'
+                             f"<t{space}>{escape(text)}</t></is></c>")
+            elif type(v) in (int, float):
+                cells.append(f'<c r="{letters}{number}"{style(numeric)}><v>{v:.16G}</v></c>')
+            else:
+                return False
+        self._row(r, cells, 0, len(self.columns) - 1)
+        return True
+
+    def _flush(self, r: int) -> None:
+        """Have xlsxwriter write out the rows before ``r``, as its first cell of ``r`` does.
+
+        First, before any format of row ``r`` is numbered: those rows' formats are
+        numbered as they are written out.
+        """
+        if r > self.ws.previous_row:
+            self.ws._write_single_row(r)
+
+    def _row(self, r: int, cells: list[str], first: int, last: int) -> None:
+        """Write a row's cells (the rows before it written out already, :meth:`_flush`)."""
+        ws = self.ws
         info = ws.row_info.pop(r, None)
         if cells:
             ws._check_dimensions(r, first)
@@ -704,7 +760,6 @@ class _RowXml:
             ws._xml_end_tag("row")
         elif info is not None:
             ws._write_empty_row(r, None, info)
-        return True
 
 
 def top_per_commune(gaps: pd.DataFrame, n: int) -> np.ndarray:
