@@ -248,3 +248,29 @@ def test_figures_max_communes_caps_the_commune_maps(vi_run, tmp_path):
     assert [p.name for p in paths] == ["map_province.png"]
     del tables.manifest["config"]["output"]["figures_max_communes"]  # an older run's record
     assert max_commune_maps(tables) == 200
+
+
+def test_appendix_rows_are_the_elements_python_docx_makes(tmp_path):
+    # the rows are parsed from one XML text: the same elements as add_row + cell.text
+    from docx import Document
+    from lxml import etree
+
+    from covgap.export.docx import _style, _table
+
+    rows = [["1", " x "], ["a\tb", "c\nd"], ["", "<&>\"'"], ["\r\n", "tab\t"],
+            ["lõm sóng", " "], ["xxx", "a  b"]]
+    doc = Document()
+    _style(doc)
+    fast = _table(doc, ["A", "B"], rows, "vi")
+    slow = doc.add_table(rows=1, cols=2)  # python-docx's own way, cell by cell
+    for values in rows:
+        for cell, text in zip(slow.add_row().cells, values, strict=True):
+            cell.text = text
+    def body(table):
+        return [etree.tostring(tr) for tr in table._tbl.tr_lst[1:]]
+    assert body(fast) == body(slow)
+    assert len(body(fast)) == len(rows)
+    path = tmp_path / "a.docx"
+    doc.save(str(path))
+    assert [[c.text for c in r.cells] for r in docx.Document(str(path)).tables[0].rows][1:] == [
+        [t.replace("\r", "\n") for t in r] for r in rows]  # each break a <w:br/>
