@@ -148,7 +148,9 @@ def _field_texts(s: pd.Series) -> np.ndarray | None:
     """
     dtype = s.dtype
     if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
-        values = s.to_numpy(dtype=object, na_value="", copy=True)
+        # np.array(copy=True): pandas 3.1's StringArray.to_numpy(copy=True) can hand back
+        # its own array, which quoting would then change in the caller's table
+        values = np.array(s.to_numpy(dtype=object, na_value=""), dtype=object, copy=True)
         if not isinstance(dtype, pd.StringDtype) and len(values) and pd.api.types.infer_dtype(
                 values, skipna=False) != "string":
             return None
@@ -196,7 +198,7 @@ def _column_fields(s: pd.Series) -> np.ndarray | None:
     if kind not in ("string", "empty"):  # anything else: pandas' own text for it
         return _field_texts(safe_text(s))
     missing = s.isna().to_numpy()
-    values = s.to_numpy(dtype=object, copy=True)
+    values = np.array(s.to_numpy(dtype=object), dtype=object, copy=True)  # see _field_texts
     values[missing] = ""
     text = values.astype(np.dtypes.StringDType())
     first = np.strings.slice(text, 0, 1)
