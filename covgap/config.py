@@ -496,6 +496,12 @@ class OutputConfig:
         "`map.html` is a national overview (communes, gap villages, candidate sites, a "
         "link per province) and each province gets its full map in "
         "`maps/<province>.html`; 0 = always one map", low=0, high=100_000_000))
+    figures_max_communes: int = field(default=200, metadata=_doc(
+        "`figures/` holds a map of at most this many communes with a gap (those with the "
+        "most gap villages first), besides the province's map; a province has at most "
+        "about 170 communes, so every commune of a province run is drawn, while a "
+        "national run draws its worst 200 (about 0.25 s each); 0 = no commune map",
+        low=0, high=100_000_000))
     report_gaps_per_commune: int = field(default=10, metadata=_doc(
         "the gap sheets of `report.xlsx` (and its technical sheet) list at most this many "
         "gap villages per commune, highest priority first, each commune's subtotal "

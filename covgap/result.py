@@ -142,7 +142,8 @@ class Result:
             "platform": {"python": platform.python_version(), "system": platform.platform()},
         }
 
-    def write(self, directory: str | Path | None = None, *, force: bool = False) -> Path:
+    def write(self, directory: str | Path | None = None, *, force: bool = False,
+              parallel: bool | None = None) -> Path:
         """Write the run directory atomically (:func:`covgap.export.rundir.write_run`).
 
         Parameters
@@ -152,6 +153,10 @@ class Result:
         force : bool
             Replace an existing run directory.  Without it an existing directory is an
             error and is left untouched.
+        parallel : bool, optional
+            Write the maps and the documents in forked child processes beside the other
+            outputs; default: where the system can fork and has a second core
+            (:func:`covgap.export.rundir.write_run`).
 
         Returns
         -------
@@ -164,4 +169,4 @@ class Result:
             The directory exists and ``force`` is false.
         """
         from covgap.export.rundir import write_run  # exporters sit above: call up at run time
-        return write_run(self, directory, force=force)
+        return write_run(self, directory, force=force, parallel=parallel)

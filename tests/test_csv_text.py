@@ -78,3 +78,31 @@ def test_csv_text_quotes_what_excel_needs():
     assert csv_text(cells) == ('a,b\r\n"x,y",1\r\n"q""q",\r\n"l\nm",2.5e-11\r\n'
                                ',1e+16\r\n')
     assert csv_text(pd.DataFrame({"a": [1]})) is None  # one column: pandas' own writer
+
+
+def test_repeated_floats_are_formatted_once_and_written_as_pandas_does(tmp_path):
+    # the dedup path (no -0.0 in the column): repeats, NaN, infinities, 0.0 and float32
+    rng = np.random.default_rng(7)
+    values = rng.choice([0.0, 0.5, 1 / 3, 1e16, 2.5e-11, np.nan, np.inf, -np.inf, 1234.5], 500)
+    frame = pd.DataFrame({"a": values, "b": values.astype(np.float32),
+                          "c": rng.choice(["x", "y,z"], 500)})
+    text = csv_text(frame)
+    assert text is not None and "0.3333333333" in text and "-inf" in text
+    assert write_csv(frame, tmp_path / "n.csv").read_bytes() == _pandas_bytes(
+        frame, tmp_path / "o.csv")
+
+
+def test_writing_a_table_leaves_it_as_it_was(tmp_path):
+    # pandas 3.1 hands back a StringArray's own array from to_numpy(copy=True) (here: an
+    # unpickled one, as a cached run is); quoting it in place double-quoted the fix texts
+    # of every later gap file, workbook and the GeoPackage
+    import pickle
+
+    frame = pickle.loads(pickle.dumps(pd.DataFrame({
+        "fix": pd.array(["Viettel: new site (of Viettel, 6.2 km)", "=x", None], dtype="string"),
+        "n": [1, 2, 3]})))
+    before = frame["fix"].tolist()
+    first = write_csv(frame, tmp_path / "a.csv").read_bytes()
+    assert frame["fix"].tolist() == before
+    assert write_csv(frame, tmp_path / "b.csv").read_bytes() == first
+    assert b'"Viettel: new site (of Viettel, 6.2 km)"' in first

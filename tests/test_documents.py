@@ -210,3 +210,67 @@ def test_run_summary_in_vietnamese(tmp_path):
     assert f"thư mục kết quả: {tmp_path / 'run'}" in result.output
     assert "appendix.docx   các bảng phụ lục của kế hoạch, dán vào Word" in result.output
     assert "Chỉ tiêu của tỉnh" in result.output and "Chưa đạt" in result.output
+
+
+# ------------------------------------------------------- one figure, commune after commune
+
+
+def test_a_reused_commune_figure_draws_each_commune_as_a_new_figure_would(vi_run, tmp_path):
+    from covgap.export.figures import CommuneFigure, draw_commune
+
+    tables = read_run_tables(vi_run)
+    codes = gap_communes(tables.villages)
+    assert len(codes) >= 2
+    first, second = codes[0], codes[1]
+    figure = CommuneFigure(tables, language="vi")
+    a = figure.draw(first, tmp_path / "a.png").read_bytes()
+    b = figure.draw(second, tmp_path / "b.png").read_bytes()
+    again = figure.draw(first, tmp_path / "a2.png").read_bytes()
+    # the second commune's map, not the first's drawn again, and nothing of the first left
+    assert b != a
+    assert b == draw_commune(tables, second, tmp_path / "b_new.png", language="vi").read_bytes()
+    assert a == again == draw_commune(tables, first, tmp_path / "a_new.png",
+                                      language="vi").read_bytes()
+    # the run's own figures/ were drawn on one figure too: the same bytes
+    assert b == (vi_run / "figures" / f"map_{second}.png").read_bytes()
+
+
+def test_figures_max_communes_caps_the_commune_maps(vi_run, tmp_path):
+    from covgap.export.figures import max_commune_maps, write_figures
+
+    tables = read_run_tables(vi_run)
+    codes = gap_communes(tables.villages)
+    assert max_commune_maps(tables) == 200 > len(codes)  # the default, from the record
+    paths = write_figures(tables, tmp_path / "two", language="vi", max_communes=2)
+    assert [p.name for p in paths] == ["map_province.png", *(f"map_{c}.png" for c in codes[:2])]
+    tables.manifest["config"]["output"]["figures_max_communes"] = 0
+    paths = write_figures(tables, tmp_path / "none", language="vi")
+    assert [p.name for p in paths] == ["map_province.png"]
+    del tables.manifest["config"]["output"]["figures_max_communes"]  # an older run's record
+    assert max_commune_maps(tables) == 200
+
+
+def test_appendix_rows_are_the_elements_python_docx_makes(tmp_path):
+    # the rows are parsed from one XML text: the same elements as add_row + cell.text
+    from docx import Document
+    from lxml import etree
+
+    from covgap.export.docx import _style, _table
+
+    rows = [["1", " x "], ["a\tb", "c\nd"], ["", "<&>\"'"], ["\r\n", "tab\t"],
+            ["lõm sóng", " "], ["xxx", "a  b"]]
+    doc = Document()
+    _style(doc)
+    fast = _table(doc, ["A", "B"], rows, "vi")
+    slow = doc.add_table(rows=1, cols=2)  # python-docx's own way, cell by cell
+    for values in rows:
+        for cell, text in zip(slow.add_row().cells, values, strict=True):
+            cell.text = text
+    def body(table):
+        return [etree.tostring(tr) for tr in table._tbl.tr_lst[1:]]
+    assert body(fast) == body(slow)
+    assert len(body(fast)) == len(rows)
+    path = tmp_path / "a.docx"
+    doc.save(str(path))
+    assert [[c.text for c in r.cells] for r in docx.Document(str(path)).tables[0].rows][1:] == [
+        [t.replace("\r", "\n") for t in r] for r in rows]  # each break a <w:br/>

@@ -591,3 +591,42 @@ def test_the_map_writers_warnings_reach_the_run(province, tmp_path, monkeypatch)
         run = rundir.write_run(result, tmp_path / "run", parallel=True)
     assert "the map left out 3 villages" in result.inputs.warnings
     assert "left out 3 villages" in (run / "manifest.json").read_text(encoding="utf-8")
+
+
+def test_a_document_error_in_the_child_is_an_output_error(province, tmp_path, monkeypatch):
+    result = covgap.run(province.config())
+    out = tmp_path / "out"  # the province's inputs are in tmp_path
+    out.mkdir()
+
+    def full(folder, **kwargs):
+        (folder / "appendix.docx").write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / "appendix.docx"))
+
+    monkeypatch.setattr(rundir, "write_documents", full)  # the forked child inherits it
+    with pytest.raises(OutputError, match=r"\(appendix.docx\): No space left on device"):
+        rundir.write_run(result, out / "run", parallel=True)
+    assert list(out.iterdir()) == []  # no run, no staging folder
+    monkeypatch.setattr(rundir, "write_documents",
+                        lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(OutputError, match=r"document writer \(process \d+\) was killed"):
+        rundir.write_run(result, out / "run", parallel=True)
+    assert list(out.iterdir()) == []
+
+
+def test_result_write_passes_parallel_on(province, tmp_path, monkeypatch):
+    result = covgap.run(province.config())
+    forks = []
+    real = rundir._Child
+
+    def counted(name, write):
+        forks.append(name)
+        return real(name, write)
+
+    monkeypatch.setattr(rundir, "_Child", counted)
+    serial = result.write(tmp_path / "serial", parallel=False)
+    assert forks == []
+    forked = result.write(tmp_path / "forked", parallel=True)
+    assert forks == ["map writer", "document writer"]
+    assert (forked / "appendix.docx").is_file()
+    for name in ("figures/map_province.png", "villages.csv"):
+        assert (serial / name).read_bytes() == (forked / name).read_bytes()

@@ -124,6 +124,9 @@ def _quoted(values: np.ndarray, text: np.ndarray | None = None) -> np.ndarray:
 
     ``text``: the same values as a numpy ``StringDType`` array, when already made.
     """
+    joined = "".join(values.tolist())
+    if not any(char in joined for char in _QUOTED):  # most columns: one scan, no copy
+        return values
     if text is None:
         text = values.astype(np.dtypes.StringDType())
     quote = np.zeros(len(values), dtype=bool)
@@ -145,7 +148,9 @@ def _field_texts(s: pd.Series) -> np.ndarray | None:
     """
     dtype = s.dtype
     if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
-        values = s.to_numpy(dtype=object, na_value="", copy=True)
+        # np.array(copy=True): pandas 3.1's StringArray.to_numpy(copy=True) can hand back
+        # its own array, which quoting would then change in the caller's table
+        values = np.array(s.to_numpy(dtype=object, na_value=""), dtype=object, copy=True)
         if not isinstance(dtype, pd.StringDtype) and len(values) and pd.api.types.infer_dtype(
                 values, skipna=False) != "string":
             return None
@@ -154,7 +159,12 @@ def _field_texts(s: pd.Series) -> np.ndarray | None:
         return np.array(list(map(str, s.tolist())), dtype=object)
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         values = s.to_numpy()
-        out = np.array([_FLOAT % v for v in values.tolist()], dtype=object)
+        if np.any((values == 0) & np.signbit(values)):  # -0.0 writes "-0": no dedup
+            out = np.array([_FLOAT % v for v in values.tolist()], dtype=object)
+        else:  # each distinct value formatted once (shares, counts, rounded metres)
+            distinct, where = np.unique(values, return_inverse=True)
+            texts = np.array([_FLOAT % v for v in distinct.tolist()], dtype=object)
+            out = texts[where.reshape(-1)]
         out[np.isnan(values)] = ""
         return out
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":
@@ -188,7 +198,7 @@ def _column_fields(s: pd.Series) -> np.ndarray | None:
     if kind not in ("string", "empty"):  # anything else: pandas' own text for it
         return _field_texts(safe_text(s))
     missing = s.isna().to_numpy()
-    values = s.to_numpy(dtype=object, copy=True)
+    values = np.array(s.to_numpy(dtype=object), dtype=object, copy=True)  # see _field_texts
     values[missing] = ""
     text = values.astype(np.dtypes.StringDType())
     first = np.strings.slice(text, 0, 1)

@@ -17,8 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape as xml_escape
 
 import geopandas as gpd
 import pandas as pd
@@ -27,7 +29,8 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsdecls, qn
+from docx.oxml.parser import parse_xml
 from docx.shared import Cm, Mm, Pt
 from pyproj import CRS
 
@@ -111,11 +114,55 @@ def _table(doc: DocumentType, headers: list[str], rows: list[list[str]],
         cells = table.add_row().cells
         merged = cells[0].merge(cells[-1])
         merged.text = msg("doc.none", language)
-    for values in rows:
-        cells = table.add_row().cells
-        for cell, text in zip(cells, values, strict=True):
-            cell.text = text
+    if rows:
+        widths = [tc.tcPr.tcW.get(qn("w:w")) for tc in table.rows[0]._tr.tc_lst]
+        body = parse_xml(f"<w:tbl {nsdecls('w')}>{_rows_xml(rows, widths)}</w:tbl>")
+        for tr in list(body):
+            table._tbl.append(tr)
     return table
+
+
+def _run_xml(text: str) -> str:
+    r"""Return ``<w:r>`` holding ``text`` as python-docx's ``cell.text = text`` makes it.
+
+    Runs of characters in ``<w:t>`` (``xml:space="preserve"`` when the run starts or
+    ends with whitespace), a tab as ``<w:tab/>``, a line break (``\n``, ``\r``) as
+    ``<w:br/>``; an empty text is an empty run.
+    """
+    if not text:
+        return "<w:r/>"
+    parts = []
+    for piece in re.split(r"([\t\r\n])", text):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            parts.append(f"<w:t{space}>{xml_escape(piece)}</w:t>")
+    return f"<w:r>{''.join(parts)}</w:r>"
+
+
+def _rows_xml(rows: list[list[str]], widths: list[str | None]) -> str:
+    """Return the ``<w:tr>`` elements of a table's rows, as ``add_row`` and ``cell.text`` make them.
+
+    A national appendix has about 90,000 rows: python-docx took some 0.6 ms a cell
+    (element by element, child lookups in a growing table); one parse of the rows' XML
+    gives the same elements.
+    """
+    heads = [f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/></w:tcPr><w:p>'
+             if w is not None else "<w:tc><w:p>" for w in widths]
+    runs: dict[str, str] = {}
+    out = []
+    for values in rows:
+        cells = []
+        for head, text in zip(heads, values, strict=True):
+            run = runs.get(text)
+            if run is None:
+                run = runs[text] = _run_xml(text)
+            cells.append(f"{head}{run}</w:p></w:tc>")
+        out.append(f"<w:tr>{''.join(cells)}</w:tr>")
+    return "".join(out)
 
 
 def _heading(doc: DocumentType, text: str) -> None:
@@ -141,6 +188,10 @@ def _village_rows(villages: pd.DataFrame, language: str, columns: list[str],
     v = villages.assign(_commune=villages["commune_code"].astype(str).map(commune_names)
                         .fillna(villages["commune_code"].astype(str)))
     v = v.sort_values(["_commune", "village_name", "village_id"], kind="stable")
+    # only the columns the rows show: to_dict over every village column took most of
+    # the time nationally
+    v = v[[c for c in dict.fromkeys(["_commune", "village_name", *columns]) if c in v.columns]]
+    translated: dict[str, str] = {}  # a national table repeats a few hundred texts
     rows = []
     for i, rec in enumerate(v.to_dict("records"), start=1):
         row = [str(i), rec["_commune"], _text(rec["village_name"])]
@@ -152,7 +203,10 @@ def _village_rows(villages: pd.DataFrame, language: str, columns: list[str],
                 row.append(number(float(value) / 1000, language, decimals=1)
                            if _text(value) else "")
             else:
-                row.append(_text(translate_text(_text(value), language)))
+                text = _text(value)
+                if text not in translated:
+                    translated[text] = _text(translate_text(text, language))
+                row.append(translated[text])
         rows.append(row)
     return rows
 

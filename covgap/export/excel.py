@@ -45,6 +45,12 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
+from xlsxwriter.utility import (
+    _preserve_whitespace,
+    _utf16_len,
+    _utf16_truncate,
+    xl_col_to_name,
+)
 
 from covgap._version import __version__
 from covgap.analysis.rules import min_rsrp_dbm, rule_text
@@ -566,10 +572,15 @@ def _write_table(ws: Worksheet, styles: _Styles, frame: pd.DataFrame, *,
         else:
             writers.append((j, columns[j], None, cell_formats[j]))
     write_number, write_string = ws.write_number, ws.write_string
+    rows = _RowXml(ws, styles, columns, numeric, cell_formats, formats)
     for i in range(n):
         r = head + 1 + i
         if heights[i] > 1:
             ws.set_row(r, 12.75 * heights[i])
+        # the last row stays xlsxwriter's: it writes it out at the close, and the order
+        # in which formats are first written out numbers them in styles.xml
+        if i < n - 1 and (rows.total(r, i) if flags[i] else rows.write(r, i)):
+            continue
         if flags[i]:
             for j, values, _f, _fs in writers:
                 _write(ws, styles, r, j, values[i], bold=True, bg_color=_TOTAL_FILL,
@@ -591,6 +602,164 @@ def _write_table(ws: Worksheet, styles: _Styles, frame: pd.DataFrame, *,
                     write_string(r, j, v, fmts[i])
             else:
                 _write(ws, styles, r, j, v, num_format=formats[j])
+
+
+class _RowXml:
+    """A table's plain rows as xlsxwriter's streaming mode writes them, made faster.
+
+    xlsxwriter (``constant_memory``) keeps a row's cells until the next row starts, then
+    writes each as XML, some 15 us a cell in Python: a national report holds about two
+    million.  Here each column's cell texts (the value escaped as xlsxwriter escapes it,
+    in the XML it writes) are made once, and a row is written by joining them, straight
+    into the worksheet's row file, after xlsxwriter has written out the rows before it.
+    The bytes are the same: the row element is xlsxwriter's own, cells are joined in
+    column order, and each cell's format gets its number in styles.xml at the moment
+    xlsxwriter would give it (its first cell written out).  A row holding a value this
+    does not write (rich text, a boolean or a date in a text column) is left to
+    xlsxwriter (:meth:`write` returns False).
+    """
+
+    def __init__(self, ws: Worksheet, styles: _Styles, columns: list[list[Any]],
+                 numeric: list[bool], cell_formats: list[Any], formats: list[str | None]
+                 ) -> None:
+        self.ws = ws
+        n = len(columns[0]) if columns else 0
+        self.special = [False] * n
+        self.columns: list[tuple[str, list[str | None], Any, bool]] = []
+        escape = ws._escape_data
+        control = ws._escape_control_characters
+        half = ws.xls_strmax // 2
+        for j, values in enumerate(columns):
+            letters = xl_col_to_name(j)
+            if numeric[j]:
+                bodies = [None if v is None else f"><v>{v:.16G}</v></c>" for v in values]
+                self.columns.append((letters, bodies, cell_formats[j], True))
+                continue
+            number = styles(num_format=formats[j])
+            fmts = list(cell_formats[j])
+            bodies = [None] * n
+            made: dict[str, str] = {}
+            for i, v in enumerate(values):
+                if v is None:
+                    continue
+                if type(v) is str:
+                    if not v:
+                        bodies[i] = "/>" if fmts[i] is not None else None
+                    elif v.startswith("<r>"):
+                        self.special[i] = True
+                    else:
+                        body = made.get(v)
+                        if body is None:
+                            text = v
+                            if len(text) > half and _utf16_len(text) > ws.xls_strmax:
+                                text = _utf16_truncate(text, ws.xls_strmax)
+                            text = control(text)
+                            space = ' xml:space="preserve"' if _preserve_whitespace(
+                                text) else ""
+                            body = made[v] = (f' t="inlineStr"><is><t{space}>'
+                                              f"{escape(text)}</t></is></c>")
+                        bodies[i] = body
+                elif type(v) in (int, float):  # finite: _column_values made the rest None
+                    bodies[i] = f"><v>{v:.16G}</v></c>"
+                    fmts[i] = number
+                else:
+                    self.special[i] = True
+            self.columns.append((letters, bodies, fmts, False))
+        self._style: dict[int, str] = {}
+        self._values = columns
+        self._total_formats = [(styles(bold=True, bg_color=_TOTAL_FILL),
+                                styles(bold=True, bg_color=_TOTAL_FILL, quote_prefix=True),
+                                styles(bold=True, bg_color=_TOTAL_FILL, num_format=fmt))
+                               for fmt in formats]
+
+    def _s(self, fmt: Format | None) -> str:
+        """Return the cell's style attribute; number the format on first use, as xlsxwriter."""
+        if fmt is None:
+            return ""
+        text = self._style.get(id(fmt))
+        if text is None:
+            text = self._style[id(fmt)] = f' s="{fmt._get_xf_index()}"'
+        return text
+
+    def write(self, r: int, i: int) -> bool:
+        """Write row ``i`` of the table as sheet row ``r`` (0-based); False: not here."""
+        if self.special[i]:
+            return False
+        self._flush(r)
+        number = str(r + 1)
+        cells = []
+        first = last = -1
+        style = self._s
+        for j, (letters, bodies, fmt, single) in enumerate(self.columns):
+            body = bodies[i]
+            if body is None:
+                continue
+            if first < 0:
+                first = j
+            last = j
+            cells.append(f'<c r="{letters}{number}"{style(fmt if single else fmt[i])}{body}')
+        self._row(r, cells, first, last)
+        return True
+
+    def total(self, r: int, i: int) -> bool:
+        """Write row ``i``, a subtotal (bold on grey, every cell), as sheet row ``r``.
+
+        The cells :func:`_write` writes with ``bold``, the grey fill and the column's
+        number format: a blank for a missing value, text without the number format (with
+        the quote prefix when it starts like a formula), numbers with it.  False for a
+        value it does not write (rich text, a boolean, a date).
+        """
+        ws = self.ws
+        self._flush(r)
+        number = str(r + 1)
+        cells = []
+        style = self._s
+        escape, control = ws._escape_data, ws._escape_control_characters
+        for j, (letters, _bodies, _fmt, _single) in enumerate(self.columns):
+            v = self._values[j][i]
+            plain, quoted, numeric = self._total_formats[j]
+            if v is None:
+                cells.append(f'<c r="{letters}{number}"{style(plain)}/>')
+            elif type(v) is str:
+                v = _ILLEGAL.sub("", v)
+                fmt = quoted if v.startswith(FORMULA_START) else plain
+                if not v:
+                    cells.append(f'<c r="{letters}{number}"{style(fmt)}/>')
+                    continue
+                if v.startswith("<r>") or len(v) > ws.xls_strmax // 2:
+                    return False
+                text = control(v)
+                space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+                cells.append(f'<c r="{letters}{number}"{style(fmt)} t="inlineStr"><is>'
+                             f"<t{space}>{escape(text)}</t></is></c>")
+            elif type(v) in (int, float):
+                cells.append(f'<c r="{letters}{number}"{style(numeric)}><v>{v:.16G}</v></c>')
+            else:
+                return False
+        self._row(r, cells, 0, len(self.columns) - 1)
+        return True
+
+    def _flush(self, r: int) -> None:
+        """Have xlsxwriter write out the rows before ``r``, as its first cell of ``r`` does.
+
+        First, before any format of row ``r`` is numbered: those rows' formats are
+        numbered as they are written out.
+        """
+        if r > self.ws.previous_row:
+            self.ws._write_single_row(r)
+
+    def _row(self, r: int, cells: list[str], first: int, last: int) -> None:
+        """Write a row's cells (the rows before it written out already, :meth:`_flush`)."""
+        ws = self.ws
+        info = ws.row_info.pop(r, None)
+        if cells:
+            ws._check_dimensions(r, first)
+            ws._check_dimensions(r, last)
+            ws._write_row(r, None, info)
+            ws.fh.write("".join(cells))
+            ws._xml_end_tag("row")
+        elif info is not None:
+            ws._write_empty_row(r, None, info)
 
 
 def top_per_commune(gaps: pd.DataFrame, n: int) -> np.ndarray:

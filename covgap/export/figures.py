@@ -6,7 +6,8 @@
   line.
 - ``map_<commune_code>.png``: A5 landscape at 150 dpi (1240 x 874 px) for each commune
   with a gap (a lõm sóng village or a village without FTTH), the lõm sóng villages named.
-  At most :data:`MAX_COMMUNE_MAPS` of them.
+  At most ``[output] figures_max_communes`` of them (default 200), those with the most
+  gap villages first.
 
 Drawn in the run's metric CRS (so the scale bar is true), with matplotlib's Agg canvas
 directly (no pyplot, no display, no browser).  Labels use DejaVu Sans, which ships with
@@ -30,6 +31,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
+from covgap.config import OutputConfig
 from covgap.export.messages import msg, number
 
 if TYPE_CHECKING:
@@ -38,7 +40,8 @@ if TYPE_CHECKING:
 
     from covgap.export.documents import RunTables
 
-__all__ = ["COMMUNE_SIZE_PX", "PROVINCE_SIZE_PX", "gap_communes", "write_figures"]
+__all__ = ["COMMUNE_SIZE_PX", "PROVINCE_SIZE_PX", "CommuneFigure", "draw_commune",
+           "gap_communes", "max_commune_maps", "write_figures"]
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +49,6 @@ log = logging.getLogger(__name__)
 PROVINCE_SIZE_PX: tuple[int, int] = (2339, 1654)
 COMMUNE_SIZE_PX: tuple[int, int] = (1240, 874)
 PROVINCE_DPI, COMMUNE_DPI = 200, 150
-#: At most this many commune maps (the communes with the most villages with a gap
-#: first): a national run's thousands of communes would take an hour.
-MAX_COMMUNE_MAPS = 300
 
 #: Classes of the share of a commune's villages with mobile broadband, % (lower bounds).
 SHARE_CLASSES: tuple[tuple[float, str], ...] = (
@@ -271,40 +271,105 @@ def draw_province(tables: RunTables, path: Path, *, language: str) -> Path:
 def draw_commune(tables: RunTables, code: str, path: Path, *, language: str,
                  projected: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
                                   gpd.GeoDataFrame | None] | None = None) -> Path:
-    """Draw ``map_<commune_code>.png`` (A5 landscape, 200 dpi) for one commune.
+    """Draw ``map_<commune_code>.png`` (A5 landscape, 150 dpi) for one commune.
 
     The commune is outlined over its neighbours; its lõm sóng villages are named and
-    the proposed sites numbered by rank.
+    the proposed sites numbered by rank.  To draw many communes, :class:`CommuneFigure`
+    draws each on one figure (what :func:`write_figures` does): the same pixels, faster.
     """
-    communes, villages, cands = projected or _frame(tables)
-    mine = communes[communes["commune_code"] == code]
-    name = str(mine["commune_name"].iloc[0]) if len(mine) else code
-    with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=(COMMUNE_SIZE_PX[0] / COMMUNE_DPI,
-                              COMMUNE_SIZE_PX[1] / COMMUNE_DPI))
-        ax = fig.add_axes((0.02, 0.06, 0.68, 0.84))
-        _fit(ax, mine.total_bounds, margin=0.12)
-        x0, x1 = ax.get_xlim()
-        y0, y1 = ax.get_ylim()
-        around = communes.cx[x0:x1, y0:y1]
-        colours = ["#ffffff" if c == code else "#f0f0f0" for c in around["commune_code"]]
-        _polygons(ax, around, colours, edge="#999999", width=0.4)
-        _polygons(ax, mine, ["none"] * len(mine), edge="black", width=1.4)
-        near = villages.cx[x0:x1, y0:y1]
-        _villages(ax, near, scale=2.0, names=False)
-        _villages(ax, near[near["commune_code"] == code], scale=2.0, names=True)
-        if cands is not None:
-            _candidates(ax, cands.cx[x0:x1, y0:y1], scale=1.5)
-        _fit(ax, mine.total_bounds, margin=0.12)
-        _scale_bar(ax, language)
-        _north_arrow(ax, language)
-        fig.suptitle(msg("map.commune_title", language, commune=name), x=0.36, y=0.975,
-                     fontsize=11, fontweight="bold", va="top")
-        legend_ax = fig.add_axes((0.72, 0.06, 0.26, 0.84))
-        legend_ax.set_axis_off()
-        _legend(legend_ax, language, shading=False, loc="upper left")
-        _source(fig, tables, language)
-        return _save(fig, path, COMMUNE_DPI)
+    return CommuneFigure(tables, language=language, projected=projected).draw(code, path)
+
+
+class CommuneFigure:
+    """One A5 figure on which commune after commune is drawn: ``map_<commune_code>.png``.
+
+    What every commune map shares (the figure, its two axes, the legend, the source
+    line, the title's place) is made once; :meth:`draw` removes the previous commune's
+    artists and adds the next one's in the order a fresh figure would get them, so each
+    PNG is byte for byte the one a new figure draws, in about a third of the time.
+    The villages' and communes' bounds are computed once: each commune's neighbourhood
+    is found from them, then confirmed with the exact test ``GeoDataFrame.cx`` makes.
+
+    Parameters
+    ----------
+    tables : RunTables
+        :func:`covgap.export.documents.read_run_tables`.
+    language : {"vi", "en"}
+    projected : tuple of GeoDataFrame, optional
+        Communes, villages and candidates in the run's metric CRS (``_frame``), when
+        already made.
+
+    Examples
+    --------
+    >>> fig = CommuneFigure(read_run_tables("out/tinh-mau/2025"), language="vi")  # doctest: +SKIP
+    >>> fig.draw("15001", Path("map_15001.png"))  # doctest: +SKIP
+    """
+
+    def __init__(self, tables: RunTables, *, language: str,
+                 projected: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
+                                  gpd.GeoDataFrame | None] | None = None) -> None:
+        self.language = language
+        self.communes, self.villages, self.cands = projected or _frame(tables)
+        self._bounds = [shapely.bounds(frame.geometry.to_numpy()) if frame is not None
+                        else None for frame in (self.communes, self.villages, self.cands)]
+        with matplotlib.rc_context(_STYLE):
+            fig = Figure(figsize=(COMMUNE_SIZE_PX[0] / COMMUNE_DPI,
+                                  COMMUNE_SIZE_PX[1] / COMMUNE_DPI))
+            self.ax = fig.add_axes((0.02, 0.06, 0.68, 0.84))
+            self.title = fig.suptitle("", x=0.36, y=0.975, fontsize=11, fontweight="bold",
+                                      va="top")
+            legend_ax = fig.add_axes((0.72, 0.06, 0.26, 0.84))
+            legend_ax.set_axis_off()
+            _legend(legend_ax, language, shading=False, loc="upper left")
+            _source(fig, tables, language)
+        FigureCanvasAgg(fig)
+        self.figure = fig
+
+    def _near(self, which: int, box: tuple[float, float, float, float]) -> np.ndarray:
+        """Rows of communes (0), villages (1) or candidates (2) touching ``box`` (``.cx``)."""
+        frame = (self.communes, self.villages, self.cands)[which]
+        x0, x1, y0, y1 = box
+        b = self._bounds[which]
+        maybe = np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1)
+                               & (b[:, 3] >= y0))
+        geoms = frame.geometry.to_numpy()[maybe]
+        return maybe[shapely.intersects(geoms, shapely.box(x0, y0, x1, y1))]
+
+    def draw(self, code: str, path: Path) -> Path:
+        """Draw the commune ``code`` and save it as ``path`` (PNG, 1240 x 874 px).
+
+        Returns
+        -------
+        Path
+        """
+        ax, language = self.ax, self.language
+        for artist in [*ax.collections, *ax.patches, *ax.texts]:
+            artist.remove()  # the previous commune's
+        communes, villages, cands = self.communes, self.villages, self.cands
+        mine = communes[communes["commune_code"] == code]
+        name = str(mine["commune_name"].iloc[0]) if len(mine) else code
+        with matplotlib.rc_context(_STYLE):
+            # as on a new axes: _fit reads the axes' box, which an equal aspect has
+            # shrunk to the previous commune's limits (a pixel off here and there)
+            ax.set_aspect("auto")
+            _fit(ax, mine.total_bounds, margin=0.12)
+            box = (*ax.get_xlim(), *ax.get_ylim())
+            around = communes.iloc[self._near(0, box)]
+            colours = ["#ffffff" if c == code else "#f0f0f0" for c in around["commune_code"]]
+            _polygons(ax, around, colours, edge="#999999", width=0.4)
+            _polygons(ax, mine, ["none"] * len(mine), edge="black", width=1.4)
+            rows = self._near(1, box)
+            near = villages.iloc[rows]
+            _villages(ax, near, scale=2.0, names=False)
+            _villages(ax, near[near["commune_code"] == code], scale=2.0, names=True)
+            if cands is not None:
+                _candidates(ax, cands.iloc[self._near(2, box)], scale=1.5)
+            _fit(ax, mine.total_bounds, margin=0.12)
+            _scale_bar(ax, language)
+            _north_arrow(ax, language)
+            self.title.set_text(msg("map.commune_title", language, commune=name))
+            self.figure.savefig(path, dpi=COMMUNE_DPI, metadata={"Software": "covgap"})
+        return path
 
 
 def gap_communes(villages: gpd.GeoDataFrame) -> list[str]:
@@ -328,11 +393,24 @@ def gap_communes(villages: gpd.GeoDataFrame) -> list[str]:
     return sorted(counts.index, key=lambda c: (-counts[c], c))
 
 
-def write_figures(tables: RunTables, folder: str | Path, *, language: str) -> list[Path]:
+def max_commune_maps(tables: RunTables) -> int:
+    """Return how many commune maps a run's ``figures/`` holds: ``[output] figures_max_communes``.
+
+    Read from the run's record, so a rebuilt ``figures/`` has the maps the run had; a
+    run recorded before the setting existed gets its default.
+    """
+    output = (tables.manifest.get("config") or {}).get("output") or {}
+    value = output.get("figures_max_communes")
+    return int(value) if isinstance(value, int) else OutputConfig().figures_max_communes
+
+
+def write_figures(tables: RunTables, folder: str | Path, *, language: str,
+                  max_communes: int | None = None) -> list[Path]:
     """Write ``map_province.png`` and ``map_<commune_code>.png`` per commune with a gap.
 
-    At most :data:`MAX_COMMUNE_MAPS` commune maps, those with the most villages with a
-    gap; a log line says how many were left out.
+    At most ``max_communes`` commune maps, those with the most villages with a gap; a
+    log line says how many were left out.  One figure is redrawn commune after commune
+    (:class:`CommuneFigure`).
 
     Parameters
     ----------
@@ -341,6 +419,9 @@ def write_figures(tables: RunTables, folder: str | Path, *, language: str) -> li
     folder : str or Path
         Created if missing.
     language : {"vi", "en"}
+    max_communes : int, optional
+        Default: the run's ``[output] figures_max_communes`` (:func:`max_commune_maps`);
+        0 draws no commune map.
 
     Returns
     -------
@@ -350,15 +431,16 @@ def write_figures(tables: RunTables, folder: str | Path, *, language: str) -> li
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = [draw_province(tables, folder / "map_province.png", language=language)]
-    projected = _frame(tables)
+    cap = max_commune_maps(tables) if max_communes is None else max_communes
     codes = gap_communes(tables.villages)
-    if len(codes) > MAX_COMMUNE_MAPS:
-        log.warning("%d communes have a gap: drawing the %d with the most villages with a gap",
-                    len(codes), MAX_COMMUNE_MAPS)
-        codes = codes[:MAX_COMMUNE_MAPS]
-    for code in codes:
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)
-        out.append(draw_commune(tables, code, folder / f"map_{safe}.png", language=language,
-                                projected=projected))
+    if len(codes) > cap:
+        log.warning("%d communes have a gap: drawing the %d with the most villages with a "
+                    "gap ([output] figures_max_communes)", len(codes), cap)
+        codes = codes[:cap]
+    if codes:
+        figure = CommuneFigure(tables, language=language, projected=_frame(tables))
+        for code in codes:  # one figure, redrawn commune after commune
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)
+            out.append(figure.draw(code, folder / f"map_{safe}.png"))
     log.info("wrote %d figures in %s", len(out), folder)
     return out

@@ -113,11 +113,15 @@ def write_run(result: Result, directory: str | Path | None = None, *,
         Without it an existing directory is an error and is left untouched; a folder
         or file that is not a run directory is refused even with it.
     parallel : bool, optional
-        Write the maps in a child process (:func:`os.fork`) while this one writes the
-        tables, the GeoPackage, the workbooks and the charts.  Default: where the
-        system can fork, has more than one core, and this process runs no other
-        Python thread.  The maps and the report are pure
-        Python, so threads would take turns on the interpreter; a process runs beside.
+        Write the maps in a child process (:func:`os.fork`), and the documents
+        (``appendix.docx``, ``figures/``) in another once the GeoPackage they read is
+        written, while this one writes the tables, the GeoPackage, the workbooks and the
+        charts.  Default: where the system can fork, has more than one core, and this
+        process runs no other Python thread.  The writers are mostly pure Python, so
+        threads would take turns on the interpreter; processes run side by side.  An
+        error in a child is raised here as if its writer had run here (an
+        :class:`OSError` becomes :class:`~covgap.errors.OutputError`), and nothing is
+        written.
 
     Returns
     -------
@@ -144,24 +148,34 @@ def write_run(result: Result, directory: str | Path | None = None, *,
         if result.coverage is not None:
             result.coverage.write_geotiffs(folder)
         if result.analysis is not None:
-            maps = _MapWriter(result, folder) if (
-                _can_fork() if parallel is None else parallel) else None
+            fork = _can_fork() if parallel is None else parallel
+            children: list[_Child] = []
             try:
+                if fork:
+                    if result.coverage is not None:
+                        # the radius model's unions, built once (on both cores) before
+                        # the fork: the GeoPackage here and the maps there both read them
+                        _ = result.coverage.areas
+                    children.append(_Child("map writer", lambda: _maps_caught(result, folder)))
                 write_tables(result, folder)
                 write_geopackage(result, folder / "results.gpkg")
+                # the documents read the GeoPackage and indicators.csv, both written now
+                if fork:
+                    children.append(_Child("document writer",
+                                           lambda: _documents_caught(result, folder)))
+                else:
+                    _keep_warnings(result, _documents_caught(result, folder))
                 write_report(result, folder / "report.xlsx")
                 write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
                 write_plots(result, folder / "plots")
+                if not fork:
+                    _write_maps(result, folder)
+                for child in children:
+                    child.finish(result)
             except BaseException:
-                if maps is not None:
-                    maps.stop()  # before the staging folder goes
+                for child in children:
+                    child.stop()  # before the staging folder goes
                 raise
-            if maps is None:
-                _write_maps(result, folder)
-            else:
-                maps.finish()
-            write_documents(folder, language=result.config.output.language,
-                            record=result.manifest())
             result.timings["exports"] = time.perf_counter() - t0
             if "exports" not in result.stages_run:
                 result.stages_run.append("exports")
@@ -264,8 +278,17 @@ def _maps_caught(result: Result, folder: Path) -> list[tuple[Any, type, str, int
     return [(w.message, w.category, w.filename, w.lineno) for w in caught]
 
 
+def _documents_caught(result: Result, folder: Path) -> list[tuple[Any, type, str, int]]:
+    """Write ``appendix.docx`` and ``figures/``; return their warnings (as the maps')."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_documents(folder, language=result.config.output.language,
+                        record=result.manifest())
+    return [(w.message, w.category, w.filename, w.lineno) for w in caught]
+
+
 def _keep_warnings(result: Result, caught: list[tuple[Any, type, str, int]]) -> None:
-    """Add the map's covgap warnings to the run's, and warn them here."""
+    """Add a writer's covgap warnings to the run's, and warn them here."""
     for message, category, filename, lineno in caught:
         text = str(message)
         if issubclass(category, CovgapWarning) and text not in result.inputs.warnings:
@@ -300,31 +323,39 @@ def _die_with_parent() -> None:
             pass
 
 
-class _MapWriter:
-    """The maps written by a forked child while the parent writes the other outputs.
+class _Child:
+    """A writer run by a forked child while the parent writes the other outputs.
 
-    The child inherits the run (no copy, no pickling), writes ``map.html`` and ``maps/``
-    into the same staging folder, and sends back through a pipe its warnings or its
-    error, which :meth:`finish` raises in the parent as if the maps had been written
-    there: an :class:`OSError` becomes :class:`~covgap.errors.OutputError` in
+    The child inherits the run (no copy, no pickling), writes into the same staging
+    folder, and sends back through a pipe the warnings ``write`` returns or its error,
+    which :meth:`finish` raises in the parent as if the writer had run there: an
+    :class:`OSError` becomes :class:`~covgap.errors.OutputError` in
     :func:`write_atomic`, and the staging folder is removed.  A child that dies without
     a word (killed, out of memory) is an :class:`OSError` too.  If the parent fails
     first, :meth:`stop` kills the child before the staging folder is removed.
+
+    Parameters
+    ----------
+    name : str
+        What the child writes, for messages ("map writer").
+    write : callable
+        Writes the files; returns the warnings caught (message, category, file, line).
     """
 
-    def __init__(self, result: Result, folder: Path) -> None:
-        self.result = result
-        read, write = os.pipe()
+    def __init__(self, name: str, write: Callable[[], list[tuple[Any, type, str, int]]]
+                 ) -> None:
+        self.name = name
+        read, pipe_write = os.pipe()
         with warnings.catch_warnings():  # Python 3.12+ warns of fork with threads
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
-        if pid == 0:  # the child: write the maps, report, leave without cleaning up
+        if pid == 0:  # the child: write, report, leave without cleaning up
             code = 0
             try:
                 os.close(read)
                 _die_with_parent()
                 try:
-                    payload: tuple[str, Any] = ("ok", _maps_caught(result, folder))
+                    payload: tuple[str, Any] = ("ok", write())
                 except BaseException as exc:  # every error goes to the parent
                     payload = ("error", exc)
                 try:
@@ -333,39 +364,43 @@ class _MapWriter:
                 except Exception:  # an error (or warning) pickle refuses: its text
                     what = payload[1]
                     data = pickle.dumps(("error", RuntimeError(
-                        f"the map writer failed: {type(what).__name__}: {what}")))
-                with os.fdopen(write, "wb") as pipe:
+                        f"the {name} failed: {type(what).__name__}: {what}")))
+                with os.fdopen(pipe_write, "wb") as pipe:
                     pipe.write(data)
             except BaseException:  # never return into the parent's code
                 code = 1
             finally:
                 os._exit(code)
-        os.close(write)
+        os.close(pipe_write)
         self.pid, self._read = pid, read
 
-    def finish(self) -> None:
-        """Wait for the maps; keep their warnings, or raise their error."""
+    def finish(self, result: Result) -> None:
+        """Wait for the child; keep its warnings in ``result``, or raise its error."""
         with os.fdopen(self._read, "rb") as pipe:
             data = pipe.read()
+        self._read = -1
         _, status = os.waitpid(self.pid, 0)
         if not data:
             how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                    else f"exited with status {os.waitstatus_to_exitcode(status)}")
-            raise OSError(errno.EIO, f"the map writer (process {self.pid}) {how} before "
-                                     "writing the maps")
+            raise OSError(errno.EIO, f"the {self.name} (process {self.pid}) {how} before "
+                                     "writing its files")
         kind, value = pickle.loads(data)
         if kind == "error":
             raise value
-        _keep_warnings(self.result, value)
+        _keep_warnings(result, value)
 
     def stop(self) -> None:
         """Kill the child and wait for it (the parent failed: nothing will be kept)."""
+        if self._read < 0:
+            return  # finished already
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         os.waitpid(self.pid, 0)
         os.close(self._read)
+        self._read = -1
 
 
 # --- the protocol (module docstring) -------------------------------------------------
