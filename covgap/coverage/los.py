@@ -1238,7 +1238,12 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
     for f in range(nf):
         threshold = min(threshold, -NU_MIN * NU_MIN * wavelengths[f] / 2.0)
     ground0 = z0 - tx_h
-    for k in prange(ty.size):
+    # prange hands each thread a contiguous block of iterations; interleaving the rays
+    # gives every thread rays in every direction, so both get their share of the cells
+    # that need a search (they cluster where the best signal so far is weak)
+    rays = ty.size
+    for q in prange(rays):
+        k = 2 * q if 2 * q < rays else 2 * (q - (rays + 1) // 2) + 1
         x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
         n = last[k]  # only as far as the last sample the ray owns
         if n <= 0:
