@@ -763,6 +763,21 @@ def _geometry(sy, sx, ty, tx):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _step(x_major, sign, j0, slope, u0, s_minor, s):  # pragma: no cover - compiled
+    """Place sample s of a ray (:func:`_geometry`) on the grid.
+
+    Returns its major index, minor coordinate, the minor index of the cell it falls in,
+    and that cell's row and column.
+    """
+    j = j0 + sign * s
+    m = s_minor + slope * sign * (u0 + s)
+    mi = math.floor(m + 0.5)
+    if x_major:
+        return j, m, mi, mi, j
+    return j, m, mi, j, mi
+
+
+@njit(cache=True)
 def _steps(x_major, sign, j0, n, slope, u0, s_minor, r0, r1, c0, c1):  # pragma: no cover
     """How many of a ray's n samples to walk: while they read only the window's DEM.
 
@@ -795,13 +810,8 @@ def _assign_owners(sy, sx, ty, tx, r0, r1, c0, c1, todo, owner_ray,
         x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
         n = _steps(x_major, sign, j0, n, slope, u0, s_minor, r0, r1, c0, c1)
         for s in range(n):
-            j = j0 + sign * s
-            m = s_minor + slope * sign * (u0 + s)
-            mi = math.floor(m + 0.5)
-            if x_major:
-                rr, cc = mi - r0, j - c0
-            else:
-                rr, cc = j - r0, mi - c0
+            _, m, mi, row, col = _step(x_major, sign, j0, slope, u0, s_minor, s)
+            rr, cc = row - r0, col - c0
             if rr < 0 or rr >= h or cc < 0 or cc >= w or not todo[rr, cc]:
                 continue
             off = abs(m - mi)
@@ -841,13 +851,8 @@ def _sweep_los(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m, ty,
             step_m = cell * math.sqrt(1.0 + slope * slope)
             horizon = -np.inf
             for s in range(n):
-                j = j0 + sign * s
-                m = s_minor + slope * sign * (u0 + s)
-                mi = math.floor(m + 0.5)
-                if x_major:
-                    rr, cc = mi - r0, j - c0
-                else:
-                    rr, cc = j - r0, mi - c0
+                j, m, mi, row, col = _step(x_major, sign, j0, slope, u0, s_minor, s)
+                rr, cc = row - r0, col - c0
                 d = (u0 + s) * step_m
                 if 0 <= rr < h and 0 <= cc < w and not math.isnan(dist[rr, cc]):
                     off = abs(m - mi)
@@ -1260,13 +1265,7 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
         zc[0] = z0
         for s in range(n):
             i = s + 1
-            j = j0 + sign * s
-            m = s_minor + slope * sign * (u0 + s)
-            mi = math.floor(m + 0.5)
-            if x_major:
-                rows[i], cols[i] = mi, j
-            else:
-                rows[i], cols[i] = j, mi
+            j, m, _, rows[i], cols[i] = _step(x_major, sign, j0, slope, u0, s_minor, s)
             d[i] = (u0 + s) * step_m
             z = _sample(dem, oy, ox, rows_all, cols_all, x_major, j, m)
             if math.isnan(z):
