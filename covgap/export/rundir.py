@@ -156,20 +156,21 @@ def write_run(result: Result, directory: str | Path | None = None, *,
                         # the radius model's unions, built once (on both cores) before
                         # the fork: the GeoPackage here and the maps there both read them
                         _ = result.coverage.areas
-                    children.append(_Child("map writer", lambda: _maps_caught(result, folder)))
+                    children.append(_Child("map writer",
+                                           lambda: _caught(_write_maps, result, folder)))
                 write_tables(result, folder)
                 write_geopackage(result, folder / "results.gpkg")
                 # the documents read the GeoPackage and indicators.csv, both written now
                 if fork:
                     children.append(_Child("document writer",
-                                           lambda: _documents_caught(result, folder)))
+                                           lambda: _caught(_write_documents, result, folder)))
                 else:
-                    _keep_warnings(result, _documents_caught(result, folder))
+                    _keep_warnings(result, _caught(_write_documents, result, folder))
                 write_report(result, folder / "report.xlsx")
                 write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
                 write_plots(result, folder / "plots")
                 if not fork:
-                    _write_maps(result, folder)
+                    _keep_warnings(result, _caught(_write_maps, result, folder))
                 for child in children:
                     child.finish(result)
             except BaseException:
@@ -266,24 +267,21 @@ def gap_file_name(operator: str) -> str:
 
 
 def _write_maps(result: Result, folder: Path) -> None:
-    """Write ``map.html`` (and ``maps/`` for a large run); keep its warnings for the record."""
-    _keep_warnings(result, _maps_caught(result, folder))
+    """Write ``map.html`` (and ``maps/`` for a large run)."""
+    write_maps(result, folder, max_villages=result.config.output.map_max_villages)
 
 
-def _maps_caught(result: Result, folder: Path) -> list[tuple[Any, type, str, int]]:
-    """Write the maps; return their warnings (message, category, file, line)."""
+def _write_documents(result: Result, folder: Path) -> None:
+    """Write ``appendix.docx`` and ``figures/``."""
+    write_documents(folder, language=result.config.output.language, record=result.manifest())
+
+
+def _caught(write: Callable[[Result, Path], None], result: Result, folder: Path
+            ) -> list[tuple[Any, type, str, int]]:
+    """Run one writer; return its warnings (message, category, file, line)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        write_maps(result, folder, max_villages=result.config.output.map_max_villages)
-    return [(w.message, w.category, w.filename, w.lineno) for w in caught]
-
-
-def _documents_caught(result: Result, folder: Path) -> list[tuple[Any, type, str, int]]:
-    """Write ``appendix.docx`` and ``figures/``; return their warnings (as the maps')."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        write_documents(folder, language=result.config.output.language,
-                        record=result.manifest())
+        write(result, folder)
     return [(w.message, w.category, w.filename, w.lineno) for w in caught]
 
 
