@@ -355,6 +355,7 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
     out = cells.rasters()
     no_terrain = np.empty((0, 0), dtype="float32")
     no_heights = np.empty((0, 0), dtype="float64")
+    no_table = np.empty(0, dtype="float64")
     no_grid = LossGrid(np.empty((0, 0)), 0.0, 1.0, 0.0, 1.0)
     pending: dict[int, tuple[TerrainWindow, np.ndarray, LossGrid]] = {}
     for gid, g in task.groups.iterrows():
@@ -369,7 +370,7 @@ def run_tile(task: TileTask, tick: Callable[[int], None] | None = None) -> TileR
             part = (slice(r0 - tw.row0, r0 - tw.row0 + h), slice(c0 - tw.col0, c0 - tw.col0 + w))
             # what the terrain adds to smooth ground, on every path (P.526 through nu =
             # 0): the empirical models already hold smooth ground's loss
-            cells.add(out, gid, g, (r0, c0, h, w), radius, np.empty(0),
+            cells.add(out, gid, g, (r0, c0, h, w), radius, no_table,
                       np.ascontiguousarray(tw.excess_db[part]),
                       np.ascontiguousarray(heights[part]), grid_loss)
         else:
