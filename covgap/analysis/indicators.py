@@ -39,7 +39,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
+
+from covgap.io.crs import project_xy
 
 __all__ = [
     "ANY_SHARE",
@@ -50,7 +52,6 @@ __all__ = [
     "indicator_table",
     "meets",
     "percent",
-    "project_xy",
     "register_location_ids",
     "round_half_up",
     "shown_percent",
@@ -218,46 +219,6 @@ def shown_percent(value: Fraction | None, target: float | None, *, higher: bool 
     step = Fraction(1, 10**max_digits)
     cut = (math.floor(value / step) if higher else math.ceil(value / step)) * step
     return float(cut)
-
-
-def project_xy(points: np.ndarray, crs: Any, to_crs: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Return the coordinates of points in another CRS: ``to_crs(...).x`` and ``.y``.
-
-    The numbers of ``GeoSeries.to_crs`` (the same always-xy pyproj transformation of
-    each coordinate) without building the projected geometries; NaN where a point is
-    missing or empty.
-
-    Parameters
-    ----------
-    points : array of shapely Points
-    crs, to_crs : pyproj.CRS or anything it accepts
-        The points' CRS and the one wanted.
-
-    Returns
-    -------
-    (x, y) : arrays of float
-        In ``to_crs`` units.
-
-    Examples
-    --------
-    >>> from shapely import Point
-    >>> x, y = project_xy(np.array([Point(105.0, 0.0), None]), 4326, 32648)
-    >>> round(float(x[0]), 3), float(y[0]), bool(np.isnan(x[1]))
-    (500000.0, 0.0, True)
-    """
-    points = np.asarray(points, dtype=object)
-    x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
-    # GEOS refuses the x of an empty point: read the non-empty points only
-    has = ~shapely.is_missing(points) & ~shapely.is_empty(points)
-    has[has] = shapely.get_type_id(points[has]) == 0
-    x[has], y[has] = shapely.get_x(points[has]), shapely.get_y(points[has])
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.any() or CRS.from_user_input(crs).is_exact_same(CRS.from_user_input(to_crs)):
-        return np.where(ok, x, np.nan), np.where(ok, y, np.nan)
-    to = Transformer.from_crs(crs, to_crs, always_xy=True)
-    px, py = np.full(len(x), np.nan), np.full(len(y), np.nan)
-    px[ok], py[ok] = to.transform(x[ok], y[ok])
-    return px, py
 
 
 #: Columns of the sites layer that name a tower or location in the operator's register.

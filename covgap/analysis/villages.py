@@ -29,7 +29,6 @@ from covgap.analysis.indicators import (
     INDICATORS,
     commune_table,
     indicator_table,
-    project_xy,
     site_locations,
 )
 from covgap.analysis.places import commune_centres, place_figures, place_table
@@ -39,6 +38,7 @@ from covgap.config import TECHNOLOGIES, Config, LegalConfig, RulesConfig, load_c
 from covgap.coverage import Coverage
 from covgap.errors import CovgapWarning
 from covgap.io import WGS84, Inputs, read_commune_targets
+from covgap.io.crs import project_xy
 
 __all__ = ["SIGNAL_STATUSES", "VILLAGE_COLUMNS", "Analysis", "analyse", "signal_status"]
 

@@ -10,9 +10,11 @@ projected metric CRS per run.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
-from pyproj import CRS
+import shapely
+from pyproj import CRS, Transformer
 from pyproj.crs import ProjectedCRS
 from pyproj.crs.coordinate_operation import TransverseMercatorConversion
 from pyproj.exceptions import CRSError
@@ -21,6 +23,7 @@ __all__ = [
     "WGS84",
     "choose_metric_crs",
     "parse_crs",
+    "project_xy",
     "vn2000_tm3",
 ]
 
@@ -150,3 +153,44 @@ def choose_metric_crs(lon: np.ndarray, configured: str = "auto") -> CRS:
     centre = float(np.median(lon)) if lon.size else 105.0
     # UTM 48N spans 102-108 E, 49N spans 108-114 E: the zone of the province's centre.
     return CRS.from_epsg(32648 if centre < 108.0 else 32649)
+
+
+def project_xy(points: np.ndarray, crs: Any, to_crs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return the coordinates of points in another CRS: ``to_crs(...).x`` and ``.y``.
+
+    The numbers of ``GeoSeries.to_crs`` (the same always-xy pyproj transformation of
+    each coordinate) without building the projected geometries; NaN where a point is
+    missing or empty.
+
+    Parameters
+    ----------
+    points : array of shapely Points
+    crs, to_crs : pyproj.CRS or anything it accepts
+        The points' CRS and the one wanted.
+
+    Returns
+    -------
+    (x, y) : arrays of float
+        In ``to_crs`` units.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> x, y = project_xy(np.array([Point(105.0, 0.0), None]), 4326, 32648)
+    >>> round(float(x[0]), 3), float(y[0]), bool(np.isnan(x[1]))
+    (500000.0, 0.0, True)
+    """
+    points = np.asarray(points, dtype=object)
+    x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    # GEOS refuses the x of an empty point: read the non-empty points only
+    has = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+    has[has] = shapely.get_type_id(points[has]) == 0
+    x[has], y[has] = shapely.get_x(points[has]), shapely.get_y(points[has])
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any() or CRS.from_user_input(crs).is_exact_same(CRS.from_user_input(to_crs)):
+        return np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+    to = Transformer.from_crs(crs, to_crs, always_xy=True)
+    px, py = np.full(len(x), np.nan), np.full(len(y), np.nan)
+    px[ok], py[ok] = to.transform(x[ok], y[ok])
+    return px, py
+
