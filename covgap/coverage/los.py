@@ -120,7 +120,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from covgap.coverage.losstable import LossGrid, interpolate_loss, pattern_gain_db
+from covgap.coverage.losstable import LossGrid, interpolate_log_loss, pattern_gain_db
 from covgap.coverage.propagation import EFFECTIVE_HEIGHT_MAX_M
 from covgap.errors import InputError, check_option
 
@@ -1312,7 +1312,7 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
                 horizon = angle
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _needed(need, mean_m, ground0, mast, dist, east, north, rr, cc, b_eirp, b_azimuth,
             b_beamwidth, b_floor, b_best, b_radius, b_tables, b_heights, b_log_d0, b_step_d,
             b_log_h0, b_step_h):  # pragma: no cover - compiled
@@ -1328,18 +1328,29 @@ def _needed(need, mean_m, ground0, mast, dist, east, north, rr, cc, b_eirp, b_az
         heff = mast
     else:
         heff = max(min(ground0 + mast - mean_m, EFFECTIVE_HEIGHT_MAX_M), mast)
-    bearing = math.degrees(math.atan2(east, north))
+    log_d = math.log(max(dist, 1.0))
+    log_h = math.log(heff)
+    bearing = np.nan  # worked out once, for the first frequency that needs the pattern
     for f in range(need.size):
         need[f] = False
         if dist > b_radius[f]:
             continue
+        loss = interpolate_log_loss(b_tables[f, :, :b_heights[f]], b_log_d0[f], b_step_d[f],
+                                    b_log_h0[f], b_step_h[f], log_d, log_h)
+        # first without the pattern (a gain <= 0 dB): most cells fail already
+        strongest = -np.inf
+        for s in range(b_eirp.shape[1]):
+            strongest = max(strongest, b_eirp[f, s])
+        upper = strongest - loss
+        if upper < b_floor or upper + BOUND_MARGIN_DB <= b_best[f, rr, cc]:
+            continue
+        if math.isnan(bearing):
+            bearing = math.degrees(math.atan2(east, north))
         strongest = -np.inf
         for s in range(b_eirp.shape[1]):
             strongest = max(strongest, b_eirp[f, s] + pattern_gain_db(
                 bearing, b_azimuth[f, s], b_beamwidth[f, s]))
-        upper = strongest - interpolate_loss(b_tables[f, :, :b_heights[f]], b_log_d0[f],
-                                             b_step_d[f], b_log_h0[f], b_step_h[f], dist,
-                                             heff)
+        upper = strongest - loss
         need[f] = upper >= b_floor and upper + BOUND_MARGIN_DB > b_best[f, rr, cc]
 
 

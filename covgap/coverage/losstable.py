@@ -20,7 +20,7 @@ from numba import njit
 
 from covgap.coverage.propagation import pathloss_db
 
-__all__ = ["LossGrid", "interpolate_loss", "pattern_gain_db"]
+__all__ = ["LossGrid", "interpolate_log_loss", "interpolate_loss", "pattern_gain_db"]
 
 #: The terrain model tabulates path loss against log distance (from 1 m) and log
 #: effective height (from the mast up) at these many points, and interpolates
@@ -77,9 +77,17 @@ class LossGrid:
 @njit(cache=True, nogil=True)
 def interpolate_loss(grid, log_d0, step_d, log_h0, step_h, d, h):  # pragma: no cover - compiled
     """Bilinear interpolation of a :class:`LossGrid` at distance d, effective height h."""
+    return interpolate_log_loss(grid, log_d0, step_d, log_h0, step_h, math.log(max(d, 1.0)),
+                                math.log(h))
+
+
+@njit(cache=True, nogil=True, inline='always')
+def interpolate_log_loss(grid, log_d0, step_d, log_h0, step_h, log_d,
+                         log_h):  # pragma: no cover - compiled
+    """:func:`interpolate_loss` from log(max(d, 1)) and log(h), for callers that reuse them."""
     nd, nh = grid.shape
-    fd = (math.log(max(d, 1.0)) - log_d0) / step_d
-    fh = (math.log(h) - log_h0) / step_h
+    fd = (log_d - log_d0) / step_d
+    fh = (log_h - log_h0) / step_h
     fd = min(max(fd, 0.0), nd - 1.0)
     fh = min(max(fh, 0.0), nh - 1.0)
     i = min(int(fd), nd - 2)
