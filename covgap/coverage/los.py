@@ -1341,8 +1341,7 @@ def _needed(need, mean_m, ground0, mast, dist, east, north, rr, cc, b_eirp, b_az
         strongest = -np.inf
         for s in range(b_eirp.shape[1]):
             strongest = max(strongest, b_eirp[f, s])
-        upper = strongest - loss
-        if upper < b_floor or upper + BOUND_MARGIN_DB <= b_best[f, rr, cc]:
+        if not _can_win(strongest - loss, b_floor, b_best[f, rr, cc]):
             continue
         if math.isnan(bearing):
             bearing = math.degrees(math.atan2(east, north))
@@ -1350,8 +1349,13 @@ def _needed(need, mean_m, ground0, mast, dist, east, north, rr, cc, b_eirp, b_az
         for s in range(b_eirp.shape[1]):
             strongest = max(strongest, b_eirp[f, s] + pattern_gain_db(
                 bearing, b_azimuth[f, s], b_beamwidth[f, s]))
-        upper = strongest - loss
-        need[f] = upper >= b_floor and upper + BOUND_MARGIN_DB > b_best[f, rr, cc]
+        need[f] = _can_win(strongest - loss, b_floor, b_best[f, rr, cc])
+
+
+@njit(cache=True, inline='always')
+def _can_win(upper, floor, best):  # pragma: no cover - compiled
+    """Whether a bound on a cell's signal (dBm) reaches the floor and beats the best so far."""
+    return upper >= floor and upper + BOUND_MARGIN_DB > best
 
 
 @njit(cache=True)
