@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import time
 from pathlib import Path
 
 import docx
@@ -248,6 +251,45 @@ def test_figures_max_communes_caps_the_commune_maps(vi_run, tmp_path):
     assert [p.name for p in paths] == ["map_province.png"]
     del tables.manifest["config"]["output"]["figures_max_communes"]  # an older run's record
     assert max_commune_maps(tables) == 200
+
+
+def test_commune_maps_drawn_on_two_processes_are_the_serial_ones(vi_run, tmp_path):
+    from covgap.export.figures import write_figures
+
+    tables = read_run_tables(vi_run)
+    codes = gap_communes(tables.villages)
+    assert len(codes) >= 3
+    order: list[str] = []
+    serial = write_figures(tables, tmp_path / "serial", language="vi", parallel=False,
+                           meanwhile=lambda: order.append("appendix"))
+    shared = write_figures(tables, tmp_path / "shared", language="vi", parallel=True,
+                           meanwhile=lambda: order.append("appendix"))
+    assert order == ["appendix", "appendix"]  # run once either way, in this process
+    assert [p.name for p in shared] == [p.name for p in serial]
+    assert [p.name for p in serial] == ["map_province.png", *(f"map_{c}.png" for c in codes)]
+    for a, b in zip(serial, shared, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    # every map once: no leftover or half-written file beside them
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == sorted(
+        p.name for p in serial)
+
+
+def test_a_failing_figure_child_fails_the_figures(vi_run, tmp_path, monkeypatch):
+    from covgap.export import figures
+
+    tables = read_run_tables(vi_run)
+    parent = os.getpid()
+    real = figures.CommuneFigure.draw
+
+    def draw(self, code, path):
+        if os.getpid() != parent:  # only in the forked child
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(self, code, path)
+
+    monkeypatch.setattr(figures.CommuneFigure, "draw", draw)
+    with pytest.raises(OSError, match="No space left on device"):  # the child's error, here
+        figures.write_figures(tables, tmp_path / "f", language="vi", parallel=True,
+                              meanwhile=lambda: time.sleep(1.0))  # the child draws first
 
 
 def test_appendix_rows_are_the_elements_python_docx_makes(tmp_path):

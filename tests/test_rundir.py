@@ -616,17 +616,20 @@ def test_a_document_error_in_the_child_is_an_output_error(province, tmp_path, mo
 def test_result_write_passes_parallel_on(province, tmp_path, monkeypatch):
     result = covgap.run(province.config())
     forks = []
-    real = rundir._Child
+    real = rundir.Child
 
     def counted(name, write):
         forks.append(name)
         return real(name, write)
 
-    monkeypatch.setattr(rundir, "_Child", counted)
+    monkeypatch.setattr(rundir, "Child", counted)
     serial = result.write(tmp_path / "serial", parallel=False)
     assert forks == []
     forked = result.write(tmp_path / "forked", parallel=True)
     assert forks == ["map writer", "document writer"]
     assert (forked / "appendix.docx").is_file()
-    for name in ("figures/map_province.png", "villages.csv"):
+    figures = sorted(p.relative_to(serial) for p in (serial / "figures").iterdir())
+    assert len(figures) >= 3  # the province and commune maps, two processes drew these
+    assert figures == sorted(p.relative_to(forked) for p in (forked / "figures").iterdir())
+    for name in (*figures, "villages.csv"):
         assert (serial / name).read_bytes() == (forked / name).read_bytes()

@@ -154,8 +154,8 @@ def read_run_tables(run_dir: str | Path) -> RunTables:
                      prices_given=_prices_given(manifest))
 
 
-def write_documents(folder: str | Path, *, language: str, record: dict[str, Any] | None = None
-                    ) -> list[Path]:
+def write_documents(folder: str | Path, *, language: str, record: dict[str, Any] | None = None,
+                    parallel: bool | None = None) -> list[Path]:
     """Write ``appendix.docx`` and ``figures/`` into a run directory (or its staging folder).
 
     Parameters
@@ -166,6 +166,9 @@ def write_documents(folder: str | Path, *, language: str, record: dict[str, Any]
     record : dict, optional
         The run record when ``manifest.json`` is not written yet (:func:`write_run`
         writes it last).
+    parallel : bool, optional
+        Draw the commune maps on two processes, this one writing the appendix first
+        (:func:`~covgap.export.figures.write_figures`).  Default: where it can fork.
 
     Returns
     -------
@@ -182,11 +185,16 @@ def write_documents(folder: str | Path, *, language: str, record: dict[str, Any]
         tables.metric_crs = str((record.get("inputs") or {}).get("metric_crs")
                                 or tables.metric_crs)
         tables.prices_given = _prices_given(record)
-    figures = write_figures(tables, folder / "figures", language=language)
     province = folder / "figures" / "map_province.png"
-    docx = write_appendix(tables, folder / "appendix.docx", language=language,
-                          figure=province if province.is_file() else None)
-    return [*figures, docx]
+    docx: list[Path] = []
+
+    def appendix() -> None:  # after the province map it shows, beside the commune maps
+        docx.append(write_appendix(tables, folder / "appendix.docx", language=language,
+                                   figure=province if province.is_file() else None))
+
+    figures = write_figures(tables, folder / "figures", language=language, parallel=parallel,
+                            meanwhile=appendix)
+    return [*figures, *docx]
 
 
 def rebuild_documents(run_dir: str | Path, *, language: str | None = None) -> list[Path]:

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +35,9 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from covgap.config import OutputConfig
+from covgap.export.fork import Child, can_fork, caught_warnings
 from covgap.export.messages import msg, number
+from covgap.export.plots import save_png
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -229,8 +234,7 @@ def _source(fig: Figure, tables: RunTables, language: str) -> None:
 
 def _save(fig: Figure, path: Path, dpi: int) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=dpi, metadata={"Software": "covgap"})
-    return path
+    return save_png(fig, path, dpi=dpi)
 
 
 def draw_province(tables: RunTables, path: Path, *, language: str) -> Path:
@@ -368,7 +372,7 @@ class CommuneFigure:
             _scale_bar(ax, language)
             _north_arrow(ax, language)
             self.title.set_text(msg("map.commune_title", language, commune=name))
-            self.figure.savefig(path, dpi=COMMUNE_DPI, metadata={"Software": "covgap"})
+            save_png(self.figure, path, dpi=COMMUNE_DPI)
         return path
 
 
@@ -405,12 +409,15 @@ def max_commune_maps(tables: RunTables) -> int:
 
 
 def write_figures(tables: RunTables, folder: str | Path, *, language: str,
-                  max_communes: int | None = None) -> list[Path]:
+                  max_communes: int | None = None, parallel: bool | None = None,
+                  meanwhile: Callable[[], object] | None = None) -> list[Path]:
     """Write ``map_province.png`` and ``map_<commune_code>.png`` per commune with a gap.
 
     At most ``max_communes`` commune maps, those with the most villages with a gap; a
     log line says how many were left out.  One figure is redrawn commune after commune
-    (:class:`CommuneFigure`).
+    (:class:`CommuneFigure`); with ``parallel``, a forked child draws too, each process
+    taking the next commune from a shared counter, so the maps are shared out as they
+    finish (each map is drawn the same way whichever process draws it: same bytes).
 
     Parameters
     ----------
@@ -422,6 +429,14 @@ def write_figures(tables: RunTables, folder: str | Path, *, language: str,
     max_communes : int, optional
         Default: the run's ``[output] figures_max_communes`` (:func:`max_commune_maps`);
         0 draws no commune map.
+    parallel : bool, optional
+        Draw the commune maps on two processes.  Default: where the system can fork,
+        has a second core and this process runs no other thread
+        (:func:`covgap.export.fork.can_fork`).
+    meanwhile : callable, optional
+        Work for this process once ``map_province.png`` is written, while the child
+        starts on the commune maps (the appendix, which shows the province map); this
+        process then joins the drawing.  Without a child it runs before the commune maps.
 
     Returns
     -------
@@ -437,10 +452,52 @@ def write_figures(tables: RunTables, folder: str | Path, *, language: str,
         log.warning("%d communes have a gap: drawing the %d with the most villages with a "
                     "gap ([output] figures_max_communes)", len(codes), cap)
         codes = codes[:cap]
-    if codes:
-        figure = CommuneFigure(tables, language=language, projected=_frame(tables))
-        for code in codes:  # one figure, redrawn commune after commune
-            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)
-            out.append(figure.draw(code, folder / f"map_{safe}.png"))
+    paths = [folder / f"map_{''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in code)}.png"
+             for code in codes]
+    # two codes with one file name (a later map replaces an earlier) stay in one process
+    share = (can_fork() if parallel is None else parallel) and len(set(paths)) > 1 \
+        and len(set(paths)) == len(paths)
+    if not share:
+        if meanwhile is not None:
+            meanwhile()
+        _draw_communes(tables, language, codes, paths, iter(range(len(codes))))
+    else:
+        projected = _frame(tables)  # once, before the fork
+        counter = multiprocessing.get_context("fork").Value("q", 0)
+
+        def turns() -> Iterator[int]:
+            while True:
+                with counter.get_lock():
+                    i = counter.value
+                    counter.value = i + 1
+                if i >= len(codes):
+                    return
+                yield i
+
+        child = Child("figure writer", lambda: caught_warnings(lambda: _draw_communes(
+            tables, language, codes, paths, turns(), projected)))
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            _draw_communes(tables, language, codes, paths, turns(), projected)
+            for message, category, filename, lineno in child.finish():
+                warnings.warn_explicit(message, category, filename, lineno)
+        except BaseException:
+            child.stop()
+            raise
+    out.extend(paths)
     log.info("wrote %d figures in %s", len(out), folder)
     return out
+
+
+def _draw_communes(tables: RunTables, language: str, codes: list[str], paths: list[Path],
+                   turns: Iterator[int], projected: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
+                                                          gpd.GeoDataFrame | None] | None = None
+                   ) -> None:
+    """Draw the commune maps ``codes[i]`` into ``paths[i]`` for each ``i`` of ``turns``."""
+    figure: CommuneFigure | None = None
+    for i in turns:  # one figure, redrawn commune after commune
+        if figure is None:
+            figure = CommuneFigure(tables, language=language,
+                                   projected=projected or _frame(tables))
+        figure.draw(codes[i], paths[i])

@@ -29,7 +29,8 @@ from covgap.export.excel import indicator_label
 if TYPE_CHECKING:
     from covgap.result import Result
 
-__all__ = ["COMMUNE_INDICATORS", "plot_communes", "plot_province", "write_plots"]
+__all__ = ["COMMUNE_INDICATORS", "PNG_COMPRESS_LEVEL", "plot_communes", "plot_province",
+           "save_png", "write_plots"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,21 @@ def _colours(values: np.ndarray, target: float | None) -> list[str]:
     return [_MET if v >= target else _NOT_MET for v in values]
 
 
+#: zlib level of every PNG covgap writes (charts and maps): Pillow's default.
+PNG_COMPRESS_LEVEL = 6
+
+
+def save_png(fig: Figure, path: Path, *, dpi: int, tight: bool = False) -> Path:
+    """Save a figure drawn on an Agg canvas as a PNG (``tight``: cropped to its artists)."""
+    fig.savefig(path, dpi=dpi, bbox_inches="tight" if tight else None,
+                metadata={"Software": "covgap"},
+                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    return path
+
+
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=_DPI, bbox_inches="tight", metadata={"Software": "covgap"})
-    return path
+    return save_png(fig, path, dpi=_DPI, tight=True)
 
 
 def _target_of(result: Result, indicator: str) -> float | None:

@@ -58,13 +58,11 @@ import json
 import logging
 import math
 import os
-import pickle
 import re
 import secrets
 import shutil
 import signal
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -77,6 +75,7 @@ from covgap.errors import CovgapWarning, OutputError
 from covgap.export.csv import write_csv
 from covgap.export.documents import write_documents
 from covgap.export.excel import write_lists, write_report
+from covgap.export.fork import Caught, Child, can_fork, caught_warnings
 from covgap.export.gpkg import write_geopackage
 from covgap.export.lists import all_gaps, gap_operators, operator_gaps
 from covgap.export.map import write_maps
@@ -115,8 +114,9 @@ def write_run(result: Result, directory: str | Path | None = None, *,
     parallel : bool, optional
         Write the maps in a child process (:func:`os.fork`), and the documents
         (``appendix.docx``, ``figures/``) in another once the GeoPackage they read is
-        written, while this one writes the tables, the GeoPackage, the workbooks and the
-        charts.  Default: where the system can fork, has more than one core, and this
+        written (it shares the commune maps with a child of its own), while this one
+        writes the tables, the GeoPackage, the workbooks and the charts.  Default: where
+        the system can fork, has more than one core, and this
         process runs no other Python thread.  The writers are mostly pure Python, so
         threads would take turns on the interpreter; processes run side by side.  An
         error in a child is raised here as if its writer had run here (an
@@ -148,31 +148,32 @@ def write_run(result: Result, directory: str | Path | None = None, *,
         if result.coverage is not None:
             result.coverage.write_geotiffs(folder)
         if result.analysis is not None:
-            fork = _can_fork() if parallel is None else parallel
-            children: list[_Child] = []
+            fork = can_fork() if parallel is None else parallel
+            children: list[Child] = []
             try:
                 if fork:
                     if result.coverage is not None:
                         # the radius model's unions, built once (on both cores) before
                         # the fork: the GeoPackage here and the maps there both read them
                         _ = result.coverage.areas
-                    children.append(_Child("map writer",
-                                           lambda: _caught(_write_maps, result, folder)))
+                    children.append(Child("map writer", lambda: caught_warnings(
+                        lambda: _write_maps(result, folder))))
                 write_tables(result, folder)
                 write_geopackage(result, folder / "results.gpkg")
                 # the documents read the GeoPackage and indicators.csv, both written now
                 if fork:
-                    children.append(_Child("document writer",
-                                           lambda: _caught(_write_documents, result, folder)))
+                    children.append(Child("document writer", lambda: caught_warnings(
+                        lambda: _write_documents(result, folder, parallel=True))))
                 else:
-                    _keep_warnings(result, _caught(_write_documents, result, folder))
+                    _keep_warnings(result, caught_warnings(
+                        lambda: _write_documents(result, folder, parallel=False)))
                 write_report(result, folder / "report.xlsx")
                 write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
                 write_plots(result, folder / "plots")
                 if not fork:
-                    _keep_warnings(result, _caught(_write_maps, result, folder))
+                    _keep_warnings(result, caught_warnings(lambda: _write_maps(result, folder)))
                 for child in children:
-                    child.finish(result)
+                    _keep_warnings(result, child.finish())
             except BaseException:
                 for child in children:
                     child.stop()  # before the staging folder goes
@@ -271,134 +272,19 @@ def _write_maps(result: Result, folder: Path) -> None:
     write_maps(result, folder, max_villages=result.config.output.map_max_villages)
 
 
-def _write_documents(result: Result, folder: Path) -> None:
-    """Write ``appendix.docx`` and ``figures/``."""
-    write_documents(folder, language=result.config.output.language, record=result.manifest())
+def _write_documents(result: Result, folder: Path, *, parallel: bool) -> None:
+    """Write ``appendix.docx`` and ``figures/``; two processes draw when ``parallel``."""
+    write_documents(folder, language=result.config.output.language, record=result.manifest(),
+                    parallel=parallel)
 
 
-def _caught(write: Callable[[Result, Path], None], result: Result, folder: Path
-            ) -> list[tuple[Any, type, str, int]]:
-    """Run one writer; return its warnings (message, category, file, line)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        write(result, folder)
-    return [(w.message, w.category, w.filename, w.lineno) for w in caught]
-
-
-def _keep_warnings(result: Result, caught: list[tuple[Any, type, str, int]]) -> None:
+def _keep_warnings(result: Result, caught: list[Caught]) -> None:
     """Add a writer's covgap warnings to the run's, and warn them here."""
     for message, category, filename, lineno in caught:
         text = str(message)
         if issubclass(category, CovgapWarning) and text not in result.inputs.warnings:
             result.inputs.warnings.append(text)
         warnings.warn_explicit(message, category, filename, lineno)
-
-
-def _can_fork() -> bool:
-    """Whether the maps can be written by a forked child beside the other exports.
-
-    Only where :func:`os.fork` exists, with a second core, and when this process runs
-    no other Python thread: a thread holding a lock at the fork (a progress display
-    writing to the terminal) would leave that lock held for ever in the child.
-    """
-    return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this (child) process when its parent dies.
-
-    A writer killed mid-run leaves its staging folder for the next run to remove; a map
-    writer outliving it would write on into a folder being removed.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):  # no prctl: the parent's stop() still kills it
-            pass
-
-
-class _Child:
-    """A writer run by a forked child while the parent writes the other outputs.
-
-    The child inherits the run (no copy, no pickling), writes into the same staging
-    folder, and sends back through a pipe the warnings ``write`` returns or its error,
-    which :meth:`finish` raises in the parent as if the writer had run there: an
-    :class:`OSError` becomes :class:`~covgap.errors.OutputError` in
-    :func:`write_atomic`, and the staging folder is removed.  A child that dies without
-    a word (killed, out of memory) is an :class:`OSError` too.  If the parent fails
-    first, :meth:`stop` kills the child before the staging folder is removed.
-
-    Parameters
-    ----------
-    name : str
-        What the child writes, for messages ("map writer").
-    write : callable
-        Writes the files; returns the warnings caught (message, category, file, line).
-    """
-
-    def __init__(self, name: str, write: Callable[[], list[tuple[Any, type, str, int]]]
-                 ) -> None:
-        self.name = name
-        read, pipe_write = os.pipe()
-        with warnings.catch_warnings():  # Python 3.12+ warns of fork with threads
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:  # the child: write, report, leave without cleaning up
-            code = 0
-            try:
-                os.close(read)
-                _die_with_parent()
-                try:
-                    payload: tuple[str, Any] = ("ok", write())
-                except BaseException as exc:  # every error goes to the parent
-                    payload = ("error", exc)
-                try:
-                    data = pickle.dumps(payload)
-                    pickle.loads(data)  # an error class the parent could not rebuild
-                except Exception:  # an error (or warning) pickle refuses: its text
-                    what = payload[1]
-                    data = pickle.dumps(("error", RuntimeError(
-                        f"the {name} failed: {type(what).__name__}: {what}")))
-                with os.fdopen(pipe_write, "wb") as pipe:
-                    pipe.write(data)
-            except BaseException:  # never return into the parent's code
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(pipe_write)
-        self.pid, self._read = pid, read
-
-    def finish(self, result: Result) -> None:
-        """Wait for the child; keep its warnings in ``result``, or raise its error."""
-        with os.fdopen(self._read, "rb") as pipe:
-            data = pipe.read()
-        self._read = -1
-        _, status = os.waitpid(self.pid, 0)
-        if not data:
-            how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-                   else f"exited with status {os.waitstatus_to_exitcode(status)}")
-            raise OSError(errno.EIO, f"the {self.name} (process {self.pid}) {how} before "
-                                     "writing its files")
-        kind, value = pickle.loads(data)
-        if kind == "error":
-            raise value
-        _keep_warnings(result, value)
-
-    def stop(self) -> None:
-        """Kill the child and wait for it (the parent failed: nothing will be kept)."""
-        if self._read < 0:
-            return  # finished already
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(self.pid, 0)
-        os.close(self._read)
-        self._read = -1
 
 
 # --- the protocol (module docstring) -------------------------------------------------
