@@ -2,8 +2,8 @@
 
 Each file is reduced to what it says, leaving out what legitimately differs between two
 runs of the same inputs: the manifest's clock times, timings, platform and absolute
-paths, the Excel file's creation time, the GeoPackage's change timestamps, and folium's random
-element ids in the maps.
+paths, the Excel file's creation time, the GeoPackage's change timestamps, folium's random
+element ids in the maps, and how the PNGs are compressed (their pixels are hashed).
 
     python scripts/run_digest.py RUN_DIR [--write FILE]
 
@@ -66,6 +66,17 @@ def _manifest(path: Path, roots: list[str]) -> str:
     return _sha(json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
 
 
+def _png(data: bytes) -> str:
+    """Hash the picture, not its compression: size, mode, pixels and text chunks."""
+    import io
+
+    from PIL import Image
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return _sha(repr((im.size, im.mode, sorted(im.text.items()) if hasattr(im, "text")
+                          else [])).encode() + im.tobytes())
+
+
 def _xlsx(path: Path) -> str:
     h = hashlib.sha256()
     with zipfile.ZipFile(path) as z:
@@ -73,7 +84,9 @@ def _xlsx(path: Path) -> str:
             if name == "docProps/core.xml":  # creation and modification times
                 continue
             h.update(name.encode())
-            h.update(_CLOCK.sub(b"<clock>", z.read(name)))
+            data = z.read(name)
+            h.update(_png(data).encode() if name.endswith(".png") else
+                     _CLOCK.sub(b"<clock>", data))
     return h.hexdigest()
 
 
@@ -117,6 +130,8 @@ def digest(run_dir: str | Path, *, roots: list[str] | None = None) -> dict[str, 
             out[rel] = _tif(path)
         elif path.suffix == ".html":
             out[rel] = _sha(_FOLIUM_ID.sub(b"_<id>", path.read_bytes()))
+        elif path.suffix == ".png":
+            out[rel] = _png(path.read_bytes())
         else:
             out[rel] = _sha(path.read_bytes())
     return out
