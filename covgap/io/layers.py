@@ -158,8 +158,10 @@ def normalize_technology(values: pd.Series) -> pd.Series:
     >>> normalize_technology(pd.Series(["LTE", "NR", "4g", "WCDMA"])).tolist()
     ['4G', '5G', '4G', '3G']
     """
-    keys = values.astype("string").map(lambda v: _key(v) if isinstance(v, str) else "")
-    return keys.map(_TECHNOLOGY_ALIASES).astype("string")
+    text = values.astype("string")
+    # one look-up per distinct spelling: a national site list repeats a handful of them
+    canonical = {v: _TECHNOLOGY_ALIASES.get(_key(v)) for v in text.dropna().unique()}
+    return text.map(canonical).astype("string")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -304,11 +306,21 @@ def _repair_polygons(gdf: gpd.GeoDataFrame, problems: Problems) -> gpd.GeoDataFr
 
 def _nearest_distance_m(points: gpd.GeoSeries, area: gpd.GeoDataFrame,
                         metric_crs: CRS) -> np.ndarray:
-    """Distance in metres from each geometry to the nearest feature of ``area``."""
-    pts = points.to_crs(metric_crs)
+    """Distance in metres from each geometry to the nearest feature of ``area``.
+
+    Geometries that touch a feature are 0 without a nearest-feature search (what the
+    search would return), so a layer that lies within the area costs one tree query.
+    """
+    pts = points.to_crs(metric_crs).to_numpy()
     polys = area.to_crs(metric_crs)
-    _, dist = polys.sindex.nearest(pts.to_numpy(), return_distance=True, return_all=False)
-    return np.asarray(dist)
+    dist = np.zeros(len(pts))
+    touching = np.zeros(len(pts), dtype=bool)
+    touching[polys.sindex.query(pts, predicate="intersects")[0]] = True
+    rest = np.flatnonzero(~touching)
+    if rest.size:
+        _, dist[rest] = polys.sindex.nearest(pts[rest], return_distance=True,
+                                             return_all=False)
+    return dist
 
 
 def _release(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
