@@ -332,8 +332,30 @@ def script_json(obj: Any) -> str:
 
 
 def texts(values: Iterable[Any]) -> list[str | None]:
-    """Return the values HTML-escaped (:func:`esc`), None for missing ones."""
-    return [esc(v) for v in values]
+    """Return the values HTML-escaped (:func:`esc`), None for missing ones.
+
+    Each distinct value (by type and value: 1, 1.0 and True are written differently) is
+    escaped once, and a pandas column is read as one array, not value by value.
+
+    Examples
+    --------
+    >>> texts(pd.Series(["<a>", "<a>", None, 1, 1.0]))
+    ['&lt;a&gt;', '&lt;a&gt;', None, '1', '1.0']
+    """
+    if isinstance(values, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        values = values.to_numpy(dtype=object)
+    seen: dict[tuple[type, Any], str | None] = {}
+    out: list[str | None] = []
+    for v in values:
+        try:
+            key = (type(v), v)
+            text = seen[key]
+        except KeyError:
+            text = seen[key] = esc(v)
+        except TypeError:  # not hashable
+            text = esc(v)
+        out.append(text)
+    return out
 
 
 def numbers(values: Any, digits: int = 0) -> list[float | int | None]:
