@@ -58,11 +58,12 @@ def generate_candidates(
     cells = coverage.cells
     frames = []
     if not cells.empty:
-        towers = cells.assign(xr=cells["x"].round(0), yr=cells["y"].round(0))
-        towers = towers.groupby(["xr", "yr"], sort=True).agg(
-            x=("x", "mean"), y=("y", "mean"), height_m=("height_m", "max"),
-            host_site_id=("site_id", lambda s: ";".join(sorted(set(s)))),
-            host_operator=("operator", lambda s: ";".join(sorted(set(s)))))
+        grouped = cells.assign(xr=cells["x"].round(0), yr=cells["y"].round(0)).groupby(
+            ["xr", "yr"], sort=True)
+        towers = grouped.agg(x=("x", "mean"), y=("y", "mean"), height_m=("height_m", "max"))
+        group = grouped.ngroup().to_numpy()
+        towers["host_site_id"] = _joined_sets(group, cells["site_id"], len(towers))
+        towers["host_operator"] = _joined_sets(group, cells["operator"], len(towers))
         if operator is not None:
             towers = towers[~towers["host_operator"].str.split(";").map(
                 lambda ops: operator in ops)]
@@ -82,6 +83,20 @@ def generate_candidates(
     out.insert(0, "candidate_id", [f"C{i + 1:05d}" for i in range(len(out))])
     return out[["candidate_id", "kind", "source", "x", "y", "height_m", "host_site_id",
                 "host_operator"]]
+
+
+def _joined_sets(group: np.ndarray, values: pd.Series, n: int) -> list[str]:
+    """``";".join(sorted(set(...)))`` of the values of each group ``0 .. n - 1``.
+
+    One pass over the rows (a pandas aggregation with a Python function slices the
+    column once per group: 8 of the national run's 9 s of candidates, profiled).
+    Rows of no group (``group`` NaN or negative) are left out.
+    """
+    sets: list[set] = [set() for _ in range(n)]
+    for g, v in zip(group.tolist(), values.tolist(), strict=True):
+        if g == g and g >= 0:  # not NaN
+            sets[int(g)].add(v)
+    return [";".join(sorted(s)) for s in sets]
 
 
 def _reach_m(config: Config) -> float:
