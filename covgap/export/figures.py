@@ -455,8 +455,8 @@ def write_figures(tables: RunTables, folder: str | Path, *, language: str,
     paths = [folder / f"map_{''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in code)}.png"
              for code in codes]
     # two codes with one file name (a later map replaces an earlier) stay in one process
-    share = (can_fork() if parallel is None else parallel) and len(set(paths)) > 1 \
-        and len(set(paths)) == len(paths)
+    share = ((can_fork() if parallel is None else parallel) and len(paths) > 1
+             and len(set(paths)) == len(paths))
     if not share:
         if meanwhile is not None:
             meanwhile()

@@ -116,10 +116,10 @@ def write_run(result: Result, directory: str | Path | None = None, *,
         (``appendix.docx``, ``figures/``) in another once the GeoPackage they read is
         written (it shares the commune maps with a child of its own), while this one
         writes the tables, the GeoPackage, the workbooks and the charts.  Default: where
-        the system can fork, has more than one core, and this
-        process runs no other Python thread.  The writers are mostly pure Python, so
-        threads would take turns on the interpreter; processes run side by side.  An
-        error in a child is raised here as if its writer had run here (an
+        the system can fork, has more than one core, and this process runs no other
+        Python thread (:func:`covgap.export.fork.can_fork`).  The writers are mostly
+        pure Python, so threads would take turns on the interpreter; processes run side
+        by side.  An error in a child is raised here as if its writer had run here (an
         :class:`OSError` becomes :class:`~covgap.errors.OutputError`), and nothing is
         written.
 
