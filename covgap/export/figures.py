@@ -37,7 +37,7 @@ from matplotlib.path import Path as MplPath
 from covgap.config import OutputConfig
 from covgap.export.fork import Child, can_fork, caught_warnings
 from covgap.export.messages import msg, number
-from covgap.export.plots import save_png
+from covgap.export.png import save_png
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -25,12 +25,12 @@ from matplotlib.figure import Figure
 
 from covgap.analysis.rules import rule_text
 from covgap.export.excel import indicator_label
+from covgap.export.png import save_png
 
 if TYPE_CHECKING:
     from covgap.result import Result
 
-__all__ = ["COMMUNE_INDICATORS", "PNG_COMPRESS_LEVEL", "plot_communes", "plot_province",
-           "save_png", "write_plots"]
+__all__ = ["COMMUNE_INDICATORS", "plot_communes", "plot_province", "write_plots"]
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +47,6 @@ def _colours(values: np.ndarray, target: float | None) -> list[str]:
     if target is None or np.isnan(target):
         return [_NO_TARGET] * len(values)
     return [_MET if v >= target else _NOT_MET for v in values]
-
-
-#: zlib level of every PNG covgap writes (charts and maps).  Pillow's default, 6, took
-#: 76 ms to write a commune map of ``figures/`` (1240 x 874 px) and 3 takes 40 ms (7 s
-#: CPU over a national run's 200 maps); the sample's 45 PNGs grow by 12% (4.2 -> 4.7 MB).
-PNG_COMPRESS_LEVEL = 3
-
-
-def save_png(fig: Figure, path: Path, *, dpi: int, tight: bool = False) -> Path:
-    """Save a figure drawn on an Agg canvas as a PNG (``tight``: cropped to its artists)."""
-    fig.savefig(path, dpi=dpi, bbox_inches="tight" if tight else None,
-                metadata={"Software": "covgap"},
-                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
-    return path
 
 
 def _save(fig: Figure, path: Path) -> Path:
