@@ -316,3 +316,20 @@ def test_appendix_rows_are_the_elements_python_docx_makes(tmp_path):
     doc.save(str(path))
     assert [[c.text for c in r.cells] for r in docx.Document(str(path)).tables[0].rows][1:] == [
         [t.replace("\r", "\n") for t in r] for r in rows]  # each break a <w:br/>
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_commune_maps_legend_stays_on_the_page(vi_run, language):
+    # the English "Village without coverage (lõm sóng)" ran past the right edge at 8 pt
+    from covgap.export.figures import CommuneFigure
+
+    figure = CommuneFigure(read_run_tables(vi_run), language=language)
+    fig = figure.figure
+    renderer = fig.canvas.get_renderer()
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legends) == 1
+    box = legends[0].get_window_extent(renderer)
+    width, height = fig.bbox.width, fig.bbox.height
+    assert 0 <= box.x0 < box.x1 <= width and 0 <= box.y0 < box.y1 <= height
+    texts = [t.get_text() for t in legends[0].get_texts()]
+    assert msg("map.lom_song", language).split()[0] in texts[0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import textwrap
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 PROVINCE_SIZE_PX: tuple[int, int] = (2339, 1654)
 COMMUNE_SIZE_PX: tuple[int, int] = (1240, 874)
 PROVINCE_DPI, COMMUNE_DPI = 200, 150
+#: Characters after which a commune map's legend label wraps (its panel is narrow).
+_COMMUNE_LEGEND_WRAP = 24
 
 #: Classes of the share of a commune's villages with mobile broadband, % (lower bounds).
 SHARE_CLASSES: tuple[tuple[float, str], ...] = (
@@ -169,7 +172,9 @@ def _north_arrow(ax: Axes, language: str) -> None:
                             "headlength": 12})
 
 
-def _legend(ax: Axes, language: str, *, shading: bool, **kwargs: object) -> None:
+def _legend(ax: Axes, language: str, *, shading: bool, wrap: int | None = None,
+            **kwargs: object) -> None:
+    """Draw the map legend in ``ax``; labels longer than ``wrap`` characters wrap."""
     handles: list[object] = []
     if shading:
         handles += [Patch(facecolor=c, edgecolor="#666666", label=lab)
@@ -183,6 +188,9 @@ def _legend(ax: Axes, language: str, *, shading: bool, **kwargs: object) -> None
                label=msg("map.covered", language)),
         Line2D([], [], ls="", marker="^", ms=9, color=_CANDIDATE, markeredgecolor="black",
                label=msg("map.candidate", language))]
+    if wrap:
+        for handle in handles:
+            handle.set_label(textwrap.fill(handle.get_label(), wrap))
     ax.legend(handles=handles, title=msg("map.share", language) if shading else None,
               frameon=True, fontsize=8, title_fontsize=8, **kwargs)
 
@@ -324,7 +332,9 @@ class CommuneFigure:
                                       va="top")
             legend_ax = fig.add_axes((0.72, 0.06, 0.26, 0.84))
             legend_ax.set_axis_off()
-            _legend(legend_ax, language, shading=False, loc="upper left")
+            # the panel is 26% of an A5 page: long labels wrap to stay on it
+            _legend(legend_ax, language, shading=False, wrap=_COMMUNE_LEGEND_WRAP,
+                    loc="upper left")
             _source(fig, tables, language)
         FigureCanvasAgg(fig)
         self.figure = fig
