@@ -214,12 +214,13 @@ def _lens(r, d):
 
 @pytest.mark.parametrize("exponent", [2.0, 3.5, 4.5])
 def test_reach_bounds_decide_most_pairs_and_agree_with_each_polygon(exponent):
-    # Footprints._sure settles most sector pairs from bounds on the reach, without the
+    # the reach bounds (radius._verdict, compiled) settle most sector pairs without the
     # edge test: every verdict must still be the polygon's own, cell by cell
     rng = np.random.default_rng(int(exponent * 10))
     n = 60
     x, y = rng.uniform(0, 10000, n), rng.uniform(0, 10000, n)
-    cells = _cells(x, y, rng.uniform(0, 360, n), rng.uniform(20, 180, n))
+    az = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0, 360, n))  # some omni
+    cells = _cells(x, y, az, rng.uniform(20, 180, n))
     radius = rng.uniform(200, 4000, n)
     feet = Footprints(cells, radius, pathloss_exponent=exponent, crs=32648)
     polys = footprints(cells, radius, pathloss_exponent=exponent)
@@ -231,6 +232,7 @@ def test_reach_bounds_decide_most_pairs_and_agree_with_each_polygon(exponent):
     got = feet._inside(ci, px, py)
     want = shapely.contains_xy(polys[ci], px, py)
     assert got.tolist() == want.tolist()
-    sure, todo = feet._sure(ci, px - x[ci], py - y[ci], radius[ci])
-    assert todo.mean() < 0.2 and sure.any()
-    assert got[sure].all()
+    status = feet._status(ci, px, py)
+    sure, todo = status == 1, status == 2
+    assert todo.mean() < 0.2 and sure.any() and (status == 0).any()
+    assert got[sure].all() and not got[status == 0].any()

@@ -11,7 +11,8 @@ valleys behind ridges come out covered here and not in the terrain model.
 A cell's footprint is a polygon: a disc drawn with 128 vertices, or a sector outline with
 a vertex every 2.5 degrees.  :class:`Footprints` answers "which cells cover this point"
 without drawing them: a spatial index of the points, one ball query per site location,
-then the point against the one edge of the outline facing it.  That is the polygon's own
+bounds on the reach that settle most (cell, point) pairs (compiled with numba), then the
+point against the one edge of the outline facing it for the rest.  That is the polygon's own
 test (the polygon is star-shaped around its site), so the verdicts are those of the
 drawn footprints; the polygons, and each operator's union of them, are built only when
 an output draws them (maps, GeoPackage, area shares of polygon villages).
@@ -19,6 +20,7 @@ an output draws them (maps, GeoPackage, area shares of polygon villages).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from numba import njit
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
@@ -46,7 +49,7 @@ _DISC_STEPS = 4 * _DISC_QUAD_SEGS
 _SECTOR_BEARINGS = np.linspace(0.0, 360.0, _SECTOR_STEPS, endpoint=False)
 _SECTOR_THETA = np.radians(_SECTOR_BEARINGS)
 #: Relative margin of the reach bounds that decide a point without the edge test
-#: (:meth:`Footprints._sure`); rounding in either test is some 1e-13.
+#: (:func:`_verdict`); rounding in either test is some 1e-13.
 _SURE_RTOL = 1e-9
 #: Pairs of (cell, point) tested at once: bounds the memory of a national run.
 _PAIR_CHUNK = 2_000_000
@@ -123,6 +126,91 @@ def footprints(cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
         ring = np.concatenate([ring, ring[:, :1]], axis=1)  # close the rings
         out[sector] = shapely.polygons(ring)
     return out
+
+
+#: What the reach bounds say of a (cell, point) pair (:func:`_verdict`).
+_OUT, _IN, _EDGE = 0, 1, 2
+_STEP_DEG = 360.0 / _SECTOR_STEPS
+_COS_STEP = math.cos(math.radians(_STEP_DEG))
+#: The disc polygon's inscribed circle: its edges come no nearer the site than this.
+_COS_DISC = math.cos(math.pi / _DISC_STEPS)
+
+
+@njit(cache=True, nogil=True)
+def _verdict(dx: float, dy: float, r: float, az: float, bw: float, n10: float) -> int:
+    """Say from bounds on the reach alone whether a point is in a cell's footprint.
+
+    The point lies ``dx, dy`` metres from the site; the answer is :data:`_OUT`,
+    :data:`_IN`, or :data:`_EDGE` (undecided: the edge test decides).
+
+    The footprint lies within the disc of radius ``r`` (a point on it is on the outline
+    at most, never strictly inside): outside it, out, as exactly as ``dx² + dy² < r²``
+    in numpy.  A disc polygon's edges come no nearer than ``r cos(pi / 128)``.  A sector's
+    outline at the point's bearing is the edge between two vertices at most one step
+    (2.5 degrees) away, whose reaches lie between the reach one step further off
+    boresight and one step nearer (the pattern only falls off boresight): the edge is no
+    farther than the larger and no nearer than the smaller times cos(step).  Each bound
+    keeps a relative margin (:data:`_SURE_RTOL`) far above the rounding of either test,
+    so the edge test would say the same.  The gain is :func:`antenna_gain_db`'s 3GPP
+    pattern, ``-min(12 (phi / bw)², 25)`` dB; ``n10`` is 10 x the path-loss exponent.
+    """
+    d2 = dx * dx + dy * dy
+    if not d2 < r * r:
+        return _OUT
+    dist = math.sqrt(d2)
+    if math.isnan(az):
+        return _IN if dist < r * _COS_DISC * (1.0 - _SURE_RTOL) else _EDGE
+    off = abs((math.degrees(math.atan2(dx, dy)) - az + 180.0) % 360.0 - 180.0)
+    near = max(off - _STEP_DEG, 0.0) / bw
+    if dist >= r * 10.0 ** (-min(12.0 * near * near, 25.0) / n10) * (1.0 + _SURE_RTOL):
+        return _OUT
+    far = min(off + _STEP_DEG, 180.0) / bw
+    if dist < (r * 10.0 ** (-min(12.0 * far * far, 25.0) / n10) * _COS_STEP
+               * (1.0 - _SURE_RTOL)):
+        return _IN
+    return _EDGE
+
+
+@njit(cache=True, nogil=True)
+def _pair_status(ci: np.ndarray, px: np.ndarray, py: np.ndarray, x: np.ndarray,
+                 y: np.ndarray, r: np.ndarray, az: np.ndarray, bw: np.ndarray,
+                 n10: float) -> np.ndarray:
+    """:func:`_verdict` of each (cell ``ci``, point ``px, py``) pair, int8."""
+    out = np.empty(len(ci), dtype=np.int8)
+    for i in range(len(ci)):
+        c = ci[i]
+        out[i] = _verdict(px[i] - x[c], py[i] - y[c], r[c], az[c], bw[c], n10)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _settle_pairs(loc_i: np.ndarray, pt_i: np.ndarray, starts: np.ndarray,
+                  counts: np.ndarray, order: np.ndarray, key_index: np.ndarray,
+                  px: np.ndarray, py: np.ndarray, x: np.ndarray, y: np.ndarray,
+                  r: np.ndarray, az: np.ndarray, bw: np.ndarray, n10: float,
+                  hit: np.ndarray, todo_c: np.ndarray, todo_p: np.ndarray) -> int:
+    """Test every cell of location ``loc_i[p]`` against point ``pt_i[p]``.
+
+    Set ``hit[key, point]`` where the bounds say inside, list the undecided pairs in
+    ``todo_c`` (cell) and ``todo_p`` (point); return how many.  A key already covering
+    the point skips its other cells (coverage is any cell's).
+    """
+    m = 0
+    for p in range(len(loc_i)):
+        q = pt_i[p]
+        s = starts[loc_i[p]]
+        for k in range(counts[loc_i[p]]):
+            c = order[s + k]
+            if hit[key_index[c], q]:
+                continue
+            v = _verdict(px[q] - x[c], py[q] - y[c], r[c], az[c], bw[c], n10)
+            if v == _IN:
+                hit[key_index[c], q] = True
+            elif v == _EDGE:
+                todo_c[m] = c
+                todo_p[m] = q
+                m += 1
+    return m
 
 
 class Footprints:
@@ -255,43 +343,54 @@ class Footprints:
         loc_i = np.concatenate(loc_parts)
         pt_i = np.concatenate(pt_parts)
         counts = np.diff(np.append(self._starts, len(self.x)))
-        step = max(1, _PAIR_CHUNK // 4)
+        # every cell of the location against the point: the reach bounds settle most
+        # pairs (compiled, writing ``hit``); the rest take the polygon's edge test
+        step = max(1, _PAIR_CHUNK // 4)  # a location holds a few cells
         for s in range(0, len(loc_i), step):
             li, pi = loc_i[s:s + step], pt_i[s:s + step]
-            n = counts[li]
-            # every cell of the location against the point
-            first = np.repeat(self._starts[li], n)
-            offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-            ci = self._order[first + offset]
-            pi = np.repeat(pi, n)
-            inside = self._inside(ci, x[pi], y[pi])
+            todo_c = np.empty(int(counts[li].sum()), dtype=np.intp)
+            todo_p = np.empty_like(todo_c)
+            m = _settle_pairs(li, pi, self._starts, counts, self._order, self.key_index,
+                              x, y, self.x, self.y, self.radius_m, self.azimuth,
+                              self.beamwidth, 10.0 * self.pathloss_exponent, hit,
+                              todo_c, todo_p)
+            ci, pi = todo_c[:m], todo_p[:m]
+            inside = self._edge(ci, x[pi], y[pi])
             hit[self.key_index[ci[inside]], pi[inside]] = True
         return hit
 
-    def _inside(self, ci: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-        """Whether each point lies strictly inside the footprint of cell ``ci``.
+    def _status(self, ci: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Return what the reach bounds say of each (cell ``ci``, point) pair.
 
-        The polygon is a fan of triangles (site, vertex k, vertex k + 1) in bearing
-        order; the point is in the one whose wedge holds its bearing, on the site's side
-        of the edge from vertex k to vertex k + 1.
+        :data:`_OUT`, :data:`_IN` or :data:`_EDGE` (the edge test decides), int8.
         """
+        ci = np.asarray(ci, dtype=np.intp)
+        return _pair_status(ci, np.asarray(px, float), np.asarray(py, float), self.x,
+                            self.y, self.radius_m, self.azimuth, self.beamwidth,
+                            10.0 * self.pathloss_exponent)
+
+    def _inside(self, ci: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Whether each point lies strictly inside the footprint of cell ``ci``."""
+        status = self._status(ci, px, py)
+        out = status == _IN
+        edge = np.flatnonzero(status == _EDGE)
+        out[edge] = self._edge(np.asarray(ci, dtype=np.intp)[edge], np.asarray(px)[edge],
+                               np.asarray(py)[edge])
+        return out
+
+    def _edge(self, ci: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Whether each point lies strictly inside the footprint of cell ``ci`` (edge test).
+
+        For points within the cell's disc.  The polygon is a fan of triangles (site,
+        vertex k, vertex k + 1) in bearing order; the point is in the one whose wedge
+        holds its bearing, on the site's side of the edge from vertex k to vertex k + 1.
+        The vertices are those
+        :func:`footprints` draws, by the same arithmetic (numpy, element by element).
+        """
+        if not len(ci):
+            return np.zeros(0, dtype=bool)
         cx, cy = self.x[ci], self.y[ci]
         r = self.radius_m[ci]
-        dx, dy = px - cx, py - cy
-        near = dx * dx + dy * dy < r * r  # outside the disc of radius r: never inside
-        ci, px, py, cx, cy, r = ci[near], px[near], py[near], cx[near], cy[near], r[near]
-        out = np.zeros(len(near), dtype=bool)
-        if not len(ci):
-            return out
-        # most sector pairs are far outside or deep inside the outline: bounds on the
-        # reach decide them; only the rest take the edge test
-        idx = np.flatnonzero(near)
-        sure, todo = self._sure(ci, px - cx, py - cy, r)
-        out[idx[sure]] = True
-        idx = idx[todo]
-        ci, px, py, cx, cy, r = ci[todo], px[todo], py[todo], cx[todo], cy[todo], r[todo]
-        if not len(ci):
-            return out
         dx, dy = px - cx, py - cy
         az = self.azimuth[ci]
         omni = np.isnan(az)
@@ -318,45 +417,7 @@ class Footprints:
         ex, ey = x1 - x0, y1 - y0
         side_point = ex * (py - y0) - ey * (px - x0)
         side_site = ex * (cy - y0) - ey * (cx - x0)
-        out[idx] = side_point * side_site > 0
-        return out
-
-    def _sure(self, ci: np.ndarray, dx: np.ndarray, dy: np.ndarray, r: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-        """Sector pairs the reach alone decides: (surely inside, still to test).
-
-        At the point's bearing the outline is the edge between two vertices at most one
-        step (2.5 degrees) away, whose reaches lie between the reach one step further
-        off boresight and one step nearer (the pattern only falls off boresight).  The
-        edge is no farther from the site than the larger reach and no nearer than the
-        smaller times cos(step).  A point beyond the first is outside, one within the
-        second inside, with a relative margin far above the rounding of either test, so
-        the edge test would say the same.  Omni cells are always tested.
-        """
-        sure = np.zeros(len(ci), dtype=bool)
-        todo = np.ones(len(ci), dtype=bool)
-        s = np.flatnonzero(~np.isnan(self.azimuth[ci]))
-        if not len(s):
-            return sure, todo
-        az, bw, r = self.azimuth[ci[s]], self.beamwidth[ci[s]], r[s]
-        dist = np.hypot(dx[s], dy[s])
-        off = np.abs((np.degrees(np.arctan2(dx[s], dy[s])) - az + 180.0) % 360.0 - 180.0)
-        step = 360.0 / _SECTOR_STEPS
-        n = 10.0 * self.pathloss_exponent
-
-        def reach(angle: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
-            gain = antenna_gain_db(az[rows] + angle, azimuth_deg=az[rows],
-                                   beamwidth_deg=bw[rows])
-            return r[rows] * 10.0 ** (gain / n)
-
-        out = dist >= reach(np.maximum(off - step, 0.0), slice(None)) * (1.0 + _SURE_RTOL)
-        rest = np.flatnonzero(~out)
-        deep = np.zeros(len(s), dtype=bool)
-        deep[rest] = dist[rest] < (reach(np.minimum(off[rest] + step, 180.0), rest)
-                                   * np.cos(np.radians(step)) * (1.0 - _SURE_RTOL))
-        sure[s[deep]] = True
-        todo[s[out | deep]] = False
-        return sure, todo
+        return side_point * side_site > 0
 
     # ------------------------------------------------------------------ polygons
 
