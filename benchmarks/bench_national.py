@@ -11,11 +11,14 @@ child's maximum resident set) is that model's alone.
 
 Baselines, in the same child, for the step that decides which village is covered:
 
-- radius: what an analyst writes with geopandas, like for like: it builds its own
-  footprints from the prepared cells (``GeoSeries.buffer`` discs for omni cells, the
-  sector outlines of the same antenna pattern as polygons), then ``gpd.sjoin`` of the
-  village points within them, covered = any 4G/5G footprint.  Its time includes the
-  footprints (covgap's coverage stage includes its own);
+- radius: what an analyst writes with geopandas, like for like: from the same checked
+  inputs, it prepares the cells as covgap's coverage stage does (the sites projected,
+  radio defaults and environments filled in, each cell's radius: covgap's own
+  functions, so neither side pays for this alone), builds its own footprints
+  (``GeoSeries.buffer`` discs for omni cells, the sector outlines of the same antenna
+  pattern as polygons), then ``gpd.sjoin`` of the village points within them, covered
+  = any 4G/5G footprint.  Its time includes the cells and the footprints (covgap's
+  coverage stage includes its own);
 - pathloss: the signal at each village point itself, from every cell within 20 km
   (scipy ``cKDTree``), by the same path loss and pattern, best server per operator.
 
@@ -114,21 +117,26 @@ def _reach_test_s(result) -> float:
 def radius_baseline(result) -> pd.Series:
     """Return the villages a geopandas sjoin puts within any 4G/5G footprint.
 
-    The baseline builds its own footprints from the prepared cells, as an analyst
-    would: discs with ``GeoSeries.buffer`` (32 segments a quarter, covgap's), sectors
-    as the outline of the antenna pattern's reach, a vertex every 2.5 degrees.
+    The baseline starts where covgap's coverage stage starts, from the checked inputs:
+    it prepares the cells with covgap's own functions (the sites projected, radio
+    defaults and environments filled in, each cell's radius), then builds its own
+    footprints as an analyst would: discs with ``GeoSeries.buffer`` (32 segments a
+    quarter, covgap's), sectors as the outline of the antenna pattern's reach, a vertex
+    every 2.5 degrees.
     """
     import geopandas as gpd
     import numpy as np
     import shapely
 
+    from covgap.coverage.compute import _prepared_cells
     from covgap.coverage.propagation import antenna_gain_db
+    from covgap.coverage.radius import cell_radius_m
 
-    cov = result.coverage
     cfg = result.config.coverage
-    cells = cov.cells[cov.cells["technology"].isin(cfg.technologies)]
+    cells = _prepared_cells(result.inputs, result.config)
+    cells = cells[cells["technology"].isin(cfg.technologies)]
     x, y = cells["x"].to_numpy(float), cells["y"].to_numpy(float)
-    radius = cells["radius_m"].to_numpy(float)
+    radius = cell_radius_m(cells, cfg)
     az = cells["azimuth_deg"].to_numpy(float)
     omni = np.isnan(az)
     shapes = []
