@@ -36,6 +36,7 @@ from covgap.analysis.shares import coverage_shares
 from covgap.analysis.usp import qualifies, usp_parts, village_classes
 from covgap.config import TECHNOLOGIES, Config, LegalConfig, RulesConfig, load_config
 from covgap.coverage import Coverage
+from covgap.coverage.cells import site_positions
 from covgap.errors import CovgapWarning
 from covgap.io import WGS84, Inputs, read_commune_targets
 from covgap.io.crs import project_xy
@@ -514,8 +515,8 @@ def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> 
     px, py = shapely.get_x(points), shapely.get_y(points)
     which = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
     if not mbb.empty and len(which):
-        xy = np.column_stack([mbb["x"].to_numpy(float), mbb["y"].to_numpy(float)])
-        where, first = np.unique(xy, axis=0, return_index=True)  # first cell at each location
+        # the first cell at each location
+        where, first, _ = site_positions(mbb["x"].to_numpy(float), mbb["y"].to_numpy(float))
         dist, loc = cKDTree(where).query(np.column_stack([px[which], py[which]]))
         cell = first[loc]
         site[which] = mbb["site_id"].to_numpy()[cell]

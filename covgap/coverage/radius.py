@@ -34,6 +34,7 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from covgap.config import CoverageConfig
+from covgap.coverage.cells import site_positions
 from covgap.coverage.propagation import antenna_gain_db
 from covgap.coverage.result import ModelOutput
 
@@ -254,12 +255,9 @@ class Footprints:
         self.key_index = np.array([lookup[k] for k in zip(
             self.operator.tolist(), self.technology.tolist(), strict=True)], dtype=np.intp)
         # site locations: cells at the same point share one ball query
-        xy = np.column_stack([self.x, self.y]) if len(self.x) else np.empty((0, 2))
-        loc_xy, self.location = np.unique(xy, axis=0, return_inverse=True)
-        self.location = self.location.ravel()
-        self.location_xy = loc_xy
+        self.location_xy, _first, self.location = site_positions(self.x, self.y)
         self._order = np.argsort(self.location, kind="stable")
-        self._starts = np.searchsorted(self.location[self._order], np.arange(len(loc_xy)))
+        self._starts = np.searchsorted(self.location[self._order], np.arange(len(self.location_xy)))
         self._lock = threading.Lock()
         self._polygons: np.ndarray | None = None
         self._areas: gpd.GeoDataFrame | None = None
