@@ -595,10 +595,14 @@ def _gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     table["fix"] = (mobile + "; " + fibre).str.strip("; ")
     table["fix_mobile"] = mobile
     table["fix_fibre"] = fibre
-    order = table.assign(
-        _usp=~table["usp_eligible"], _status=table["status"].map(_STATUS_ORDER),
-        _pop=-table["population"].fillna(0))
-    order = order.sort_values(["_usp", "_status", "_pop", "village_id"], kind="stable")
-    table = table.loc[order.index]
+    # the order from the four keys alone (pandas' sort, NA last), then one take of the
+    # table: sorting the whole table, copied, moved all its columns twice
+    keys = pd.DataFrame({"_usp": ~table["usp_eligible"],
+                         "_status": table["status"].map(_STATUS_ORDER),
+                         "_pop": -table["population"].fillna(0),
+                         "village_id": table["village_id"]}).reset_index(drop=True)
+    order = keys.sort_values(["_usp", "_status", "_pop", "village_id"],
+                             kind="stable").index.to_numpy()
+    table = table.take(order)
     table.insert(0, "priority", np.arange(1, len(table) + 1))
     return table.reset_index(drop=True)
