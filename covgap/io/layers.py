@@ -204,7 +204,9 @@ def _text(values: pd.Series) -> pd.Series:
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return str(v)
-    out = values.map(one).astype("string")
+    cells = values.to_numpy(dtype=object)
+    out = pd.Series([v if type(v) is str else one(v) for v in cells], index=values.index,
+                    name=values.name, dtype="string")
     return normalize_nfc(out)
 
 

@@ -34,6 +34,7 @@ them from the rest of the column (``context=True``).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -57,6 +58,8 @@ __all__ = [
 #: isolates (U+2066-U+2069) and the byte order mark / zero-width no-break space (U+FEFF).
 INVISIBLE_MARKS = "\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff"
 _INVISIBLE = re.compile(f"[{INVISIBLE_MARKS}]")
+#: Runs of white space (Unicode), one space in a normalised name.
+_SPACES = re.compile(r"\s+")
 
 #: Names of the legacy encodings this module detects and decodes.
 LEGACY_ENCODINGS = ("TCVN3", "VNI")
@@ -187,6 +190,7 @@ def _rhyme_ok(nucleus: str, coda: str, tone_at: int | None) -> bool:
     return nucleus in _NUCLEI_OPEN and not coda and tone_at != last
 
 
+@functools.lru_cache(maxsize=1 << 16)  # names repeat their words (Bản, Thôn, Nậm)
 def _syllable_ok(word: str) -> bool:
     """Whether ``word`` has the shape of one Vietnamese syllable (case-insensitive).
 
@@ -430,12 +434,21 @@ def normalize_nfc(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
     try:
-        strings = series.str
+        series.str  # noqa: B018 (pandas says whether the column can hold text)
     except AttributeError:  # no string values at all (numeric or all-missing dtype)
         return series.copy()
-    cleaned = strings.normalize("NFC").str.strip().str.replace(r"\s+", " ", regex=True)
-    # Non-strings give NA in ``cleaned``; keep the original value (None, NaN, 5) there.
-    return series.mask(cleaned.notna(), cleaned)
+    # each distinct text once, in plain Python (pandas' .str methods, chained, cost some
+    # ten times as much a cell); values that are not strings (None, NaN, 5) stay
+    cells = series.to_numpy(dtype=object)
+    out = cells.copy()
+    done: dict[str, str] = {}
+    for i, v in enumerate(cells):
+        if isinstance(v, str):
+            text = done.get(v)
+            if text is None:
+                text = done[v] = _SPACES.sub(" ", unicodedata.normalize("NFC", v).strip())
+            out[i] = text
+    return pd.Series(out, index=series.index, name=series.name, dtype=series.dtype)
 
 
 def strip_invisible(series: pd.Series) -> tuple[pd.Series, int]:

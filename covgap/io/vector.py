@@ -390,28 +390,31 @@ def number_column(frame: pd.DataFrame, column: str, problems: Problems | None = 
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype(float)
         return values, pd.Series(False, index=frame.index)
-    # numbers already (Excel cells) are taken as they are; only text is parsed
-    is_text = np.array([isinstance(v, str) for v in raw.to_numpy(dtype=object)], dtype=bool)
-    text = raw.where(is_text).astype("string").str.strip()
+    # numbers already (Excel cells) are taken as they are; only text is parsed, cell by
+    # cell in plain Python (pandas' string methods cost ten times as much a cell)
+    cells = raw.to_numpy(dtype=object)
+    is_text = np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
+    where = np.flatnonzero(is_text)
+    stripped = [v.strip() for v in cells[where]]
     labels = _classify(raw)
     ambiguous = labels.isin(["?.", "?,"]).astype(bool)
     decimal = _decimal_of(labels)
     if decimal is None and ambiguous.any():  # only then does the rest of the file matter
         decimal = _file_decimal(frame)
     if decimal == ",":
-        cleaned = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        cleaned = [t.replace(".", "").replace(",", ".") for t in stripped]
         ambiguous[:] = False
     elif decimal == ".":
-        cleaned = text.str.replace(",", "", regex=False)
+        cleaned = [t.replace(",", "") for t in stripped]
         ambiguous[:] = False
     else:  # each cell by its own form; the ambiguous ones cannot be read
-        comma = (labels == ",").to_numpy(dtype=bool)
-        cleaned = text.where(~comma, text.str.replace(".", "", regex=False)
-                             .str.replace(",", ".", regex=False))
-        dot = (labels == ".").to_numpy(dtype=bool)
-        cleaned = cleaned.where(~dot, text.str.replace(",", "", regex=False))
-        cleaned = cleaned.where(~ambiguous)
-    values = pd.to_numeric(cleaned, errors="coerce").astype(float)
+        cleaned = [t.replace(".", "").replace(",", ".") if label == "," else
+                   t.replace(",", "") if label == "." else
+                   None if label in ("?.", "?,") else t
+                   for t, label in zip(stripped, labels.to_numpy(dtype=object)[where],
+                                       strict=True)]
+    text = _strings(stripped, where, raw.index)
+    values = pd.to_numeric(_strings(cleaned, where, raw.index), errors="coerce").astype(float)
     other = ~is_text & raw.notna().to_numpy()
     if other.any():
         cells = raw[other]
@@ -439,6 +442,13 @@ def number_column(frame: pd.DataFrame, column: str, problems: Problems | None = 
                 "written like this and the file has no other decimals to tell; write the "
                 f"numbers without thousands separators ({large})"])
     return values, bad
+
+
+def _strings(texts: list[str | None], where: np.ndarray, index: pd.Index) -> pd.Series:
+    """Return a string column holding ``texts`` at positions ``where``, NA elsewhere."""
+    cells = np.full(len(index), None, dtype=object)
+    cells[where] = texts
+    return pd.Series(cells, index=index, dtype="string")
 
 
 def _points_from_xy(frame: pd.DataFrame, spec: LayerInput, name: str,
