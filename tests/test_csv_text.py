@@ -106,3 +106,35 @@ def test_writing_a_table_leaves_it_as_it_was(tmp_path):
     assert frame["fix"].tolist() == before
     assert write_csv(frame, tmp_path / "b.csv").read_bytes() == first
     assert b'"Viettel: new site (of Viettel, 6.2 km)"' in first
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_tables_drawn_from_a_base_reuse_its_fields_and_write_the_same_bytes(tmp_path, language):
+    # gaps_all.csv and the operators' files are written with the gaps' CsvFields: rows
+    # taken out of order, columns changed, blanked, added or retyped, must not matter
+    from covgap.export.csv import CsvFields
+
+    rng = np.random.default_rng(5)
+    base = _frame(400, 3).drop(columns=["cat", "when"])  # pandas' own types: no fields
+    base["reason"] = pd.array(rng.choice(["lõm sóng: no 4G/5G signal", "partly covered",
+                                          None], len(base)), dtype="string")
+    base.index = pd.RangeIndex(len(base)) * 3 + 7  # positions are not labels
+    like = CsvFields(base, language)
+    rows = rng.permutation(base.index.to_numpy())[:250]
+    drawn = base.loc[rows].copy()
+    drawn["text"] = drawn["text"].where(rng.random(len(drawn)) < 0.5)  # blanked part
+    drawn["share"] = drawn["share"] * 2  # the same type, other values
+    drawn["small"] = drawn["small"].astype(np.int64)  # the same values, another type
+    drawn["registered_operator"] = pd.Series(pd.NA, index=drawn.index, dtype="string")
+    for table in (base, base.iloc[::-1], drawn, base.loc[rows[:1]]):
+        want = write_csv(table, tmp_path / "plain.csv", language=language).read_bytes()
+        got = write_csv(table, tmp_path / "like.csv", language=language,
+                        like=like).read_bytes()
+        assert got == want
+    # the fields were really shared: one column's fields made once, then taken
+    assert len(like._made) >= 5  # (the Vietnamese file names the columns its own way)
+    # another language's fields are never used
+    other = CsvFields(base, "vi" if language == "en" else "en")
+    assert write_csv(drawn, tmp_path / "o.csv", language=language, like=other
+                     ).read_bytes() == write_csv(drawn, tmp_path / "p.csv",
+                                                 language=language).read_bytes()

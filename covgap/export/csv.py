@@ -19,7 +19,8 @@ import pandas as pd
 
 from covgap.export.messages import column_names, translate_frame
 
-__all__ = ["FORMULA_START", "VI_HEADERS", "csv_text", "safe_headers", "safe_text", "write_csv"]
+__all__ = ["FORMULA_START", "VI_HEADERS", "CsvFields", "csv_text", "safe_headers", "safe_text",
+           "write_csv"]
 
 #: Vietnamese column names: the CSVs' headers with ``language="vi"`` and the Excel
 #: report's labels; columns not listed keep covgap's name.  From the message catalogue
@@ -74,8 +75,63 @@ def _cell_values(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _in_language(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Return the table a CSV holds: no geometry; in Vietnamese, its names and texts."""
+    table = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
+    if language == "vi":
+        table = translate_frame(table, "vi").rename(columns=VI_HEADERS)
+    return table
+
+
+class CsvFields:
+    """A table's CSV fields, column by column, made once for the tables drawn from it.
+
+    ``gaps.csv``, ``gaps_all.csv`` and the operators' ``gaps_<operator>.csv`` hold the
+    same gap rows: ``gaps_all.csv`` all of them and one column more, an operator's file
+    some of them with a few columns changed.  Given to :func:`write_csv` as ``like``, a
+    column of the written table whose values (and type) are the base table's on the
+    same rows (told by the index) takes the base's fields, formatted once, instead of
+    being formatted again.  The file is the same either way.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The base table (its index unique), before :func:`write_csv`'s language.
+    language : {"en", "vi"}
+        The language of the files it serves.
+
+    Examples
+    --------
+    >>> base = pd.DataFrame({"id": ["a", "b", "c"], "km": [1.5, 2.0, 0.25]})
+    >>> like = CsvFields(base, "en")
+    >>> csv_text(base.iloc[[2, 0]], like=like) == csv_text(base.iloc[[2, 0]])
+    True
+    """
+
+    def __init__(self, frame: pd.DataFrame, language: str) -> None:
+        self.language = language
+        self.table = _in_language(frame, language)
+        self._usable = self.table.index.is_unique and self.table.columns.is_unique
+        self._made: dict[str, np.ndarray | None] = {}
+
+    def fields(self, name: object, column: pd.Series) -> np.ndarray | None:
+        """Return the CSV fields of ``column`` (:func:`_column_fields`), the base's if same."""
+        base = self.table[name] if self._usable and name in self.table.columns else None
+        # object columns are read as a whole (what their values are): never shared
+        if base is None or base.dtype != column.dtype or (
+                isinstance(column.dtype, np.dtype) and column.dtype.kind == "O"):
+            return _column_fields(column)
+        rows = self.table.index.get_indexer(column.index)
+        if (rows < 0).any() or not base.iloc[rows].equals(column):
+            return _column_fields(column)
+        if name not in self._made:
+            self._made[name] = _column_fields(base)
+        made = self._made[name]
+        return None if made is None else made[rows]
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, *, language: str = "en",
-              headers: str | None = None) -> Path:
+              headers: str | None = None, like: CsvFields | None = None) -> Path:
     """Write a table as an Excel-safe CSV (see the module docstring).
 
     Parameters
@@ -89,6 +145,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, language: str = "en",
         in Vietnamese.  Numbers stay machine-readable (``98.5``) in either language.
     headers : {"en", "vi"}, optional
         Older name of ``language``.
+    like : CsvFields, optional
+        A table this one is drawn from (same index for the same rows), in the same
+        language: columns equal to its columns take its fields, formatted once.
 
     Returns
     -------
@@ -96,10 +155,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, language: str = "en",
     """
     path = Path(path)
     lang = headers if headers is not None else language
-    table = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
-    if lang == "vi":
-        table = translate_frame(table, "vi").rename(columns=VI_HEADERS)
-    text = csv_text(table)
+    table = _in_language(frame, lang)
+    text = csv_text(table, like=like if like is not None and like.language == lang else None)
     if text is None:  # a column type formatted here only by pandas
         cells = _cell_values(table)
         cells.columns = safe_headers(cells.columns)
@@ -211,7 +268,7 @@ def _column_fields(s: pd.Series) -> np.ndarray | None:
     return _quoted(values, text)
 
 
-def csv_text(table: pd.DataFrame) -> str | None:
+def csv_text(table: pd.DataFrame, *, like: CsvFields | None = None) -> str | None:
     r"""Return the text :func:`write_csv` writes for a table (after its language), column-wise.
 
     The same characters as pandas' ``to_csv`` on the cells the module docstring
@@ -219,6 +276,9 @@ def csv_text(table: pd.DataFrame) -> str | None:
     formatted once, as a whole (booleans, numbers, text made safe and quoted), and the
     rows are joined at the end, instead of pandas' writer turning every cell into text
     on its own.
+
+    ``like``: a base table whose columns' fields this table's equal columns take
+    (:class:`CsvFields`).
 
     Returns
     -------
@@ -236,7 +296,9 @@ def csv_text(table: pd.DataFrame) -> str | None:
         return None
     fields = []
     for j in range(len(table.columns)):
-        texts = _column_fields(table.iloc[:, j])
+        column = table.iloc[:, j]
+        texts = (like.fields(table.columns[j], column) if like is not None
+                 and table.columns.is_unique else _column_fields(column))
         if texts is None:
             return None
         fields.append(texts)

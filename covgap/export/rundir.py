@@ -72,7 +72,7 @@ from typing import Any
 import numpy as np
 
 from covgap.errors import CovgapWarning, OutputError
-from covgap.export.csv import write_csv
+from covgap.export.csv import CsvFields, write_csv
 from covgap.export.documents import write_documents
 from covgap.export.excel import write_lists, write_report
 from covgap.export.fork import Caught, Child, can_fork, caught_warnings
@@ -240,7 +240,10 @@ def write_tables(result: Result, folder: Path) -> None:
     write_csv(a.villages, folder / "villages.csv", language=lang)
     write_csv(a.communes, folder / "communes.csv", language=lang)
     write_csv(a.indicators, folder / "indicators.csv", language=lang)
-    write_csv(gaps, folder / "gaps.csv", language=lang)
+    # gaps.csv, gaps_all.csv and the operators' files share the gap rows: their columns
+    # are formatted once
+    gap_fields = CsvFields(gaps, lang)
+    write_csv(gaps, folder / "gaps.csv", language=lang, like=gap_fields)
     if result.plan is not None:
         write_csv(result.plan.candidates, folder / "candidates.csv", language=lang)
     if a.places is not None:
@@ -251,9 +254,10 @@ def write_tables(result: Result, folder: Path) -> None:
         write_csv(a.speeds, folder / "speeds.csv", language=lang)
     if result.coverage is not None and result.coverage.calibration is not None:
         write_csv(result.coverage.calibration, folder / "calibration.csv", language=lang)
-    write_csv(all_gaps(gaps), folder / "gaps_all.csv", language=lang)
+    write_csv(all_gaps(gaps), folder / "gaps_all.csv", language=lang, like=gap_fields)
     for op in gap_operators(result):
-        write_csv(operator_gaps(gaps, op), folder / gap_file_name(op), language=lang)
+        write_csv(operator_gaps(gaps, op), folder / gap_file_name(op), language=lang,
+                  like=gap_fields)
 
 
 def gap_file_name(operator: str) -> str:
