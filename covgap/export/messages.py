@@ -382,6 +382,7 @@ def _vi_number(text: str) -> str:
     return re.sub(r"(?<=\d)\.(?=\d)", ",", text)
 
 
+@lru_cache(maxsize=1 << 17)  # gaps.csv, gaps_all.csv, the operators' files: the same parts
 def _part(text: str, language: str) -> str:
     key = _whole().get(text)
     if key is not None:
@@ -418,6 +419,11 @@ def translate_text(text: object, language: str) -> object:
     _check(language)
     if language == "en" or not isinstance(text, str) or text == "":
         return text
+    return _translated(text, language)
+
+
+@lru_cache(maxsize=1 << 17)  # a run's files and workbooks translate the same cells
+def _translated(text: str, language: str) -> str:
     return "; ".join(_part(p, language) for p in text.split("; "))
 
 
@@ -438,10 +444,18 @@ def translate_frame(frame: pd.DataFrame, language: str, *,
     if language == "en":
         return out
     for col in columns:
-        if col in out.columns:
-            values = out[col]
-            uniq = {v: translate_text(v, language) for v in values.dropna().unique()}
-            out[col] = values.map(lambda v, u=uniq: u.get(v, v) if isinstance(v, str) else v)
+        if col not in out.columns:
+            continue
+        values = out[col]
+        codes, uniques = pd.factorize(values) if isinstance(
+            values.dtype, pd.StringDtype) else (None, [])
+        if len(uniques):  # text and NA: each distinct text once, no function per cell
+            done = pd.array([translate_text(u, language) for u in uniques], dtype=values.dtype)
+            out[col] = pd.Series(done.take(codes, allow_fill=True), index=values.index,
+                                 name=values.name)
+            continue
+        uniq = {v: translate_text(v, language) for v in values.dropna().unique()}
+        out[col] = values.map(lambda v, u=uniq: u.get(v, v) if isinstance(v, str) else v)
     return out
 
 
