@@ -493,8 +493,8 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
         elif col == "met":
             continue
         elif pd.api.types.is_bool_dtype(s) or (
-                s.dtype == object and s.notna().any()
-                and s.dropna().map(lambda v: isinstance(v, bool | np.bool_)).all()):
+                s.dtype == object and s.notna().any()  # the first other value decides
+                and all(isinstance(v, bool | np.bool_) for v in s.dropna().tolist())):
             out[col] = s.map(lambda v: None if pd.isna(v) else _YES[bool(v)]).astype(object)
     return out
 
