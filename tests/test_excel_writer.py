@@ -185,3 +185,28 @@ def test_top_per_commune_keeps_the_first_by_priority():
 def test_an_unwritable_report_is_an_os_error(sample_result, tmp_path):
     with pytest.raises(OSError):
         write_report(sample_result, tmp_path / "missing" / "report.xlsx")
+
+
+def test_the_row_writer_escapes_control_characters_as_xlsxwriter(tmp_path, monkeypatch):
+    # _RowXml writes a column's texts without xlsxwriter's control-character escape when
+    # none of them needs it: the sheet must be xlsxwriter's own, byte for byte
+    import zipfile
+
+    from covgap.export import excel
+
+    texts = ["cr\rx", "_x0041_", "non\ufffechar", "under_score", "plain", "tab\tx", None,
+             "Thôn Đông"]
+    frame = pd.DataFrame({"village_name": texts, "other": ["x", "y"] * 4,
+                          "population": np.arange(8.0)})
+
+    def sheet(path):
+        wb, styles = excel._workbook(path, "t")
+        excel._write_table(wb.add_worksheet("s"), styles, frame)
+        excel._close(wb, path)
+        with zipfile.ZipFile(path) as z:
+            return z.read("xl/worksheets/sheet1.xml")
+
+    fast = sheet(tmp_path / "fast.xlsx")
+    assert b"_x000D_" in fast and b"_x005F_x0041_" in fast and b"_xFFFE_" in fast
+    monkeypatch.setattr(excel._RowXml, "write", lambda self, r, i: False)  # xlsxwriter's
+    assert sheet(tmp_path / "plain.xlsx") == fast

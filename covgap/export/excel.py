@@ -361,6 +361,11 @@ def _legal(texts: list[Any]) -> list[Any]:
     return [_ILLEGAL.sub("", t) if isinstance(t, str) else t for t in texts]
 
 
+#: The characters for which xlsxwriter's ``_escape_control_characters`` changes a text:
+#: the underscore of an ``_xHHHH_`` it escapes, control characters, U+FFFE and U+FFFF.
+_CONTROL = re.compile("[_\x00-\x08\x0b-\x1f\ufffe\uffff]")
+
+
 class _Styles:
     """The workbook's cell formats, one per combination of properties, made on first use."""
 
@@ -640,6 +645,9 @@ class _RowXml:
             fmts = list(cell_formats[j])
             bodies = [None] * n
             made: dict[str, str] = {}
+            # xlsxwriter's control-character escape changes only a text holding one of
+            # _CONTROL's characters: one search over the column tells whether any does
+            escapes = _CONTROL.search("".join(v for v in values if type(v) is str))
             for i, v in enumerate(values):
                 if v is None:
                     continue
@@ -654,7 +662,7 @@ class _RowXml:
                             text = v
                             if len(text) > half and _utf16_len(text) > ws.xls_strmax:
                                 text = _utf16_truncate(text, ws.xls_strmax)
-                            text = control(text)
+                            text = control(text) if escapes else text
                             space = ' xml:space="preserve"' if _preserve_whitespace(
                                 text) else ""
                             body = made[v] = (f' t="inlineStr"><is><t{space}>'
