@@ -54,7 +54,7 @@ def vn2000_tm3(central_meridian_deg: float) -> CRS:
 
     Examples
     --------
-    >>> vn2000_tm3(105.0).to_dict()["lon_0"]
+    >>> float(vn2000_tm3(105.0).to_dict()["lon_0"])
     105.0
     """
     if not 100.0 <= central_meridian_deg <= 112.0:
@@ -91,7 +91,7 @@ def parse_crs(text: str | int | CRS) -> CRS:
 
     Examples
     --------
-    >>> parse_crs("VN2000:TM3:107").to_dict()["lon_0"]
+    >>> float(parse_crs("VN2000:TM3:107").to_dict()["lon_0"])
     107.0
     >>> parse_crs("EPSG:3405").name
     'VN-2000 / UTM zone 48N'
