@@ -382,8 +382,8 @@ class Footprints:
         For points within the cell's disc.  The polygon is a fan of triangles (site,
         vertex k, vertex k + 1) in bearing order; the point is in the one whose wedge
         holds its bearing, on the site's side of the edge from vertex k to vertex k + 1.
-        The vertices are those
-        :func:`footprints` draws, by the same arithmetic (numpy, element by element).
+        The vertices are those :func:`footprints` draws, by the same arithmetic (numpy,
+        element by element).
         """
         if not len(ci):
             return np.zeros(0, dtype=bool)

@@ -447,9 +447,10 @@ def translate_frame(frame: pd.DataFrame, language: str, *,
         if col not in out.columns:
             continue
         values = out[col]
-        codes, uniques = pd.factorize(values) if isinstance(
-            values.dtype, pd.StringDtype) else (None, [])
-        if len(uniques):  # text and NA: each distinct text once, no function per cell
+        # a string column with some text: each distinct text once, no function per cell
+        # (an all-NA one keeps the path below, which types it as it always did)
+        if isinstance(values.dtype, pd.StringDtype) and values.notna().any():
+            codes, uniques = pd.factorize(values)
             done = pd.array([translate_text(u, language) for u in uniques], dtype=values.dtype)
             out[col] = pd.Series(done.take(codes, allow_fill=True), index=values.index,
                                  name=values.name)
