@@ -170,6 +170,20 @@ def test_missing_parameters_take_the_defaults():
     assert cov.parameters["defaulted_parameters"] == 1
 
 
+def test_each_cell_names_the_defaults_it_took():
+    # one cell per combination: the names in fill order, ";"-separated, none for none
+    cells = [cell("A", X0 + 1000, Y0 + 1000),
+             cell("B", X0 + 3000, Y0 + 1000, eirp=np.nan),
+             cell("C", X0 + 5000, Y0 + 1000, height=np.nan, azimuth=90.0),
+             cell("D", X0 + 7000, Y0 + 1000, frequency=np.nan, azimuth=0.0, beamwidth=65.0),
+             cell("E", X0 + 9000, Y0 + 1000, height=np.nan, frequency=np.nan)]
+    cov = compute_coverage(world(cells), config(model="radius"))
+    got = cov.cells.set_index("site_id")["defaulted"].to_dict()
+    assert got == {"A": "", "B": "eirp_dbm", "C": "height_m;beamwidth_deg",
+                   "D": "frequency_mhz", "E": "height_m;frequency_mhz"}
+    assert cov.parameters["defaulted_parameters"] == 4
+
+
 # ------------------------------------------------------------------ raster model
 
 

@@ -220,7 +220,7 @@ def _nearest(queries: _Queries, features: np.ndarray
     if len(nodes) and len(q):
         tree = cKDTree(shapely.get_coordinates(features[nodes]))
         k = min(2, len(nodes))
-        d, j = tree.query(queries.xy, k=k)
+        d, j = tree.query(queries.xy, k=k, workers=-1)  # every core: same answer
         d, j = d.reshape(len(q), k), j.reshape(len(q), k)
         feature[q] = nodes[j[:, 0]]
         dist[q] = shapely.distance(points[q], features[feature[q]])

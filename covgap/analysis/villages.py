@@ -166,7 +166,7 @@ def analyse(inputs: Inputs, coverage: Coverage, config: Config | dict | str) -> 
     """
     cfg = load_config(config)
     techs = [t for t in TECHNOLOGIES if t in cfg.coverage.technologies]
-    operators = sorted(set(inputs.sites["operator"]))
+    operators = sorted(inputs.sites["operator"].unique())  # checked: never NA
     villages = inputs.villages
     metric = villages.geometry.to_crs(inputs.metric_crs)  # the villages, projected once
     shares = _village_shares(inputs, coverage, cfg.rules, techs, operators, metric)
@@ -517,7 +517,8 @@ def _nearest_sites(points: np.ndarray, coverage: Coverage, techs: list[str]) -> 
     if not mbb.empty and len(which):
         # the first cell at each location
         where, first, _ = site_positions(mbb["x"].to_numpy(float), mbb["y"].to_numpy(float))
-        dist, loc = cKDTree(where).query(np.column_stack([px[which], py[which]]))
+        dist, loc = cKDTree(where).query(np.column_stack([px[which], py[which]]),
+                                         workers=-1)
         cell = first[loc]
         site[which] = mbb["site_id"].to_numpy()[cell]
         operator[which] = mbb["operator"].to_numpy()[cell]

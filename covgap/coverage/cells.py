@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 from pyproj import CRS, Transformer
 from rasterio.windows import Window
 
@@ -57,15 +58,14 @@ def prepare_cells(sites: gpd.GeoDataFrame, config: CoverageConfig, metric_crs: C
     cells = sites.to_crs(metric_crs)
     cells = cells.reset_index(drop=True)
     tech = cells["technology"].astype(str)
-    defaulted = pd.Series("", index=cells.index)
+    filled: list[tuple[str, np.ndarray]] = []  # (parameter, the cells that took its default)
 
     def fill(column: str, values: pd.Series) -> None:
-        nonlocal defaulted
         missing = cells[column].isna() if column in cells else pd.Series(True, cells.index)
         if column not in cells:
             cells[column] = np.nan
         cells.loc[missing, column] = values[missing]
-        defaulted = defaulted.where(~missing, defaulted + column + ";")
+        filled.append((column, missing.to_numpy(dtype=bool)))
 
     fill("height_m", pd.Series(config.default_height_m, index=cells.index))
     fill("eirp_dbm", tech.map(config.default_eirp_dbm).astype(float))
@@ -73,12 +73,28 @@ def prepare_cells(sites: gpd.GeoDataFrame, config: CoverageConfig, metric_crs: C
     sector = cells["azimuth_deg"].notna()
     missing_bw = sector & cells["beamwidth_deg"].isna()
     cells.loc[missing_bw, "beamwidth_deg"] = config.default_beamwidth_deg
-    defaulted = defaulted.where(~missing_bw, defaulted + "beamwidth_deg;")
-    cells["defaulted"] = defaulted.str.rstrip(";")
+    filled.append(("beamwidth_deg", missing_bw.to_numpy(dtype=bool)))
+    cells["defaulted"] = _defaulted(filled, cells.index)
     cells["environment"] = _environment(cells, config, density_per_km2)
-    cells["x"] = cells.geometry.x
-    cells["y"] = cells.geometry.y
+    geoms = cells.geometry.to_numpy()
+    cells["x"] = shapely.get_x(geoms)
+    cells["y"] = shapely.get_y(geoms)
     return cells
+
+
+def _defaulted(filled: list[tuple[str, np.ndarray]], index: pd.Index) -> pd.Series:
+    """Return the ";"-separated names of the parameters each cell took by default.
+
+    Each combination of defaulted parameters is spelled once (a cell's combination is a
+    bit per parameter), not once per cell.
+    """
+    code = np.zeros(len(index), dtype=np.int64)
+    for bit, (_name, mask) in enumerate(filled):
+        code |= mask.astype(np.int64) << bit
+    spelled = np.array([";".join(name for bit, (name, _m) in enumerate(filled)
+                                 if combo >> bit & 1)
+                        for combo in range(1 << len(filled))], dtype=object)
+    return pd.Series(spelled[code], index=index)
 
 
 def site_positions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
