@@ -26,9 +26,12 @@ The radius baseline runs in a child process of its own, in the state covgap's st
 run in: a fresh process that has imported covgap and read the checked inputs (not
 timed), so neither side carries first-call costs (numba's start-up, lazy imports, the
 allocator growing) the other does not.  Its first run is timed against covgap's stages
-in covgap's own child (the target's ratio).  Then that process runs covgap's coverage +
-villages, the baseline again and covgap's again: the ratio of those two (warm) runs is
-printed beside it.  The pathloss baseline runs in covgap's child, after covgap.
+in covgap's own child.  Both sides run in ``--repeats`` fresh processes (default 3,
+alternating; covgap's others without writing): the target's ratio is that of the medians
+of their first runs, as one first run moves by 20% on a 2-core machine.  The first
+baseline process then runs covgap's coverage + villages, the baseline again and covgap's
+again: the ratio of those two (warm) runs is printed beside it.  The pathloss baseline
+runs in covgap's child, after covgap.
 
 Both print their seconds, the ratio baseline / covgap's coverage + villages stages
 (above 1: covgap is faster), and the share of villages on which they agree with
@@ -55,6 +58,7 @@ import dataclasses
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,12 +113,12 @@ def child(model: str, country: Path, out: Path, *, write: bool = True) -> dict:
     return figures
 
 
-def baseline_child(country: Path, out: Path) -> dict:
+def baseline_child(country: Path, out: Path, *, warm: bool = False) -> dict:
     """Time the radius baseline in a fresh process that has read the checked inputs.
 
     The state covgap's coverage stage starts in (covgap imported, inputs read, nothing
-    else run): the first run is timed against covgap's first, the second (warm) against
-    covgap's second.
+    else run): the first run is timed against covgap's first.  With ``warm``, covgap's
+    core and the baseline then run in turn, and the second run of each is timed.
     """
     import covgap
 
@@ -123,12 +127,14 @@ def baseline_child(country: Path, out: Path) -> dict:
     t = time.perf_counter()
     base = radius_baseline(result)
     figures = {"baseline_s": time.perf_counter() - t}
+    _agreement(figures, base, pd.read_pickle(out / "covgap_covered.pkl"))
+    if not warm:
+        return figures
     _core_s(result)  # warm both sides up in turn, then time each once more
     t = time.perf_counter()
     radius_baseline(result)
     figures["baseline_warm_s"] = time.perf_counter() - t
     figures["covgap_core_warm_s"] = _core_s(result)
-    _agreement(figures, base, pd.read_pickle(out / "covgap_covered.pkl"))
     return figures
 
 
@@ -270,12 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true",
                     help="skip writing the run directory (the ratio only; no run target)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="fresh processes per side for the radius ratio (default 3: the "
+                         "ratio of the medians of their first runs)")
     ap.add_argument("--baseline-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--country", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.baseline_child:
-        print("FIGURES " + json.dumps(baseline_child(args.country, args.out)))
+        print("FIGURES " + json.dumps(baseline_child(args.country, args.out,
+                                                     warm=args.warm)))
         return 0
     if args.child:
         print("FIGURES " + json.dumps(child(args.child, args.country, args.out,
@@ -303,9 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             f = _run_child(["--child", model, "--country", str(country), "--out", tmp]
                            + (["--no-write"] if args.no_write else []))
             if f is not None and model == "radius":
-                base = _run_child(["--baseline-child", "--country", str(country),
-                                   "--out", tmp])
-                f = None if base is None else {**f, **base}
+                f = _radius_ratio(f, country, Path(tmp), max(1, args.repeats))
             if f is None:
                 failed = True
                 continue
@@ -325,10 +334,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  run folder   {f['run_dir_mb']:8.1f} MB")
             ratio = f["baseline_s"] / f["covgap_core_s"]
             if model == "radius":
-                print(f"  baseline (geopandas footprints + sjoin, a fresh process with the "
-                      f"inputs read, as covgap's stages) {f['baseline_s']:.1f} s vs covgap "
-                      f"coverage + villages {f['covgap_core_s']:.1f} s: ratio {ratio:.2f} "
-                      f"(first runs; above 1: covgap faster)")
+                print(f"  baseline (geopandas footprints + sjoin), first runs in fresh "
+                      f"processes with the inputs read, as covgap's stages: "
+                      f"{_seconds(f['baseline_runs_s'])}; covgap coverage + villages, "
+                      f"first runs: {_seconds(f['covgap_runs_s'])}")
+                print(f"  ratio of the medians {f['baseline_s']:.1f} / "
+                      f"{f['covgap_core_s']:.1f} s: {ratio:.2f} (above 1: covgap faster)")
                 print(f"  second runs (warm): baseline {f['baseline_warm_s']:.1f} s vs covgap "
                       f"{f['covgap_core_warm_s']:.1f} s: ratio "
                       f"{f['baseline_warm_s'] / f['covgap_core_warm_s']:.2f}")
@@ -350,6 +361,42 @@ def main(argv: list[str] | None = None) -> int:
     for line in verdicts:
         print(line)
     return 1 if failed else 0
+
+
+def _radius_ratio(f: dict, country: Path, tmp: Path, repeats: int) -> dict | None:
+    """Add the radius ratio's figures to covgap's child's: medians of ``repeats`` runs.
+
+    covgap's first run is the whole run's (``f``); the others run covgap without writing,
+    each in a fresh process; the baseline's children alternate with them.  The first
+    baseline child also times the warm pair.
+    """
+    covgap_runs, base_runs, warm = [f["covgap_core_s"]], [], None
+    for i in range(repeats):
+        if i:
+            out = tmp / f"again-{i}"
+            out.mkdir()
+            again = _run_child(["--child", "radius", "--country", str(country), "--out",
+                                str(out), "--no-write"])
+            if again is None:
+                return None
+            covgap_runs.append(again["covgap_core_s"])
+        base = _run_child(["--baseline-child", "--country", str(country), "--out", str(tmp)]
+                          + (["--warm"] if i == 0 else []))
+        if base is None:
+            return None
+        base_runs.append(base["baseline_s"])
+        warm = warm or base
+        if base["disagree"] > warm["disagree"]:  # every baseline run is checked
+            warm = {**warm, "agreement": base["agreement"], "disagree": base["disagree"]}
+    return {**f, **warm, "baseline_runs_s": base_runs, "covgap_runs_s": covgap_runs,
+            "baseline_s": statistics.median(base_runs),
+            "covgap_core_s": statistics.median(covgap_runs)}
+
+
+def _seconds(values: list[float]) -> str:
+    """``"5.1, 5.9, 6.2 s (median 5.9)"``."""
+    return (f"{', '.join(f'{v:.1f}' for v in values)} s "
+            f"(median {statistics.median(values):.1f})")
 
 
 def _run_child(args: list[str]) -> dict | None:
