@@ -82,6 +82,27 @@ def test_points_at_the_reach_boundary_get_the_polygons_verdict(
     assert got[0] == (offset < 0)
 
 
+def test_footprints_are_the_vertex_formula_cell_by_cell():
+    # footprints() works the pattern out once per (azimuth, beamwidth); every vertex must
+    # be, bit for bit, the one _sector_vertices gives that cell alone (the edge test's)
+    from covgap.coverage.radius import _SECTOR_STEPS, _sector_vertices
+
+    rng = np.random.default_rng(15)
+    n = 400
+    az = rng.choice([0.0, 120.0, 240.0, 37.5, 359.9], n)  # repeated pairs ...
+    bw = rng.choice([65.0, 90.0], n)
+    az[:50], bw[:50] = rng.uniform(0, 360, 50), rng.uniform(20, 180, 50)  # ... and unique
+    x, y = rng.uniform(0, 1e5, n), rng.uniform(0, 1e5, n)
+    radius = rng.uniform(500, 20000, n)
+    shapes = footprints(_cells(x, y, az, bw), radius, pathloss_exponent=3.2)
+    k = np.arange(_SECTOR_STEPS)
+    for i in range(n):
+        px, py = _sector_vertices(x[i], y[i], radius[i], az[i], bw[i], k, 3.2)
+        ring = shapely.get_coordinates(shapes[i])
+        assert np.array_equal(ring[:-1], np.column_stack([px, py]))
+        assert np.array_equal(ring[-1], ring[0])
+
+
 def test_many_cells_and_points_agree_with_the_unions():
     rng = np.random.default_rng(7)
     n = 200

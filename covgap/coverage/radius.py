@@ -84,10 +84,20 @@ def _sector_vertices(x: np.ndarray, y: np.ndarray, radius_m: np.ndarray, az: np.
     :meth:`Footprints.covered` tests points against it, element by element the same
     arithmetic.
     """
-    gain = antenna_gain_db(_SECTOR_BEARINGS[k], azimuth_deg=az, beamwidth_deg=bw)
-    reach = radius_m * 10.0 ** (gain / (10.0 * pathloss_exponent))
+    reach = radius_m * _reach_factor(az, bw, k, pathloss_exponent)
     theta = _SECTOR_THETA[k]
     return x + reach * np.sin(theta), y + reach * np.cos(theta)
+
+
+def _reach_factor(az: np.ndarray, bw: np.ndarray, k: np.ndarray, pathloss_exponent: float
+                  ) -> np.ndarray:
+    """``10^(gain / (10 n))`` at vertex ``k`` of a sector (arrays broadcast together).
+
+    A sector's reach there is its radius times this; it depends on the azimuth and the
+    beamwidth alone, so :func:`footprints` works it out once per distinct pair.
+    """
+    gain = antenna_gain_db(_SECTOR_BEARINGS[k], azimuth_deg=az, beamwidth_deg=bw)
+    return 10.0 ** (gain / (10.0 * pathloss_exponent))
 
 
 def footprints(cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
@@ -120,11 +130,18 @@ def footprints(cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
                                    quad_segs=_DISC_QUAD_SEGS)
     sector = ~omni
     if sector.any():
+        # _sector_vertices' arithmetic, with the pattern worked out once per distinct
+        # (azimuth, beamwidth): a register has a few hundred of them for 100,000 cells
         k = np.arange(_SECTOR_STEPS)[None, :]
-        px, py = _sector_vertices(x[sector, None], y[sector, None], radius_m[sector, None],
-                                  az[sector, None], bw[sector, None], k, pathloss_exponent)
-        ring = np.stack([px, py], axis=-1)
-        ring = np.concatenate([ring, ring[:, :1]], axis=1)  # close the rings
+        pairs, which = np.unique(np.column_stack([az[sector], bw[sector]]), axis=0,
+                                 return_inverse=True)
+        factor = _reach_factor(pairs[:, :1], pairs[:, 1:], k, pathloss_exponent)
+        reach = radius_m[sector, None] * factor[which.ravel()]
+        theta = _SECTOR_THETA[k]
+        ring = np.empty((len(reach), _SECTOR_STEPS + 1, 2))
+        ring[:, :-1, 0] = x[sector, None] + reach * np.sin(theta)
+        ring[:, :-1, 1] = y[sector, None] + reach * np.cos(theta)
+        ring[:, -1] = ring[:, 0]  # close the rings
         out[sector] = shapely.polygons(ring)
     return out
 
