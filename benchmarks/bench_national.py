@@ -270,9 +270,13 @@ def _best_at_villages(cells, idx, env, reach, tree, vx, vy, best, cfg) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Generate the country if needed, run each model in a child process, print figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="radius,pathloss")
-    ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=2025)
+    ap.add_argument("--models", default="radius,pathloss",
+                    help="comma-separated models to run (default: radius,pathloss)")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="size of the synthetic country (1.0: 100,000 villages; the "
+                         "targets are for 1.0)")
+    ap.add_argument("--seed", type=int, default=2025,
+                    help="seed of the synthetic country (default 2025)")
     ap.add_argument("--no-write", action="store_true",
                     help="skip writing the run directory (the ratio only; no run target)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
