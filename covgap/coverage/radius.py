@@ -84,7 +84,12 @@ def _sector_vertices(x: np.ndarray, y: np.ndarray, radius_m: np.ndarray, az: np.
     :meth:`Footprints.covered` tests points against it, element by element the same
     arithmetic.
     """
-    reach = radius_m * _reach_factor(az, bw, k, pathloss_exponent)
+    return _vertices_at(x, y, radius_m * _reach_factor(az, bw, k, pathloss_exponent), k)
+
+
+def _vertices_at(x: np.ndarray, y: np.ndarray, reach: np.ndarray, k: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the point ``reach`` metres from ``x, y`` on the bearing of vertex ``k``."""
     theta = _SECTOR_THETA[k]
     return x + reach * np.sin(theta), y + reach * np.cos(theta)
 
@@ -137,10 +142,9 @@ def footprints(cells: gpd.GeoDataFrame, radius_m: np.ndarray, *,
                                  return_inverse=True)
         factor = _reach_factor(pairs[:, :1], pairs[:, 1:], k, pathloss_exponent)
         reach = radius_m[sector, None] * factor[which.ravel()]
-        theta = _SECTOR_THETA[k]
         ring = np.empty((len(reach), _SECTOR_STEPS + 1, 2))
-        ring[:, :-1, 0] = x[sector, None] + reach * np.sin(theta)
-        ring[:, :-1, 1] = y[sector, None] + reach * np.cos(theta)
+        ring[:, :-1, 0], ring[:, :-1, 1] = _vertices_at(x[sector, None], y[sector, None],
+                                                        reach, k)
         ring[:, -1] = ring[:, 0]  # close the rings
         out[sector] = shapely.polygons(ring)
     return out
