@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import math
 
+import highspy
 import numpy as np
 import pytest
 
+import covgap.planning.select as select_module
 from covgap.errors import InputError
 from covgap.planning.select import Selection, select_sites
 
@@ -565,3 +567,126 @@ def test_lazy_greedy_picks_what_plain_greedy_picks(seed):
         if singles and -min(singles)[0] > covered_weight(sets, weights, expected):
             expected = [min(singles)[2]]
     assert sel.chosen.tolist() == expected
+
+
+# --- 7. the exact mode's reduced program ------------------------------------------------
+
+def test_reduction_drops_dominated_candidates_and_merges_points():
+    # Points 0..5. Candidate 1 covers what 0 covers and more; 2 and 3 cover the same set
+    # (3 is dropped: the higher index); 4 covers point 5 alone, which no one else covers.
+    # Points 1 and 2 are reached by the same kept candidates {1, 2}: one group of weight
+    # 2 + 3; point 0 and point 3 only by candidate 1; 4 by 2 alone; 5 by 4.
+    sets = [[0, 1], [0, 1, 2, 3], [1, 2, 4], [1, 2, 4], [5]]
+    weights = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    indptr, indices = csr(sets)
+    keep_pt = np.ones(6, dtype=bool)
+    useful = np.ones(5, dtype=bool)
+    red = select_module._reduced(indptr, indices, weights, keep_pt, useful, np.zeros(5))
+    assert red.kept.tolist() == [1, 2, 4]
+    assert red.dominator.tolist() == [1, 1, 2, 2, 4]
+    assert red.lone_w.tolist() == [1.0 + 4.0, 5.0, 6.0]
+    groups = [red.group_cand[a:b].tolist()
+              for a, b in zip(red.group_ptr[:-1], red.group_ptr[1:], strict=True)]
+    assert groups == [[0, 1]] and red.group_w.tolist() == [2.0 + 3.0]
+
+
+def test_a_cheaper_subset_is_not_dominated():
+    # Candidate 0 covers less than 1 but costs less: under a budget it may be the only
+    # one that fits, so both stay; 2 covers 0's set at 0's cost and more: 0 goes.
+    sets = [[0], [0, 1], [0, 1]]
+    indptr, indices = csr(sets)
+    red = select_module._reduced(indptr, indices, np.ones(2), np.ones(2, dtype=bool),
+                                 np.ones(3, dtype=bool), np.array([1.0, 5.0, 1.0]))
+    assert red.kept.tolist() == [2]
+    red = select_module._reduced(indptr, indices, np.ones(2), np.ones(2, dtype=bool),
+                                 np.ones(3, dtype=bool), np.array([1.0, 5.0, 2.0]))
+    assert red.kept.tolist() == [0, 2]
+    assert red.dominator.tolist() == [0, 2, 2]
+
+
+def test_same_sets_groups_rows_like_their_bytes():
+    rng = np.random.default_rng(5)
+    rows_sets = [sorted(rng.choice(8, size=rng.integers(2, 4), replace=False).tolist())
+                 for _ in range(300)]
+    ptr, cand = csr(rows_sets)
+    rows = np.arange(len(rows_sets))
+    rep, inverse = select_module._same_sets(ptr, cand, rows)
+    for r, g in enumerate(inverse):
+        assert rows_sets[r] == rows_sets[rep[g]]
+    assert len(rep) == len({tuple(s) for s in rows_sets})
+
+
+def test_swap_search_leaves_the_trap_for_the_optimum():
+    # From greedy's X (see the hand instance), one swap X -> Z and one add of Y reach
+    # the optimum Y + Z.
+    indptr, indices = csr(TRAP_SETS)
+    by_pt = [[i for i, s in enumerate(TRAP_SETS) if j in s] for j in range(6)]
+    pt_ptr, pt_cand = csr(by_pt)
+    chosen = np.array([True, False, False])
+    moves = select_module._swap_search(indptr, indices, pt_ptr, pt_cand, TRAP_WEIGHTS,
+                                       np.zeros(3), math.inf, 2, chosen)
+    assert chosen.tolist() == [False, True, True] and moves == 2
+
+
+def test_swap_search_keeps_the_budget():
+    # Y and Z cost 3 each, X 4; with a budget of 5 only one fits, and X is worth most.
+    indptr, indices = csr(TRAP_SETS)
+    by_pt = [[i for i, s in enumerate(TRAP_SETS) if j in s] for j in range(6)]
+    pt_ptr, pt_cand = csr(by_pt)
+    chosen = np.array([False, True, False])
+    select_module._swap_search(indptr, indices, pt_ptr, pt_cand, TRAP_WEIGHTS,
+                               np.array([4.0, 3.0, 3.0]), 5.0, 3, chosen)
+    assert chosen.tolist() == [True, False, False]
+
+
+def textbook_optimum(indptr, indices, weights, *, max_sites=None, costs=None, budget=None):
+    """The full program (every candidate, one row per point) solved by HiGHS."""
+    n_cand, n_pts = len(indptr) - 1, len(weights)
+    owner = np.repeat(np.arange(n_cand), np.diff(indptr))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    inf = highspy.kHighsInf
+    for _ in range(n_cand + n_pts):
+        h.addVar(0.0, 1.0)
+    h.changeColsIntegrality(n_cand, np.arange(n_cand, dtype=np.int32),
+                            np.ones(n_cand, dtype=np.uint8))
+    h.changeColsCost(n_pts, np.arange(n_cand, n_cand + n_pts, dtype=np.int32), weights)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    for j in range(n_pts):
+        cands = owner[indices == j]
+        h.addRow(-inf, 0.0, len(cands) + 1,
+                 np.concatenate([cands, [n_cand + j]]).astype(np.int32),
+                 np.concatenate([-np.ones(len(cands)), [1.0]]))
+    if max_sites is not None:
+        h.addRow(-inf, max_sites, n_cand, np.arange(n_cand, dtype=np.int32), np.ones(n_cand))
+    if budget is not None:
+        h.addRow(-inf, budget, n_cand, np.arange(n_cand, dtype=np.int32), costs)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return h.getInfo().objective_function_value
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_reaches_the_textbook_programs_optimum(seed):
+    # Medium instances with nested and repeated sets, where the reduction drops and
+    # merges a lot: the reduced program's optimum is the full program's.
+    rng = np.random.default_rng(300 + seed)
+    n_cand, n_pts = 120, 400
+    xy_c, xy_p = rng.uniform(0, 10, (n_cand, 2)), rng.uniform(0, 10, (n_pts, 2))
+    radius = rng.uniform(0.8, 1.6, n_cand)
+    cover = ((xy_c[:, None] - xy_p[None]) ** 2).sum(-1) <= radius[:, None] ** 2
+    cover[:119:7] = cover[1::7]  # some candidates repeated
+    sets = [np.flatnonzero(row).tolist() for row in cover]
+    weights = rng.integers(0, 100, n_pts).astype(float)
+    indptr, indices = csr(sets)
+    if seed % 2:
+        kwargs = {"max_sites": int(rng.integers(3, 15))}
+    else:
+        kwargs = {"costs": rng.integers(1, 5, n_cand).astype(float),
+                  "budget": float(rng.integers(5, 30))}
+    sel = select_sites(indptr, indices, weights, mode="exact", **kwargs)
+    assert sel.status == "optimal"
+    assert sel.objective == pytest.approx(textbook_optimum(indptr, indices, weights, **kwargs),
+                                          abs=1e-6)
+    check_consistent(sel, sets, weights, kwargs.get("costs"))

@@ -16,8 +16,9 @@ Two modes:
   ``max_sites`` it is within 1 - 1/e of the optimum (Nemhauser, Wolsey and Fisher 1978);
   with a budget, returning the better of the ratio-greedy set and the best single
   affordable candidate keeps it within (1 - 1/e)/2 (Khuller, Moss and Naor 1999).
-- **exact**: the integer program, solved by HiGHS; greedy is run too, so the result
-  says how far greedy was from the optimum on this instance.
+- **exact**: the integer program, reduced without changing its optimum and solved by
+  HiGHS from a start found by swap search; greedy is run too, so the result says how far
+  greedy was from the optimum on this instance.
 
 Coverage sets come as a CSR pair (``indptr``, ``indices``), the form
 :func:`covgap.planning.candidates.candidate_cover` returns.
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 from numba import njit
+from scipy import sparse
 
 from covgap.errors import InputError, quoted
 
@@ -163,8 +165,13 @@ def select_sites(
     The integer program: binary ``x_i`` (candidate chosen), continuous ``y_j`` in [0, 1]
     (point covered), maximise ``sum w_j y_j`` subject to ``y_j <= sum_{i covers j} x_i``,
     ``sum x_i <= max_sites`` and ``sum c_i x_i <= budget``. Points of zero weight or that
-    no candidate covers are left out of it. Greedy's selection is given to HiGHS as a
-    starting solution, so the exact result is never worse than greedy's.
+    no candidate covers are left out of it. HiGHS solves a smaller program with the same
+    optimum: a candidate another covers all the points of, for no more cost, is dropped;
+    points reached by the same candidates share one ``y``; a point only one candidate
+    reaches adds its weight to that candidate's ``x``. Its start is the better of
+    greedy's selection (dominated picks replaced) and the candidates the LP relaxation
+    values most, each improved by swap search (the best add or one-for-one swap, until
+    none helps), so the exact result is never worse than greedy's.
 
     Examples
     --------
@@ -316,75 +323,355 @@ def _exact(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, pref: n
            *, max_sites: int | None, costs: np.ndarray | None, budget: float | None,
            warm: list[int], deadline: float,
            prefer: bool) -> tuple[np.ndarray, str, float | None]:
-    """Solve the MIP; return the chosen mask, the status and the dual bound."""
+    """Solve the MIP; return the chosen mask, the status and the dual bound.
+
+    HiGHS gets a smaller program with the same optimum (:func:`_reduced`) and the best
+    of two starts found by swap search: greedy's selection, and the candidates the LP
+    relaxation values most.
+    """
     n_cand = len(indptr) - 1
     counts = np.diff(indptr)
     owner = np.repeat(np.arange(n_cand, dtype=np.int64), counts)
     coverable = np.zeros(len(weights), dtype=bool)
     coverable[indices] = True
     keep_pt = coverable & (weights > 0)
-    n_pt = int(keep_pt.sum())
-    if n_pt == 0 or max_sites == 0:
+    if not keep_pt.any() or max_sites == 0:
         return np.zeros(n_cand, dtype=bool), "optimal", 0.0
-    new_id = np.full(len(weights), -1, dtype=np.int64)
-    new_id[keep_pt] = np.arange(n_pt)
     entry = keep_pt[indices]
-    e_col, e_row = owner[entry], new_id[indices[entry]]
-    useful = np.bincount(e_col, minlength=n_cand) > 0
+    useful = np.bincount(owner[entry], minlength=n_cand) > 0
     if costs is not None and budget is not None:
         useful &= costs <= budget * (1 + _BUDGET_RTOL) + _BUDGET_RTOL
+    cost_all = costs if costs is not None else np.zeros(n_cand)
+    red = _reduced(indptr, indices, weights, keep_pt, useful, cost_all)
+    k = len(red.kept)
+    if k == 0:
+        return np.zeros(n_cand, dtype=bool), "optimal", 0.0
+    cost_k = cost_all[red.kept]
 
-    # Columns: x_0..x_{n_cand-1}, then y_0..y_{n_pt-1}. Rows: one per kept point
-    # (y_j - sum x_i <= 0), then the site count and the budget, when given.
-    cols = [e_col, n_cand + np.arange(n_pt)]
-    rows = [e_row, np.arange(n_pt)]
-    vals = [np.full(len(e_col), -1.0), np.ones(n_pt)]
-    row_upper = [np.zeros(n_pt)]
-    n_row = n_pt
+    # Columns: x for each kept candidate, then y for each group of points sharing the
+    # same kept candidates. Rows: one per group (y_g - sum x_i <= 0), then the site
+    # count and the budget, when given.
+    n_grp = len(red.group_w)
+    g_size = np.diff(red.group_ptr)
+    cols = [red.group_cand, k + np.arange(n_grp)]
+    rows = [np.repeat(np.arange(n_grp, dtype=np.int64), g_size), np.arange(n_grp)]
+    vals = [np.full(len(red.group_cand), -1.0), np.ones(n_grp)]
+    row_upper = [np.zeros(n_grp)]
+    n_row = n_grp
     if max_sites is not None:
-        cols.append(np.arange(n_cand))
-        rows.append(np.full(n_cand, n_row))
-        vals.append(np.ones(n_cand))
+        cols.append(np.arange(k))
+        rows.append(np.full(k, n_row))
+        vals.append(np.ones(k))
         row_upper.append(np.array([float(max_sites)]))
         n_row += 1
     if budget is not None:
-        assert costs is not None
-        nz = np.flatnonzero(costs > 0)
+        nz = np.flatnonzero(cost_k > 0)
         cols.append(nz)
         rows.append(np.full(len(nz), n_row))
-        vals.append(costs[nz])
+        vals.append(cost_k[nz])
         row_upper.append(np.array([float(budget)]))
         n_row += 1
-    n_col = n_cand + n_pt
-    col_cost = np.concatenate([np.zeros(n_cand), weights[keep_pt]])
-    h = _model(n_col, n_row, np.concatenate(cols), np.concatenate(rows), np.concatenate(vals),
-               col_cost=col_cost, col_upper=np.concatenate([useful.astype(float),
-                                                            np.ones(n_pt)]),
-               row_lower=np.full(n_row, -highspy.kHighsInf),
-               row_upper=np.concatenate(row_upper),
-               integrality=np.concatenate([np.ones(n_cand, np.int32),
-                                           np.zeros(n_pt, np.int32)]),
-               maximise=True)
+    n_col = k + n_grp
+    args = (n_col, n_row, np.concatenate(cols), np.concatenate(rows), np.concatenate(vals))
+    kw = dict(col_cost=np.concatenate([red.lone_w, red.group_w]), col_upper=np.ones(n_col),
+              row_lower=np.full(n_row, -highspy.kHighsInf),
+              row_upper=np.concatenate(row_upper))
 
-    x_warm = np.zeros(n_cand)
-    x_warm[warm] = 1.0
-    x_warm *= useful  # greedy never takes a useless one; belt and braces for HiGHS
-    _solve(h, _start_values(indptr, indices, keep_pt, x_warm), deadline)
+    limit = k if max_sites is None else max_sites
+    spend = math.inf if budget is None else budget * (1 + _BUDGET_RTOL) + _BUDGET_RTOL
+    # Greedy's selection, each dominated pick replaced by the candidate dominating it (it
+    # covers at least as much for no more cost).
+    start_k = np.zeros(k, dtype=np.bool_)
+    if warm:
+        repl = red.dominator[np.asarray(warm, dtype=np.int64)]
+        start_k[red.slot[repl[repl >= 0]]] = True
+    starts = [start_k]
+    if max_sites is not None or budget is not None:
+        x_lp = _relaxation(*args, **kw, deadline=deadline)
+        if x_lp is not None:
+            starts.append(_top(x_lp[:k], cost_k, limit=limit, spend=spend))
+    best, best_w = start_k, -1.0
+    for x0 in starts:
+        x0 = x0.copy()
+        _swap_search(red.cand_ptr, red.cand_pts, red.pt_ptr, red.pt_cand, weights, cost_k,
+                     spend, limit, x0)
+        w0 = _covered_weight(x0, weights, red.cand_ptr, red.cand_pts)
+        if w0 > best_w:
+            best, best_w = x0, w0
+
+    h = _model(*args, **kw, integrality=np.concatenate([np.ones(k, np.int32),
+                                                       np.zeros(n_grp, np.int32)]),
+               maximise=True)
+    # The LP relaxations of covering programs are degenerate; interior point solves them
+    # several times faster than dual simplex here (bench_planning.py).
+    h.setOptionValue("mip_lp_solver", "ipm")
+    y0 = np.add.reduceat(best[red.group_cand], red.group_ptr[:-1]) > 0 if n_grp else \
+        np.zeros(0, dtype=bool)
+    _solve(h, np.concatenate([best, y0]).astype(float), deadline)
     status = _status(h)
-    x = _solution_x(h, n_cand, fallback=x_warm)
+    x = np.zeros(n_cand, dtype=bool)
+    x[red.kept] = _solution_x(h, k, fallback=best.astype(float))
     bound = _bound(h)
     if bound is None:
         # Stopped before HiGHS had a bound: all coverable weight, or (submodularity) the
         # max_sites largest single gains, bound the optimum too.
-        bound = math.fsum(col_cost[n_cand:])
+        bound = math.fsum(weights[keep_pt])
         if max_sites is not None:
-            single = np.bincount(e_col, weights=weights[indices[entry]], minlength=n_cand)
+            single = np.bincount(owner[entry], weights=weights[indices[entry]],
+                                 minlength=n_cand)
             bound = min(bound, math.fsum(np.sort(single[useful])[::-1][:max_sites]))
 
     if prefer and status == "optimal" and x.any() and time.perf_counter() < deadline:
         x = _prefer(x, weights, keep_pt, pref, useful, indptr, indices, max_sites=max_sites,
                     costs=costs, budget=budget, deadline=deadline)
     return x, status, bound
+
+
+@dataclass(frozen=True)
+class _Reduction:
+    """A program with the same optimum as the full one, in candidates that are kept.
+
+    kept : candidate indices not dominated by another (in order); slot maps a candidate
+        index to its position in ``kept`` (-1 if dropped); dominator maps every useful
+        candidate to a kept one covering at least its points for no more cost (itself
+        when kept).
+    cand_ptr, cand_pts : the kept candidates' weighted points (CSR, original point ids).
+    pt_ptr, pt_cand : each point's kept candidates (CSR by point, positions in kept).
+    group_ptr, group_cand, group_w : points covered by the same two or more kept
+        candidates, merged into one group with their summed weight.
+    lone_w : per kept candidate, the weight of the points only it covers (they are
+        covered exactly when it is chosen, so they go into its objective).
+    """
+
+    kept: np.ndarray
+    slot: np.ndarray
+    dominator: np.ndarray
+    cand_ptr: np.ndarray
+    cand_pts: np.ndarray
+    pt_ptr: np.ndarray
+    pt_cand: np.ndarray
+    group_ptr: np.ndarray
+    group_cand: np.ndarray
+    group_w: np.ndarray
+    lone_w: np.ndarray
+
+
+def _reduced(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
+             keep_pt: np.ndarray, useful: np.ndarray, costs: np.ndarray) -> _Reduction:
+    """Drop dominated candidates and merge points with the same candidates.
+
+    Candidate ``a`` is dominated by ``b`` when ``b`` covers every weighted point ``a``
+    covers, costs no more, and is strictly better (more points, less cost) or, at a
+    tie, has the lower index. Some optimum avoids every dominated candidate (swap each
+    for its dominator), so dropping them keeps the optimum; the ties keep exactly one
+    of each set of equal candidates.
+    """
+    n_cand, n_pts = len(indptr) - 1, len(weights)
+    a_full = sparse.csr_matrix((keep_pt[indices].astype(np.float64), indices, indptr),
+                               shape=(n_cand, n_pts))
+    a_full.eliminate_zeros()
+    use = np.flatnonzero(useful)
+    a_use = a_full[use]
+    size = np.diff(a_use.indptr)
+    c = costs[use]
+    inter = (a_use @ a_use.T).tocoo()
+    a, b = inter.row, inter.col
+    dom = ((inter.data == size[a]) & (a != b) & (c[b] <= c[a])
+           & ((size[b] > size[a]) | (c[b] < c[a]) | (b < a)))
+    a, b = a[dom], b[dom]
+    # Each dominated candidate's replacement: its dominator with the most points, then the
+    # least cost, then the lowest index; that one is not itself dominated.
+    order = np.lexsort((b, c[b], -size[b], a))
+    a, b = a[order], b[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = a[1:] != a[:-1]
+    repl = np.arange(len(use))
+    repl[a[first]] = b[first]
+    is_kept = repl == np.arange(len(use))
+    kept = use[is_kept]
+    slot = np.full(n_cand, -1, dtype=np.int64)
+    slot[kept] = np.arange(len(kept))
+    dominator = np.full(n_cand, -1, dtype=np.int64)
+    dominator[use] = use[repl]
+
+    a_kept = a_full[kept]
+    a_kept.sort_indices()
+    by_pt = a_kept.T.tocsr()
+    by_pt.sort_indices()
+    pt_ptr, pt_cand = by_pt.indptr.astype(np.int64), by_pt.indices.astype(np.int64)
+    n_of = np.diff(pt_ptr)
+    lone = np.flatnonzero(n_of == 1)
+    lone_w = np.bincount(pt_cand[pt_ptr[lone]], weights=weights[lone],
+                         minlength=len(kept))
+    multi = np.flatnonzero(n_of > 1)
+    rep, inverse = _same_sets(pt_ptr, pt_cand, multi)
+    group_w = np.bincount(inverse, weights=weights[multi], minlength=len(rep))
+    g_len = n_of[rep]
+    group_ptr = np.concatenate([[0], np.cumsum(g_len)]).astype(np.int64)
+    group_cand = pt_cand[_ranges(pt_ptr[rep], g_len)]
+    return _Reduction(kept=kept, slot=slot, dominator=dominator,
+                      cand_ptr=a_kept.indptr.astype(np.int64),
+                      cand_pts=a_kept.indices.astype(np.int64), pt_ptr=pt_ptr,
+                      pt_cand=pt_cand, group_ptr=group_ptr, group_cand=group_cand,
+                      group_w=group_w, lone_w=lone_w)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + n)`` for each start ``s`` and length ``n``."""
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + offsets
+
+
+def _same_sets(ptr: np.ndarray, cand: np.ndarray, rows: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Group CSR rows (sorted columns) holding the same set.
+
+    Returns one representative row per group and each row's group. Rows are grouped by
+    their length and two random 64-bit sums over their members, then every row is
+    compared with its group's representative; a collision (never seen) falls back to
+    grouping by the rows' bytes.
+    """
+    if len(rows) == 0:
+        return rows, np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**63, size=(2, int(cand.max()) + 1), dtype=np.uint64)
+    lengths = ptr[rows + 1] - ptr[rows]
+    at = _ranges(ptr[rows], lengths)
+    row_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    with np.errstate(over="ignore"):
+        h1 = np.add.reduceat(keys[0][cand[at]], row_start)
+        h2 = np.add.reduceat(keys[1][cand[at]], row_start)
+    table = np.stack([lengths.astype(np.uint64), h1, h2], axis=1)
+    _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    rep = rows[first]
+    mine = cand[at]
+    theirs = cand[_ranges(ptr[rep[inverse]], lengths)]
+    if np.array_equal(mine, theirs):
+        return rep, inverse
+    groups: dict[bytes, int] = {}
+    inverse = np.array([groups.setdefault(cand[ptr[r]:ptr[r + 1]].tobytes(), len(groups))
+                        for r in rows], dtype=np.int64)
+    rep = np.full(len(groups), -1, dtype=np.int64)
+    rep[inverse[::-1]] = rows[::-1]
+    return rep, inverse
+
+
+def _relaxation(n_col: int, n_row: int, col_idx: np.ndarray, row_idx: np.ndarray,
+                vals: np.ndarray, *, col_cost: np.ndarray, col_upper: np.ndarray,
+                row_lower: np.ndarray, row_upper: np.ndarray,
+                deadline: float) -> np.ndarray | None:
+    """Solve the LP relaxation (interior point, no crossover); its column values or None."""
+    h = _model(n_col, n_row, col_idx, row_idx, vals, col_cost=col_cost, col_upper=col_upper,
+               row_lower=row_lower, row_upper=row_upper,
+               integrality=np.zeros(n_col, np.int32), maximise=True)
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
+    h.run()
+    if h.getInfo().primal_solution_status != highspy.kSolutionStatusFeasible:
+        return None
+    return np.asarray(h.getSolution().col_value)
+
+
+def _top(values: np.ndarray, costs: np.ndarray, *, limit: int, spend: float) -> np.ndarray:
+    """Take candidates by decreasing value while the count and the budget allow."""
+    x = np.zeros(len(values), dtype=np.bool_)
+    n, spent = 0, 0.0
+    for i in np.argsort(-values, kind="stable").tolist():
+        if n >= limit or values[i] <= 1e-6:
+            break
+        if spent + costs[i] <= spend:
+            x[i] = True
+            n += 1
+            spent += costs[i]
+    return x
+
+
+@njit(cache=True)
+def _swap_search(cand_ptr: np.ndarray, cand_pts: np.ndarray, pt_ptr: np.ndarray,
+                 pt_cand: np.ndarray, weights: np.ndarray, costs: np.ndarray, spend: float,
+                 limit: int, chosen: np.ndarray) -> int:
+    """Improve ``chosen`` in place by the best add or one-for-one swap until none helps.
+
+    A move must keep at most ``limit`` chosen and their cost within ``spend``. Returns
+    the number of moves made (at most 10,000).
+    """
+    n_cand = cand_ptr.shape[0] - 1
+    cnt = np.zeros(weights.shape[0], np.int64)
+    n_chosen = 0
+    spent = 0.0
+    total = 0.0
+    for i in range(n_cand):
+        if chosen[i]:
+            n_chosen += 1
+            spent += costs[i]
+            for q in range(cand_ptr[i], cand_ptr[i + 1]):
+                cnt[cand_pts[q]] += 1
+    for i in range(n_cand):
+        for q in range(cand_ptr[i], cand_ptr[i + 1]):
+            total += weights[cand_pts[q]]
+    tol = 1e-12 * total
+    loss = np.zeros(n_cand)
+    corr = np.zeros(n_cand)
+    touched = np.empty(n_cand, np.int64)
+    members = np.empty(n_cand, np.int64)
+    moves = 0
+    while moves < 10_000:
+        m = 0
+        for i in range(n_cand):
+            if chosen[i]:
+                members[m] = i
+                m += 1
+                s = 0.0
+                for q in range(cand_ptr[i], cand_ptr[i + 1]):
+                    j = cand_pts[q]
+                    if cnt[j] == 1:
+                        s += weights[j]
+                loss[i] = s
+        best, best_in, best_out = tol, -1, -1
+        for c in range(n_cand):
+            if chosen[c]:
+                continue
+            gain = 0.0
+            nt = 0
+            for q in range(cand_ptr[c], cand_ptr[c + 1]):
+                j = cand_pts[q]
+                if cnt[j] == 0:
+                    gain += weights[j]
+                elif cnt[j] == 1:
+                    for r in range(pt_ptr[j], pt_ptr[j + 1]):
+                        i = pt_cand[r]
+                        if chosen[i]:
+                            if corr[i] == 0.0:
+                                touched[nt] = i
+                                nt += 1
+                            corr[i] += weights[j]
+                            break
+            if n_chosen < limit and spent + costs[c] <= spend and gain > best:
+                best, best_in, best_out = gain, c, -1
+            for t in range(m):
+                i = members[t]
+                d = gain - loss[i] + corr[i]
+                if d > best and spent - costs[i] + costs[c] <= spend:
+                    best, best_in, best_out = d, c, i
+            for t in range(nt):
+                corr[touched[t]] = 0.0
+        if best_in < 0:
+            break
+        moves += 1
+        if best_out >= 0:
+            chosen[best_out] = False
+            n_chosen -= 1
+            spent -= costs[best_out]
+            for q in range(cand_ptr[best_out], cand_ptr[best_out + 1]):
+                cnt[cand_pts[q]] -= 1
+        chosen[best_in] = True
+        n_chosen += 1
+        spent += costs[best_in]
+        for q in range(cand_ptr[best_in], cand_ptr[best_in + 1]):
+            cnt[cand_pts[q]] += 1
+    return moves
 
 
 def _prefer(x: np.ndarray, weights: np.ndarray, keep_pt: np.ndarray, pref: np.ndarray,
