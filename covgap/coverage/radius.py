@@ -31,7 +31,6 @@ import numpy as np
 import shapely
 from numba import njit
 from pyproj import CRS
-from scipy.spatial import cKDTree
 
 from covgap.config import CoverageConfig
 from covgap.coverage.cells import site_positions
@@ -54,6 +53,10 @@ _SECTOR_THETA = np.radians(_SECTOR_BEARINGS)
 _SURE_RTOL = 1e-9
 #: Pairs of (cell, point) tested at once: bounds the memory of a national run.
 _PAIR_CHUNK = 2_000_000
+#: The point test buckets points on a square grid of about this many points per bucket,
+#: with at most this many buckets along a side.
+_POINTS_PER_BUCKET = 4.0
+_MAX_BUCKETS_SIDE = 4096
 
 Key = tuple[str, str]
 
@@ -235,6 +238,65 @@ def _settle_pairs(loc_i: np.ndarray, pt_i: np.ndarray, starts: np.ndarray,
     return m
 
 
+@njit(cache=True, nogil=True)
+def _bucket_pairs(locs: np.ndarray, at: int, reach: np.ndarray, loc_xy: np.ndarray,
+                  x0: float, y0: float, side: float, nbx: int, nby: int,
+                  b_start: np.ndarray, b_points: np.ndarray, starts: np.ndarray,
+                  counts: np.ndarray, order: np.ndarray, key_index: np.ndarray,
+                  px: np.ndarray, py: np.ndarray, x: np.ndarray, y: np.ndarray,
+                  r: np.ndarray, az: np.ndarray, bw: np.ndarray, n10: float,
+                  hit: np.ndarray, todo_c: np.ndarray, todo_p: np.ndarray
+                  ) -> tuple[int, int]:
+    """Test the cells of locations ``locs[at:]`` against the points within their reach.
+
+    The points are bucketed on a square grid (``side`` metres, ``nbx`` x ``nby`` buckets
+    from ``x0, y0``; bucket ``b`` holds ``b_points[b_start[b]:b_start[b + 1]]``). For a
+    point within the location's ``reach``, each cell of the location is settled as in
+    :func:`_settle_pairs`: ``hit`` set where the bounds say inside, undecided pairs
+    listed in ``todo_c``, ``todo_p``. Stops before a location whose points might not fit
+    in the lists; returns how many pairs were listed and the next position in ``locs``.
+    """
+    cap = todo_c.shape[0]
+    m = 0
+    a = at
+    while a < locs.shape[0]:
+        loc = locs[a]
+        cx, cy, rr = loc_xy[loc, 0], loc_xy[loc, 1], reach[loc]
+        bx0 = max(math.floor((cx - rr - x0) / side), 0)
+        bx1 = min(math.floor((cx + rr - x0) / side), nbx - 1)
+        by0 = max(math.floor((cy - rr - y0) / side), 0)
+        by1 = min(math.floor((cy + rr - y0) / side), nby - 1)
+        if bx0 > bx1 or by0 > by1:
+            a += 1
+            continue
+        n_near = 0
+        for by in range(by0, by1 + 1):
+            n_near += b_start[by * nbx + bx1 + 1] - b_start[by * nbx + bx0]
+        if m + n_near * counts[loc] > cap:
+            return m, a
+        s = starts[loc]
+        r2 = rr * rr
+        for by in range(by0, by1 + 1):
+            for t in range(b_start[by * nbx + bx0], b_start[by * nbx + bx1 + 1]):
+                q = b_points[t]
+                dx, dy = px[q] - cx, py[q] - cy
+                if dx * dx + dy * dy > r2:
+                    continue
+                for k in range(counts[loc]):
+                    c = order[s + k]
+                    if hit[key_index[c], q]:
+                        continue
+                    v = _verdict(px[q] - x[c], py[q] - y[c], r[c], az[c], bw[c], n10)
+                    if v == _IN:
+                        hit[key_index[c], q] = True
+                    elif v == _EDGE:
+                        todo_c[m] = c
+                        todo_p[m] = q
+                        m += 1
+        a += 1
+    return m, a
+
+
 class Footprints:
     """The radius model's cells as footprints: a point test, and polygons on demand.
 
@@ -347,35 +409,53 @@ class Footprints:
             return hit
         reach = np.zeros(len(self.location_xy))
         np.fmax.at(reach, self.location, self.radius_m)
-        locs = np.flatnonzero(reach > 0)
-        # a footprint lies within its disc of radius r: the points within the reach of
-        # each location, found tree against tree (as arrays, no list per location) for
-        # each distinct reach; a hair more than the reach, the edge test decides
-        tree = cKDTree(np.column_stack([x[points], y[points]]))
-        loc_parts, pt_parts = [], []
-        for value in np.unique(reach[locs]):
-            group = locs[reach[locs] == value]
-            pairs = cKDTree(self.location_xy[group]).sparse_distance_matrix(
-                tree, value * (1.0 + 1e-9), output_type="ndarray")
-            loc_parts.append(group[pairs["i"]])
-            pt_parts.append(points[pairs["j"]])
-        loc_i = np.concatenate(loc_parts)
-        pt_i = np.concatenate(pt_parts)
+        # a footprint lies within its disc of radius r: each location looks at the points
+        # in the buckets of a square grid its reach overlaps (a hair more than the reach;
+        # the bounds and the edge test decide)
+        px, py = x[points], y[points]
+        x0, y0 = float(px.min()), float(py.min())
+        extent = max(float(px.max()) - x0, float(py.max()) - y0, 1.0)
+        side = max(extent / math.sqrt(len(points) / _POINTS_PER_BUCKET), extent / _MAX_BUCKETS_SIDE)
+        nbx = int((float(px.max()) - x0) // side) + 1
+        nby = int((float(py.max()) - y0) // side) + 1
+        bucket = (np.floor((py - y0) / side).astype(np.int64) * nbx
+                  + np.floor((px - x0) / side).astype(np.int64))
+        order = points[np.argsort(bucket, kind="stable")]
+        b_start = np.concatenate([[0], np.cumsum(np.bincount(bucket, minlength=nbx * nby))])
         counts = np.diff(np.append(self._starts, len(self.x)))
-        # every cell of the location against the point: the reach bounds settle most
-        # pairs (compiled, writing ``hit``); the rest take the polygon's edge test
-        step = max(1, _PAIR_CHUNK // 4)  # a location holds a few cells
-        for s in range(0, len(loc_i), step):
-            li, pi = loc_i[s:s + step], pt_i[s:s + step]
-            todo_c = np.empty(int(counts[li].sum()), dtype=np.intp)
-            todo_p = np.empty_like(todo_c)
-            m = _settle_pairs(li, pi, self._starts, counts, self._order, self.key_index,
-                              x, y, self.x, self.y, self.radius_m, self.azimuth,
-                              self.beamwidth, 10.0 * self.pathloss_exponent, hit,
-                              todo_c, todo_p)
-            ci, pi = todo_c[:m], todo_p[:m]
-            inside = self._edge(ci, x[pi], y[pi])
-            hit[self.key_index[ci[inside]], pi[inside]] = True
+        locs = np.flatnonzero(reach > 0)
+        grow = reach * (1.0 + 1e-9)
+        n10 = 10.0 * self.pathloss_exponent
+
+        def run(part: np.ndarray) -> None:
+            # The kernel releases the GIL: parts run side by side, each with its own lists
+            # of undecided pairs; they only set ``hit`` to True, so the order is free.
+            capacity = _PAIR_CHUNK
+            todo_c = np.empty(capacity, dtype=np.intp)
+            todo_p = np.empty(capacity, dtype=np.intp)
+            at = 0
+            while at < len(part):
+                m, at_next = _bucket_pairs(part, at, grow, self.location_xy, x0, y0, side,
+                                           nbx, nby, b_start, order, self._starts, counts,
+                                           self._order, self.key_index, x, y, self.x,
+                                           self.y, self.radius_m, self.azimuth,
+                                           self.beamwidth, n10, hit, todo_c, todo_p)
+                if at_next == at and m == 0:  # one location needs more room than there is
+                    capacity *= 4
+                    todo_c = np.empty(capacity, dtype=np.intp)
+                    todo_p = np.empty(capacity, dtype=np.intp)
+                    continue
+                at = at_next
+                ci, pi = todo_c[:m], todo_p[:m]
+                inside = self._edge(ci, x[pi], y[pi])
+                hit[self.key_index[ci[inside]], pi[inside]] = True
+
+        workers = min(os.cpu_count() or 1, 2 if len(points) * len(locs) > 1e7 else 1)
+        if workers == 1:
+            run(locs)
+        else:  # interleaved, so each part has locations everywhere
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run, [locs[w::workers] for w in range(workers)]))
         return hit
 
     def _status(self, ci: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
