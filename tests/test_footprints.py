@@ -257,3 +257,41 @@ def test_reach_bounds_decide_most_pairs_and_agree_with_each_polygon(exponent):
     sure, todo = status == 1, status == 2
     assert todo.mean() < 0.2 and sure.any() and (status == 0).any()
     assert got[sure].all() and not got[status == 0].any()
+
+
+def test_point_test_on_two_threads_agrees_with_the_unions():
+    # Enough points x locations (over 1e7) for the point test to split the locations over
+    # two threads; the answer must not depend on it.
+    rng = np.random.default_rng(11)
+    n = 150
+    x, y = rng.uniform(0, 30000, n), rng.uniform(0, 30000, n)
+    az = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(0, 360, n))
+    cells = _cells(x, y, az, rng.uniform(30, 120, n))
+    cells["operator"] = rng.choice(["A", "B"], n)
+    radius = rng.uniform(500, 6000, n)
+    px, py = rng.uniform(-2000, 32000, 80000), rng.uniform(-2000, 32000, 80000)
+    feet = Footprints(cells, radius, pathloss_exponent=3.5, crs=32648)
+    got = feet.covered(px, py)
+    polys = footprints(cells, radius, pathloss_exponent=3.5)
+    for key, hit in got.items():
+        mine = ((cells["operator"] == key[0]) & (cells["technology"] == key[1])).to_numpy()
+        union = shapely.union_all(polys[mine])
+        assert hit.tolist() == shapely.contains_xy(union, px, py).tolist(), key
+
+
+def test_point_test_with_tiny_pair_lists_agrees(monkeypatch):
+    # Lists of undecided pairs too small for one location: they grow, and full lists are
+    # settled before the next location; the answer is the same.
+    import covgap.coverage.radius as radius_module
+
+    rng = np.random.default_rng(12)
+    n = 40
+    x, y = rng.uniform(0, 10000, n), rng.uniform(0, 10000, n)
+    cells = _cells(x, y, np.full(n, np.nan), np.full(n, 65.0))
+    radius = rng.uniform(500, 3000, n)
+    px, py = rng.uniform(0, 10000, 20000), rng.uniform(0, 10000, 20000)
+    want = Footprints(cells, radius, pathloss_exponent=3.5, crs=32648).covered(px, py)
+    monkeypatch.setattr(radius_module, "_PAIR_CHUNK", 3)
+    got = Footprints(cells, radius, pathloss_exponent=3.5, crs=32648).covered(px, py)
+    assert got[("Viettel", "4G")].tolist() == want[("Viettel", "4G")].tolist()
+    assert 0 < want[("Viettel", "4G")].sum() < len(px)
