@@ -40,6 +40,16 @@ def _cells(x, y, azimuth, beamwidth, operator="Viettel", technology="4G"):
         geometry=gpd.points_from_xy(x, y), crs=32648)
 
 
+def _assert_agrees_with_unions(got, cells, radius, px, py):
+    """Each key's hits are contains_xy of the union of its drawn footprints."""
+    polys = footprints(cells, radius, pathloss_exponent=3.5)
+    for key, hit in got.items():
+        mine = ((cells["operator"] == key[0]) & (cells["technology"] == key[1])).to_numpy()
+        union = shapely.union_all(polys[mine])
+        assert hit.tolist() == shapely.contains_xy(union, px, py).tolist(), key
+        assert 0 < hit.sum() < len(px)
+
+
 def _polygon_verdict(cells, radius, x, y, n=3.5):
     shapes = footprints(cells, radius, pathloss_exponent=n)
     return np.array([shapely.contains_xy(shapely.union_all(shapes), x, y)]).ravel()
@@ -116,12 +126,7 @@ def test_many_cells_and_points_agree_with_the_unions():
     px, py = rng.uniform(-3000, 23000, 40000), rng.uniform(-3000, 23000, 40000)
     feet = Footprints(cells, radius, pathloss_exponent=3.5, crs=32648)
     got = feet.covered(px, py)
-    polys = footprints(cells, radius, pathloss_exponent=3.5)
-    for key, hit in got.items():
-        mine = ((cells["operator"] == key[0]) & (cells["technology"] == key[1])).to_numpy()
-        union = shapely.union_all(polys[mine])
-        assert hit.tolist() == shapely.contains_xy(union, px, py).tolist(), key
-        assert 0 < hit.sum() < len(px)
+    _assert_agrees_with_unions(got, cells, radius, px, py)
     # a key it does not have covers nothing; asking again reuses the answer
     assert not feet.covered(px, py, [("C", "4G")])[("C", "4G")].any()
     assert feet.covered(px, py)[("A", "4G")].tolist() == got[("A", "4G")].tolist()
@@ -271,12 +276,7 @@ def test_point_test_on_two_threads_agrees_with_the_unions():
     radius = rng.uniform(500, 6000, n)
     px, py = rng.uniform(-2000, 32000, 80000), rng.uniform(-2000, 32000, 80000)
     feet = Footprints(cells, radius, pathloss_exponent=3.5, crs=32648)
-    got = feet.covered(px, py)
-    polys = footprints(cells, radius, pathloss_exponent=3.5)
-    for key, hit in got.items():
-        mine = ((cells["operator"] == key[0]) & (cells["technology"] == key[1])).to_numpy()
-        union = shapely.union_all(polys[mine])
-        assert hit.tolist() == shapely.contains_xy(union, px, py).tolist(), key
+    _assert_agrees_with_unions(feet.covered(px, py), cells, radius, px, py)
 
 
 def test_point_test_with_tiny_pair_lists_agrees(monkeypatch):

@@ -209,36 +209,6 @@ def _pair_status(ci: np.ndarray, px: np.ndarray, py: np.ndarray, x: np.ndarray,
 
 
 @njit(cache=True, nogil=True)
-def _settle_pairs(loc_i: np.ndarray, pt_i: np.ndarray, starts: np.ndarray,
-                  counts: np.ndarray, order: np.ndarray, key_index: np.ndarray,
-                  px: np.ndarray, py: np.ndarray, x: np.ndarray, y: np.ndarray,
-                  r: np.ndarray, az: np.ndarray, bw: np.ndarray, n10: float,
-                  hit: np.ndarray, todo_c: np.ndarray, todo_p: np.ndarray) -> int:
-    """Test every cell of location ``loc_i[p]`` against point ``pt_i[p]``.
-
-    Set ``hit[key, point]`` where the bounds say inside, list the undecided pairs in
-    ``todo_c`` (cell) and ``todo_p`` (point); return how many.  A key already covering
-    the point skips its other cells (coverage is any cell's).
-    """
-    m = 0
-    for p in range(len(loc_i)):
-        q = pt_i[p]
-        s = starts[loc_i[p]]
-        for k in range(counts[loc_i[p]]):
-            c = order[s + k]
-            if hit[key_index[c], q]:
-                continue
-            v = _verdict(px[q] - x[c], py[q] - y[c], r[c], az[c], bw[c], n10)
-            if v == _IN:
-                hit[key_index[c], q] = True
-            elif v == _EDGE:
-                todo_c[m] = c
-                todo_p[m] = q
-                m += 1
-    return m
-
-
-@njit(cache=True, nogil=True)
 def _bucket_pairs(locs: np.ndarray, at: int, reach: np.ndarray, loc_xy: np.ndarray,
                   x0: float, y0: float, side: float, nbx: int, nby: int,
                   b_start: np.ndarray, b_points: np.ndarray, starts: np.ndarray,
@@ -251,10 +221,12 @@ def _bucket_pairs(locs: np.ndarray, at: int, reach: np.ndarray, loc_xy: np.ndarr
 
     The points are bucketed on a square grid (``side`` metres, ``nbx`` x ``nby`` buckets
     from ``x0, y0``; bucket ``b`` holds ``b_points[b_start[b]:b_start[b + 1]]``). For a
-    point within the location's ``reach``, each cell of the location is settled as in
-    :func:`_settle_pairs`: ``hit`` set where the bounds say inside, undecided pairs
-    listed in ``todo_c``, ``todo_p``. Stops before a location whose points might not fit
-    in the lists; returns how many pairs were listed and the next position in ``locs``.
+    point within the location's ``reach``, each cell of the location (``order[starts[l]:
+    starts[l] + counts[l]]``) is settled by :func:`_verdict`: ``hit[key, point]`` set
+    where the bounds say inside, undecided pairs listed in ``todo_c`` (cell) and
+    ``todo_p`` (point); a key already covering the point skips its other cells. Stops
+    before a location whose points might not fit in the lists; returns how many pairs
+    were listed and the next position in ``locs``.
     """
     cap = todo_c.shape[0]
     m = 0
