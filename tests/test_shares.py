@@ -397,3 +397,18 @@ def test_large_rasters_are_read_in_windows(tmp_path, monkeypatch):
     bare = coverage_shares(villages, cov, layers={}, population=pop)
     assert bare.columns.tolist() == ["basis", "weight"]
     assert bare["weight"].to_numpy() == pytest.approx(whole["weight"].to_numpy())
+
+
+def test_many_partly_covered_villages_take_the_threaded_intersections():
+    # 10,000 unit-square villages (metres x 100), each with its lower half under one of
+    # 100 strips: 10,000 (village, piece) pairs, none covered whole, enough for the
+    # intersections to run in chunks side by side; every share is exactly one half.
+    k = np.arange(100) * 100.0
+    xx, yy = np.meshgrid(k, k)
+    villages = gpd.GeoDataFrame(geometry=shapely.box(xx.ravel(), yy.ravel(), xx.ravel() + 100,
+                                                     yy.ravel() + 100), crs=UTM)
+    strips = shapely.multipolygons(shapely.box(0.0, k, 10_000.0, k + 50.0))
+    cov = vector_coverage({("Viettel", "4G"): strips})
+    got = coverage_shares(villages, cov, layers={"mbb": [("Viettel", "4G")]})
+    assert (got["basis"] == "area").all()
+    assert np.allclose(got["mbb"], 0.5, rtol=0, atol=1e-12)
