@@ -624,8 +624,13 @@ def test_swap_search_leaves_the_trap_for_the_optimum():
     pt_ptr, pt_cand = csr(by_pt)
     chosen = np.array([True, False, False])
     moves = select_module._swap_search(indptr, indices, pt_ptr, pt_cand, TRAP_WEIGHTS,
-                                       np.zeros(3), math.inf, 2, chosen)
+                                       np.zeros(3), math.inf, 2, chosen, 100)
     assert chosen.tolist() == [False, True, True] and moves == 2
+    # with one move allowed it stops after the best first: adding Y (+3, point a)
+    chosen = np.array([True, False, False])
+    assert select_module._swap_search(indptr, indices, pt_ptr, pt_cand, TRAP_WEIGHTS,
+                                      np.zeros(3), math.inf, 2, chosen, 1) == 1
+    assert chosen.tolist() == [True, True, False]
 
 
 def test_swap_search_keeps_the_budget():
@@ -635,7 +640,7 @@ def test_swap_search_keeps_the_budget():
     pt_ptr, pt_cand = csr(by_pt)
     chosen = np.array([False, True, False])
     select_module._swap_search(indptr, indices, pt_ptr, pt_cand, TRAP_WEIGHTS,
-                               np.array([4.0, 3.0, 3.0]), 5.0, 3, chosen)
+                               np.array([4.0, 3.0, 3.0]), 5.0, 3, chosen, 100)
     assert chosen.tolist() == [True, False, False]
 
 
@@ -690,3 +695,18 @@ def test_exact_reaches_the_textbook_programs_optimum(seed):
     assert sel.objective == pytest.approx(textbook_optimum(indptr, indices, weights, **kwargs),
                                           abs=1e-6)
     check_consistent(sel, sets, weights, kwargs.get("costs"))
+
+
+def test_same_sets_falls_back_to_bytes_when_the_sums_collide(monkeypatch):
+    # Every random key zero: every row of one length has the same sums, so the check
+    # against the representative fails and the rows are grouped by their bytes.
+    class Zeros:
+        def integers(self, low, high, size, dtype):
+            return np.zeros(size, dtype=dtype)
+
+    monkeypatch.setattr(select_module.np.random, "default_rng", lambda seed: Zeros())
+    rows_sets = [[0, 1], [2, 3], [0, 1], [1, 4], [2, 3], [0, 1, 2]]
+    ptr, cand = csr(rows_sets)
+    rep, inverse = select_module._same_sets(ptr, cand, np.arange(len(rows_sets)))
+    assert [rows_sets[r] for r in rep] == [[0, 1], [2, 3], [1, 4], [0, 1, 2]]
+    assert inverse.tolist() == [0, 1, 0, 2, 1, 3]

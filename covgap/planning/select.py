@@ -394,7 +394,7 @@ def _exact(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, pref: n
     for x0 in starts:
         x0 = x0.copy()
         _swap_search(red.cand_ptr, red.cand_pts, red.pt_ptr, red.pt_cand, weights, cost_k,
-                     spend, limit, x0)
+                     spend, limit, x0, min(4 * limit, 4 * k) + 100)
         w0 = _covered_weight(x0, weights, red.cand_ptr, red.cand_pts)
         if w0 > best_w:
             best, best_w = x0, w0
@@ -591,11 +591,12 @@ def _top(values: np.ndarray, costs: np.ndarray, *, limit: int, spend: float) -> 
 @njit(cache=True)
 def _swap_search(cand_ptr: np.ndarray, cand_pts: np.ndarray, pt_ptr: np.ndarray,
                  pt_cand: np.ndarray, weights: np.ndarray, costs: np.ndarray, spend: float,
-                 limit: int, chosen: np.ndarray) -> int:
+                 limit: int, chosen: np.ndarray, max_moves: int) -> int:
     """Improve ``chosen`` in place by the best add or one-for-one swap until none helps.
 
-    A move must keep at most ``limit`` chosen and their cost within ``spend``. Returns
-    the number of moves made (at most 10,000).
+    A move must keep at most ``limit`` chosen and their cost within ``spend``. Each move
+    scans every candidate (no time check inside), so at most ``max_moves`` are made.
+    Returns the number of moves made.
     """
     n_cand = cand_ptr.shape[0] - 1
     cnt = np.zeros(weights.shape[0], np.int64)
@@ -617,7 +618,7 @@ def _swap_search(cand_ptr: np.ndarray, cand_pts: np.ndarray, pt_ptr: np.ndarray,
     touched = np.empty(n_cand, np.int64)
     members = np.empty(n_cand, np.int64)
     moves = 0
-    while moves < 10_000:
+    while moves < max_moves:
         m = 0
         for i in range(n_cand):
             if chosen[i]:
