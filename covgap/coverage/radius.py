@@ -386,10 +386,11 @@ class Footprints:
         # the bounds and the edge test decide)
         px, py = x[points], y[points]
         x0, y0 = float(px.min()), float(py.min())
-        extent = max(float(px.max()) - x0, float(py.max()) - y0, 1.0)
+        width, height = float(px.max()) - x0, float(py.max()) - y0
+        extent = max(width, height, 1.0)
         side = max(extent / math.sqrt(len(points) / _POINTS_PER_BUCKET), extent / _MAX_BUCKETS_SIDE)
-        nbx = int((float(px.max()) - x0) // side) + 1
-        nby = int((float(py.max()) - y0) // side) + 1
+        nbx = int(width // side) + 1
+        nby = int(height // side) + 1
         bucket = (np.floor((py - y0) / side).astype(np.int64) * nbx
                   + np.floor((px - x0) / side).astype(np.int64))
         order = points[np.argsort(bucket, kind="stable")]

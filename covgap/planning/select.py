@@ -536,16 +536,15 @@ def _same_sets(ptr: np.ndarray, cand: np.ndarray, rows: np.ndarray
     rng = np.random.default_rng(0)
     keys = rng.integers(0, 2**63, size=(2, int(cand.max()) + 1), dtype=np.uint64)
     lengths = ptr[rows + 1] - ptr[rows]
-    at = _ranges(ptr[rows], lengths)
+    mine = cand[_ranges(ptr[rows], lengths)]
     row_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     with np.errstate(over="ignore"):
-        h1 = np.add.reduceat(keys[0][cand[at]], row_start)
-        h2 = np.add.reduceat(keys[1][cand[at]], row_start)
+        h1 = np.add.reduceat(keys[0][mine], row_start)
+        h2 = np.add.reduceat(keys[1][mine], row_start)
     table = np.stack([lengths.astype(np.uint64), h1, h2], axis=1)
     _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     rep = rows[first]
-    mine = cand[at]
     theirs = cand[_ranges(ptr[rep[inverse]], lengths)]
     if np.array_equal(mine, theirs):
         return rep, inverse
@@ -764,14 +763,6 @@ def _covered_weight(x: np.ndarray, weights: np.ndarray, indptr: np.ndarray,
     hit = np.zeros(len(weights), dtype=bool)
     hit[indices[np.repeat(x.astype(bool), counts)]] = True
     return math.fsum(weights[hit])
-
-
-def _start_values(indptr: np.ndarray, indices: np.ndarray, keep_pt: np.ndarray,
-                  x: np.ndarray) -> np.ndarray:
-    counts = np.diff(indptr)
-    hit = np.zeros(len(keep_pt), dtype=bool)
-    hit[indices[np.repeat(x > 0.5, counts)]] = True
-    return np.concatenate([x, hit[keep_pt].astype(float)])
 
 
 def _solve(h: highspy.Highs, start: np.ndarray, deadline: float) -> None:
