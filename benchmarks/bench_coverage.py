@@ -17,7 +17,8 @@ In one run on ``data/sample.toml`` (the synthetic province "Tỉnh Mẫu") it pr
 
   - GDAL's viewshed **in process** (``osgeo.gdal.ViewshedGenerate`` on a MEM dataset,
     result read into numpy; ``benchmarks/_viewshed.py``): no process start, no file I/O;
-  - covgap's line of sight alone (``visibility``) on the same sites and radii, and
+  - covgap's line of sight alone (``visibility``, a horizon sweep like GDAL's) on the
+    same sites and radii, and
     ``terrain_window`` (line of sight and diffraction), each with the share of cells
     where its line of sight equals GDAL's (agreement);
   - the whole terrain model per site location: its whole-province time (every

@@ -5,7 +5,9 @@ array; no process start, no file I/O.  For N sites (each observed from the centr
 cell holding it, as GDAL does) it times, per site, the best of ``--repeat`` passes over
 all sites, after a warm-up call of each:
 
-- **covgap line of sight**: ``visibility`` (line of sight only, with Earth curvature);
+- **covgap line of sight**: ``visibility`` (line of sight only, with Earth curvature: a
+  horizon sweep, the method of GDAL's viewshed, so this ratio is a sweep against a
+  sweep);
 - **covgap full terrain kernel**: ``terrain_window`` (line of sight and the Deygout or
   Epstein-Peterson diffraction loss: the terrain work of the terrain model's signal);
 - **GDAL in process**: ``osgeo.gdal.ViewshedGenerate`` on the DEM in a MEM dataset, its

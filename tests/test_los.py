@@ -248,19 +248,47 @@ def test_window_is_clipped_at_the_dem_edge():
     assert np.isfinite(tw.loss_db[inside]).all() and (tw.loss_db[inside] >= 0).all()
 
 
-def test_visibility_matches_terrain_window():
+def test_visibility_agrees_with_terrain_window():
     dem = rough_dem(160)
     kw = dict(cell_size_m=CELL, site_row=80.5, site_col=70.3, tx_height_m=25.0, radius_m=6000.0)
     full = terrain_window(dem, frequency_mhz=2100.0, **kw)
     only = visibility(dem, **kw)
     assert (only.row0, only.col0) == (full.row0, full.col0)
-    assert np.array_equal(only.los, full.los)
     assert np.array_equal(only.distance_m, full.distance_m, equal_nan=True)
-    assert np.isnan(only.loss_db).all()
     inside = np.isfinite(full.distance_m)
+    # the sweep carries each horizon over from the neighbours' rays: cells grazing a
+    # horizon may differ from the exact profile, no others
+    assert (only.los[inside] == full.los[inside]).mean() >= 0.97
+    assert not only.los[~inside].any()
+    assert np.isnan(only.loss_db).all() and not only.loss_db.flags.writeable
     # Blocked cells always lose at least J(0) = 6 dB; visible ones less or nothing.
     assert (full.loss_db[inside & ~full.los] >= 6.0).all()
     assert 0.05 < full.los[inside].mean() < 0.95
+
+
+def test_visibility_behind_a_wall_and_beside_it():
+    # a wall 60 m high on column 50, rows 37-43; the site (30 m antenna) at the centre
+    # of cell (40, 40), flat ground, no bulge.  A ray to cell (r, c) east of the wall
+    # crosses column 50 at row 40 + (r - 40) * 10 / (c - 40); where that is on the
+    # wall the cell is hidden (the ray from 30 m down to 1.5 m is under 30 m there),
+    # where it passes two cells or more beside the wall the cell sees (the sweep
+    # interpolates each horizon between two neighbours' rays, which blurs a shadow's
+    # edge by a cell or so, 30 cells out).
+    dem = np.zeros((81, 81), dtype=np.float32)
+    dem[37:44, 50] = 60.0
+    tw = visibility(dem, cell_size_m=CELL, site_row=40.5, site_col=40.5, tx_height_m=30.0,
+                    radius_m=3500.0, k_factor=1e9)
+    rows, cols = np.nonzero(np.isfinite(tw.distance_m))
+    rows, cols = rows + tw.row0, cols + tw.col0
+    seen = tw.los[rows - tw.row0, cols - tw.col0]
+    east = cols > 50
+    crossing = 40 + (rows[east] - 40) * 10 / (cols[east] - 40)
+    on_wall = (crossing >= 37.5) & (crossing <= 42.5)
+    beside = (crossing < 35.0) | (crossing > 45.0)
+    assert on_wall.sum() > 300 and beside.sum() > 800
+    assert not seen[east][on_wall].any()
+    assert seen[east][beside].all()
+    assert seen[cols <= 50].all()  # in front of the wall, and its top
 
 
 def test_results_do_not_depend_on_the_number_of_threads():
@@ -726,17 +754,31 @@ def test_the_bound_skips_only_cells_that_cannot_win():
     np.testing.assert_array_equal(pruned.los, full.los)
 
 
-def test_one_pass_line_of_sight_equals_the_ownership_maps():
-    """visibility's one pass over the rays (two halves in parallel) gives every cell the
-    same sample, so the same line of sight, as terrain_window's ownership maps, for
-    sites anywhere in a cell and radii from 1 to 60 cells."""
+def test_horizon_sweep_agrees_with_the_ray_profiles():
+    """visibility's sweep against terrain_window's exact profiles for sites anywhere in
+    a cell, antennas from 5 to 60 m and radii from 1 to 60 cells: the same distances;
+    on very rough terrain (600 m of relief and three sharp ridges over 12.6 km) at
+    least 96% of the cells alike, 98% on average (the sweep carries horizons over from
+    neighbouring rays, which blurs shadow edges); all alike on flat ground with the
+    Earth's bulge."""
     dem = rough_dem(140)
+    flat = np.full_like(dem, 120.0)
     rng = np.random.default_rng(5)
+    shares = []
     for _ in range(25):
         kw = dict(cell_size_m=CELL, site_row=float(rng.uniform(2, 138)),
                   site_col=float(rng.uniform(2, 138)), tx_height_m=float(rng.uniform(5, 60)),
                   radius_m=float(rng.uniform(CELL, 60 * CELL)))
         full = terrain_window(dem, frequency_mhz=900.0, **kw)
         only = visibility(dem, **kw)
-        assert np.array_equal(only.los, full.los), kw
         assert np.array_equal(only.distance_m, full.distance_m, equal_nan=True), kw
+        inside = np.isfinite(full.distance_m)
+        assert not only.los[~inside].any()
+        shares.append((only.los[inside] == full.los[inside]).mean())
+        assert shares[-1] >= 0.96, kw
+        smooth = visibility(flat, **kw)
+        assert np.array_equal(smooth.los, terrain_window(flat, frequency_mhz=900.0,
+                                                         **kw).los), kw
+    assert np.mean(shares) >= 0.98
+
+

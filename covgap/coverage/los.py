@@ -76,9 +76,17 @@ edges are searched only where the signal with no terrain loss could beat the bes
 so far; the terrain only takes away, so elsewhere the result cannot change a raster and
 is left at +inf.
 
-*Line of sight alone.*  :func:`visibility` walks each ray once and lets a sample write
-its cell's line of sight when it is nearer the centre than every earlier one: the same
-sample the ownership maps pick, so the same answer, without building them.
+*Line of sight alone.*  :func:`visibility` sweeps the window outwards from the site
+instead of walking rays (Wang, Robinson and White 2000, the method of GDAL's viewshed):
+each cell's horizon (the height of the sightline over everything between the site
+and it) is interpolated between the two cells where its own ray crosses the centre
+line of the previous column (row), then raised by its own ground.  Each cell costs
+O(1), on the exact ray through its centre, but the horizon before it is carried over
+from its neighbours' rays, which blurs shadow edges by about a cell: the answer
+differs from :func:`terrain_window`'s exact profiles in cells that graze a horizon.
+On the sample province's DEM (15 km, 20 sites) the two agree on 99.2% of the cells
+(98.8% at worst) and the sweep agrees with GDAL's viewshed on 99.9%; on the tests'
+very rough terrain, on 96-100%.
 
 The edge searches are exact but do not scan every sample: when the best nu is >= 0 it
 lies on the upper convex hull of the profile (kept for every prefix of the ray), and
@@ -453,7 +461,7 @@ def _windows(function: str, dem: np.ndarray, *, cell_size_m: float, site_row: fl
     wavelengths = np.array([SPEED_OF_LIGHT_M_S / (f * 1e6) for f in freqs])
     code = _DEYGOUT if method == "deygout" else _EPSTEIN_PETERSON
     return _run(dem, cell_size_m, site_row, site_col, tx_height_m, rx_height_m, radius_m,
-                k_factor, wavelengths, code, los_only=False, origin=origin, extent=extent,
+                k_factor, wavelengths, code, origin=origin, extent=extent,
                 ray_radius_m=ray_radius_m, bound=bound)
 
 
@@ -476,10 +484,15 @@ def window_bounds(site_row: float, site_col: float, radius_m: float, cell_size_m
 def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col: float,
                tx_height_m: float, rx_height_m: float = 1.5, radius_m: float,
                k_factor: float = 4 / 3) -> TerrainWindow:
-    """Line of sight only: :func:`terrain_window` without the diffraction loss.
+    """Line of sight only, by a horizon sweep: a viewshed, as fast as GDAL's.
 
-    The same rays, window and geometry as :func:`terrain_window`, so ``los`` is
-    identical; no knife-edge search is made, which makes it several times faster.
+    The same window and geometry (Earth bulge, antenna and receiver heights) as
+    :func:`terrain_window`, but each cell's horizon is carried outwards from the cells
+    nearer the site instead of read off a profile of its own (see the module
+    docstring), so ``los`` agrees with :func:`terrain_window`'s on about 99% of the
+    cells of hilly terrain, not on all; ``distance_m`` is the same.  No knife-edge
+    search is made.  A cell costs a few nanoseconds: use it for a quick viewshed, and
+    :func:`terrain_window` for the coverage model's exact profiles.
 
     Parameters
     ----------
@@ -489,8 +502,8 @@ def visibility(dem: np.ndarray, *, cell_size_m: float, site_row: float, site_col
     Returns
     -------
     TerrainWindow
-        ``los`` and ``distance_m`` as in :func:`terrain_window`; ``loss_db``,
-        ``excess_db`` and ``mean_elevation_m`` are all NaN (not computed).
+        ``los`` and ``distance_m``; ``loss_db``, ``excess_db`` and
+        ``mean_elevation_m`` are one read-only all-NaN array (not computed).
 
     Raises
     ------
@@ -611,7 +624,7 @@ def _holds(shape: tuple[int, int], origin: tuple[int, int], extent: tuple[int, i
 
 def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: float,
          rx_h: float, radius_m: float, k_factor: float, wavelengths: np.ndarray,
-         method: int, *, los_only: bool, origin: tuple[int, int] = (0, 0),
+         method: int, *, origin: tuple[int, int] = (0, 0),
          extent: tuple[int, int] | None = None, ray_radius_m: float | None = None,
          bound: WindowBound | None = None) -> list[TerrainWindow]:
     """One window per wavelength; they share ``los``, ``distance_m`` and the mean ground."""
@@ -623,7 +636,8 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
 
     dy = (np.arange(r0, r1) + 0.5 - site_row) * cell
     dx = (np.arange(c0, c1) + 0.5 - site_col) * cell
-    distance = np.hypot(dy[:, None], dx[None, :])
+    # as the horizon sweep's (_horizon_cell), bit for bit: hypot costs twice as much
+    distance = np.sqrt(dy[:, None] ** 2 + dx[None, :] ** 2)
     inside = distance <= radius_m
     inside[site_r - r0, site_c - c0] = True
     window = dem[r0 - oy:r1 - oy, c0 - ox:c1 - ox]
@@ -656,7 +670,7 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
     curvature = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
     b = bound if bound is not None else _NO_BOUND
     _solve(dem, oy, ox, rows, cols, cell, sy, sx, z0, tx_h, rx_h, curvature, wavelengths,
-           method, los_only, ty, tx, _last_steps(owner_ray, owner_step, ty.size), r0, c0,
+           method, ty, tx, _last_steps(owner_ray, owner_step, ty.size), r0, c0,
            owner_ray, owner_step, los, loss, excess, mean, bound is not None, distance,
            b.eirp_dbm, b.azimuth_deg, b.beamwidth_deg, float(b.floor_dbm), b.best_dbm,
            b.radius_m, b.tables, b.heights, b.log_d0, b.step_d, b.log_h0, b.step_h)
@@ -664,17 +678,11 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
     own = (site_r - r0, site_c - c0)
     los[own] = True
     mean[own] = ground0
-    if not los_only:
-        loss[:, own[0], own[1]] = 0.0
-        excess[:, own[0], own[1]] = 0.0
+    loss[:, own[0], own[1]] = 0.0
+    excess[:, own[0], own[1]] = 0.0
     los &= valid
-    if los_only:
-        loss[:] = np.nan
-        excess[:] = np.nan
-        mean[:] = np.nan
-    else:
-        loss[:, ~valid] = np.nan
-        excess[:, ~valid] = np.nan
+    loss[:, ~valid] = np.nan
+    excess[:, ~valid] = np.nan
     mean[~valid] = np.nan
     dist = np.where(inside, distance, np.nan).astype(np.float32)
     return [TerrainWindow(row0=r0, col0=c0, los=los, loss_db=loss[f], distance_m=dist,
@@ -683,31 +691,23 @@ def _run(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: f
 
 def _visibility(dem: np.ndarray, cell: float, site_row: float, site_col: float, tx_h: float,
                 rx_h: float, radius_m: float, k_factor: float) -> TerrainWindow:
-    """:func:`visibility`'s line of sight in one pass over the rays (no ownership maps).
-
-    Each ray is walked once; a sample nearer its cell's centre than any before it (the
-    first ray wins a tie, as in :func:`_assign_owners`) writes the cell's line of sight.
-    The two halves of the rays run in parallel and are merged by the same rule, so the
-    result is :func:`_run`'s, bit for bit.  A cell no sample falls in (never seen: the
-    rays are under a cell apart) sends the site to :func:`_run`.
-    """
+    """:func:`visibility`'s line of sight by one horizon sweep over the window."""
     rows, cols = dem.shape
     site_r, site_c = int(site_row), int(site_col)
     r0, r1, c0, c1 = window_bounds(site_row, site_col, radius_m, cell, (rows, cols))
     h, w = r1 - r0, c1 - c0
-    ty, tx = _border(r0, r1, c0, c1)
     ground0 = float(dem[site_r, site_c])
     curvature = 1.0 / (2.0 * k_factor * EARTH_RADIUS_M)
     los = np.zeros((h, w), dtype=np.bool_)
-    dist = np.empty((h, w), dtype=np.float32)
-    lone = _sweep_los(dem, cell, site_row, site_col, ground0 + tx_h, rx_h, curvature,
-                      radius_m, ty, tx, r0, r1, c0, c1, los, dist)
-    if lone:
-        return _run(dem, cell, site_row, site_col, tx_h, rx_h, radius_m, k_factor,
-                    np.array([1.0]), _DEYGOUT, los_only=True)[0]
-    nan = np.full((h, w), np.nan, dtype=np.float32)
+    dist = np.full((h, w), np.nan, dtype=np.float32)
+    # the sweep reads one cell beyond the window towards the site (the band around it)
+    _horizon_sweep(dem, cell, site_row, site_col, ground0 + tx_h, rx_h,
+                   curvature, radius_m, r0, c0, max(r0 - 1, 0), min(r1 + 1, rows),
+                   max(c0 - 1, 0), min(c1 + 1, cols), los, dist)
+    los[site_r - r0, site_c - c0] = True
+    nan = np.broadcast_to(np.float32(np.nan), (h, w))  # read-only: not computed
     return TerrainWindow(row0=r0, col0=c0, los=los, loss_db=nan, distance_m=dist,
-                         excess_db=nan.copy(), mean_elevation_m=nan.copy())
+                         excess_db=nan, mean_elevation_m=nan)
 
 
 def _square(site_row: float, site_col: float, radius_m: float, cell_size_m: float
@@ -821,67 +821,136 @@ def _assign_owners(sy, sx, ty, tx, r0, r1, c0, c1, todo, owner_ray,
                 owner_step[rr, cc] = s
 
 
-@njit(cache=True, parallel=True)
-def _sweep_los(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m, ty, tx, r0, r1,
-               c0, c1, los, dist):  # pragma: no cover - compiled
-    """Line of sight and distance over the window in one walk of the rays.
+# the horizon height of a ray with no ground before the cell: nothing is in the way
+_NO_HORIZON = -1e30
 
-    Returns True if a cell within the radius got no sample (the caller then falls back
-    to the ownership maps).  ``dist`` gets the distance within the radius, NaN outside.
+
+@njit(cache=True, parallel=True)
+def _horizon_sweep(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m, r0, c0,
+                   e_r0, e_r1, e_c0, e_c1, los, dist):  # pragma: no cover - compiled
+    """Line of sight over the window by a horizon sweep (Wang, Robinson and White 2000).
+
+    Every cell of the extended window ``[e_r0, e_r1) x [e_c0, e_c1)`` (the window and
+    the cell around it, clipped to the DEM) within two cells of the radius gets its
+    horizon: the steepest elevation angle, as a slope with the bulge, of the ground
+    between the site and it.  It is interpolated where the cell's ray crosses the
+    centre line of the previous column (row), between the two cells there
+    (:func:`_horizon_cell`), then raised by the cell's own ground.
+
+    Order: the band of the one or two rows the site lies on or between, outwards from
+    the site; the band of its one or two columns, outwards; then the four quadrants
+    between the bands in parallel, each row by row outwards and each row outwards from
+    the site's column.  The cells a cell reads lie nearer the site, in its quadrant or
+    a band, so they are done before it, and no quadrant reads another.  ``los`` and
+    ``dist`` cover the window from ``(r0, c0)``; ``dist`` must come NaN and gets the
+    distance within ``radius_m`` (and at the site's own cell), where ``los`` gets the
+    line of sight.
     """
-    rows, cols = dem.shape
-    h, w = los.shape
-    sy, sx = site_row - 0.5, site_col - 0.5
-    site_r, site_c = int(site_row), int(site_col)
-    for i in prange(h):
-        dy = (r0 + i + 0.5 - site_row) * cell
-        for j in range(w):
-            dx = (c0 + j + 0.5 - site_col) * cell
-            dd = math.hypot(dy, dx)
-            inside = dd <= radius_m or (r0 + i == site_r and c0 + j == site_c)
-            dist[i, j] = dd if inside else np.nan
-    half = (ty.size + 1) // 2
-    offset = np.full((2, h, w), np.inf)
-    seen = np.zeros((2, h, w), dtype=np.bool_)
-    for part in prange(2):
-        lo, hi = (0, half) if part == 0 else (half, ty.size)
-        for k in range(lo, hi):
-            x_major, sign, j0, n, slope, u0, _, s_minor = _geometry(sy, sx, ty[k], tx[k])
-            n = _steps(x_major, sign, j0, n, slope, u0, s_minor, r0, r1, c0, c1)
-            step_m = cell * math.sqrt(1.0 + slope * slope)
-            horizon = -np.inf
-            for s in range(n):
-                j, m, mi, row, col = _step(x_major, sign, j0, slope, u0, s_minor, s)
-                rr, cc = row - r0, col - c0
-                d = (u0 + s) * step_m
-                if 0 <= rr < h and 0 <= cc < w and not math.isnan(dist[rr, cc]):
-                    off = abs(m - mi)
-                    ground = dem[rr + r0, cc + c0]
-                    if off < offset[part, rr, cc] and not math.isnan(ground):
-                        offset[part, rr, cc] = off
-                        z_t = ground + rx_h - curvature * d * d
-                        seen[part, rr, cc] = (z_t - z0) / d >= horizon
-                z = _sample(dem, 0, 0, rows, cols, x_major, j, m)
-                if not math.isnan(z):
-                    angle = (z - curvature * d * d - z0) / d
-                    if angle > horizon:
-                        horizon = angle
-    lone = False
-    for i in range(h):
-        for j in range(w):
-            if math.isnan(dist[i, j]):
-                continue
-            if r0 + i == site_r and c0 + j == site_c:
-                los[i, j] = True
-            elif math.isnan(dem[r0 + i, c0 + j]):
-                los[i, j] = False
-            elif offset[1, i, j] < offset[0, i, j]:
-                los[i, j] = seen[1, i, j]
-            elif offset[0, i, j] < np.inf:
-                los[i, j] = seen[0, i, j]
+    horizon = np.empty((e_r1 - e_r0, e_c1 - e_c0))
+    reach = radius_m / cell + 2.0  # cells
+    ya, yb = math.floor(site_row - 0.5), math.ceil(site_row - 0.5)
+    xa, xb = math.floor(site_col - 0.5), math.ceil(site_col - 0.5)
+    # rows (columns) of the bands, clipped to the extended window
+    br0, br1 = max(ya, e_r0), min(yb, e_r1 - 1)
+    bc0, bc1 = max(xa, e_c0), min(xb, e_c1 - 1)
+    for col in range(min(xa, e_c1 - 1), e_c0 - 1, -1):
+        for row in range(br0, br1 + 1):
+            _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
+                          r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+    for col in range(max(xa + 1, e_c0), e_c1):
+        for row in range(br0, br1 + 1):
+            _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
+                          r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+    for row in range(yb + 1, min(e_r1, math.floor(site_row + reach) + 1)):
+        for col in range(bc0, bc1 + 1):
+            _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
+                          r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+    for row in range(ya - 1, max(e_r0, math.floor(site_row - reach) - 1) - 1, -1):
+        for col in range(bc0, bc1 + 1):
+            _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
+                          r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+    # diagonally opposite quadrants share a thread (prange hands each thread a
+    # contiguous block), which balances windows clipped on one side
+    for q in prange(4):
+        down = q == 0 or q == 2
+        right = q == 1 or q == 2
+        first, stop, step = (yb + 1, e_r1, 1) if down else (ya - 1, e_r0 - 1, -1)
+        for row in range(first, stop, step):
+            dy = row + 0.5 - site_row
+            if abs(dy) > reach:
+                break
+            half = math.sqrt(reach * reach - dy * dy)
+            if right:
+                for col in range(max(xb + 1, e_c0),
+                                 min(math.ceil(site_col + half), e_c1 - 1) + 1):
+                    _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
+                                  radius_m, r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
             else:
-                lone = True
-    return lone
+                for col in range(min(xa - 1, e_c1 - 1),
+                                 max(math.floor(site_col - 1.0 - half), e_c0) - 1, -1):
+                    _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
+                                  radius_m, r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+
+
+@njit(cache=True, inline='always')
+def _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m, r0, c0,
+                  e_r0, e_c0, row, col, horizon, los, dist):  # pragma: no cover - compiled
+    """One cell of :func:`_horizon_sweep`: its horizon, and its line of sight in the window.
+
+    ``horizon`` holds, per cell, the height of its horizon above the antenna at the
+    cell's own distance (metres, ground lowered by the bulge): the highest of the
+    cell's ground and the sightline over everything before it.  The sightline before a
+    cell is read where its ray crosses the centre line of the previous column (row):
+    the two cells whose centres straddle that point give their heights, linearly, as
+    the ray walk interpolates the ground there; the result, at the point's distance, is
+    carried out to the cell's along the ray.  An index beyond the extended window (the
+    DEM's edge) is clamped, so the cell on the edge stands for both, as in
+    :func:`_sample`.  A ray that crosses no centre line before the cell has no horizon.
+    """
+    dy = row + 0.5 - site_row
+    dx = col + 0.5 - site_col
+    prior = _NO_HORIZON
+    if abs(dx) >= abs(dy):
+        if abs(dx) > 1.0:  # the ray crosses the centre line of a column before this one
+            sg = 1.0 if dx > 0.0 else -1.0
+            m = site_row - 0.5 + dy - dy * sg / dx - e_r0
+            prior = _between(horizon, m, col - int(sg) - e_c0, True) * (
+                abs(dx) / (abs(dx) - 1.0))
+    elif abs(dy) > 1.0:
+        sg = 1.0 if dy > 0.0 else -1.0
+        m = site_col - 0.5 + dx - dx * sg / dy - e_c0
+        prior = _between(horizon, m, row - int(sg) - e_r0, False) * (
+            abs(dy) / (abs(dy) - 1.0))
+    d2 = (dy * cell) ** 2 + (dx * cell) ** 2
+    ground = dem[row, col]
+    visible = False
+    top = prior
+    if not math.isnan(ground):
+        lowered = ground - curvature * d2 - z0
+        visible = lowered + rx_h >= prior
+        top = max(prior, lowered)
+    horizon[row - e_r0, col - e_c0] = top
+    i, j = row - r0, col - c0
+    if 0 <= i < los.shape[0] and 0 <= j < los.shape[1]:
+        d = math.sqrt(d2)  # as _run's distance, bit for bit
+        if d <= radius_m or (row == int(site_row) and col == int(site_col)):
+            dist[i, j] = d
+            los[i, j] = visible
+
+
+@njit(cache=True, inline='always')
+def _between(horizon, m, major, x_major):  # pragma: no cover - compiled
+    """Horizon height at minor coordinate m (extended-window index) on column (row) ``major``."""
+    size = horizon.shape[0] if x_major else horizon.shape[1]
+    a = math.floor(m)
+    f = m - a
+    a0 = min(max(a, 0), size - 1)
+    va = horizon[a0, major] if x_major else horizon[major, a0]
+    if f > 0.0:
+        a1 = min(max(a + 1, 0), size - 1)
+        vb = horizon[a1, major] if x_major else horizon[major, a1]
+        va += f * (vb - va)
+    return va
 
 
 @njit(cache=True)
@@ -1223,7 +1292,7 @@ def _upper_hull(zc, d, prev, top):  # pragma: no cover - compiled
 
 @njit(cache=True, parallel=True)
 def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvature,
-           wavelengths, method, los_only, ty, tx, last, r0, c0, owner_ray, owner_step, los,
+           wavelengths, method, ty, tx, last, r0, c0, owner_ray, owner_step, los,
            loss, excess, mean, prune, distance, b_eirp, b_azimuth, b_beamwidth, b_floor,
            b_best, b_radius, b_tables, b_heights, b_log_d0, b_step_d, b_log_h0,
            b_step_h):  # pragma: no cover - compiled
@@ -1281,12 +1350,11 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
         block_max = np.full(n // _BLOCK + 1, -np.inf)
         prev = np.full(n + 1, -1, dtype=np.int64)
         top = np.full(n + 1, -1, dtype=np.int64)
-        if not los_only:
-            for i in range(1, n + 1):
-                b = (i - 1) // _BLOCK
-                if zc[i] > block_max[b]:
-                    block_max[b] = zc[i]
-            _upper_hull(zc, d, prev, top)
+        for i in range(1, n + 1):
+            b = (i - 1) // _BLOCK
+            if zc[i] > block_max[b]:
+                block_max[b] = zc[i]
+        _upper_hull(zc, d, prev, top)
         horizon = -np.inf  # steepest elevation angle (as a slope) of samples so far
         warm = np.ones(3, dtype=np.int64)
         need = np.ones(nf, dtype=np.bool_)
@@ -1297,16 +1365,15 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
                 z_t = dem[rows[i] - oy, cols[i] - ox] + rx_h - bulge
                 visible = (z_t - z0) / d[i] >= horizon
                 los[rr, cc] = visible
-                if not los_only:
-                    mean[rr, cc] = _mean_ground(psum, pcnt, d[i], i, u0, step_m)
-                    if prune:
-                        _needed(need, mean[rr, cc], ground0, tx_h, distance[rr, cc],
-                                (c0 + cc - sx) * cell, (sy - r0 - rr) * cell, rr, cc, b_eirp,
-                                b_azimuth, b_beamwidth, b_floor, b_best, b_radius, b_tables,
-                                b_heights, b_log_d0, b_step_d, b_log_h0, b_step_h)
-                    _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
-                                 wavelengths, method, need, tx_h, rx_h - bulge, curvature,
-                                 warm, loss, excess, rr, cc)
+                mean[rr, cc] = _mean_ground(psum, pcnt, d[i], i, u0, step_m)
+                if prune:
+                    _needed(need, mean[rr, cc], ground0, tx_h, distance[rr, cc],
+                            (c0 + cc - sx) * cell, (sy - r0 - rr) * cell, rr, cc, b_eirp,
+                            b_azimuth, b_beamwidth, b_floor, b_best, b_radius, b_tables,
+                            b_heights, b_log_d0, b_step_d, b_log_h0, b_step_h)
+                _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
+                             wavelengths, method, need, tx_h, rx_h - bulge, curvature,
+                             warm, loss, excess, rr, cc)
             angle = (zc[i] - z0) / d[i]
             if angle > horizon:
                 horizon = angle
