@@ -782,3 +782,41 @@ def test_horizon_sweep_agrees_with_the_ray_profiles():
     assert np.mean(shares) >= 0.98
 
 
+
+
+@pytest.mark.parametrize("site_row, site_col, radius_cells", [
+    (0.1, 0.2, 12.0), (0.9, 59.95, 8.0), (59.99, 0.01, 20.0), (59.5, 59.5, 0.3),
+    (30.0, 30.0, 0.4), (0.5, 30.5, 40.0)])
+def test_horizon_sweep_at_the_dem_edges(site_row, site_col, radius_cells):
+    """Sites in corners, on edges and on cell borders, radii under a cell and beyond the
+    DEM: the sweep's window, distances and site cell are terrain_window's, and its line
+    of sight agrees with the exact profiles on 95% of the cells or more."""
+    dem = rough_dem(60)
+    kw = dict(cell_size_m=CELL, site_row=site_row, site_col=site_col, tx_height_m=20.0,
+              radius_m=radius_cells * CELL)
+    full = terrain_window(dem, frequency_mhz=1800.0, **kw)
+    only = visibility(dem, **kw)
+    assert (only.row0, only.col0, only.los.shape) == (full.row0, full.col0, full.los.shape)
+    assert np.array_equal(only.distance_m, full.distance_m, equal_nan=True)
+    assert at(only, int(site_row), int(site_col))[0]
+    inside = np.isfinite(full.distance_m)
+    assert (only.los[inside] == full.los[inside]).mean() >= 0.95
+    assert not only.los[~inside].any()
+
+
+def test_horizon_sweep_over_nodata():
+    """Nodata cells see nothing and hide nothing: the sweep carries the horizon across
+    them (as the ray walk skips their samples), and agrees with the exact profiles."""
+    dem = rough_dem(120)
+    dem[40:55, 70:90] = np.nan
+    dem[:, :6] = np.nan
+    kw = dict(cell_size_m=CELL, site_row=60.3, site_col=60.8, tx_height_m=35.0,
+              radius_m=50 * CELL)
+    full = terrain_window(dem, frequency_mhz=1800.0, **kw)
+    only = visibility(dem, **kw)
+    inside = np.isfinite(full.distance_m)
+    hole = ~np.isfinite(dem[only.row0:only.row0 + only.los.shape[0],
+                            only.col0:only.col0 + only.los.shape[1]])
+    assert (inside & hole).sum() >= 300
+    assert not only.los[hole].any()
+    assert (only.los[inside] == full.los[inside]).mean() >= 0.97
