@@ -875,21 +875,34 @@ def _horizon_sweep(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
         down = q == 0 or q == 2
         right = q == 1 or q == 2
         first, stop, step = (yb + 1, e_r1, 1) if down else (ya - 1, e_r0 - 1, -1)
-        for row in range(first, stop, step):
+        # two rows at a time, cell by cell: each row's cells read the cell before them
+        # in the row, so one row alone is a chain of dependent steps; two interleaved
+        # are two chains the processor runs side by side.  The second row's cells read
+        # the first's nearer the site only, done just before.
+        for row in range(first, stop, 2 * step):
             dy = row + 0.5 - site_row
             if abs(dy) > reach:
                 break
-            half = math.sqrt(reach * reach - dy * dy)
+            half = math.sqrt(reach * reach - dy * dy)  # the nearer row's span holds both
+            pair = e_r0 <= row + step < e_r1
             if right:
                 for col in range(max(xb + 1, e_c0),
                                  min(math.ceil(site_col + half), e_c1 - 1) + 1):
                     _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
                                   radius_m, r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+                    if pair:
+                        _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
+                                      radius_m, r0, c0, e_r0, e_c0, row + step, col, horizon,
+                                      los, dist)
             else:
                 for col in range(min(xa - 1, e_c1 - 1),
                                  max(math.floor(site_col - 1.0 - half), e_c0) - 1, -1):
                     _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
                                   radius_m, r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+                    if pair:
+                        _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
+                                      radius_m, r0, c0, e_r0, e_c0, row + step, col, horizon,
+                                      los, dist)
 
 
 @njit(cache=True, inline='always')
