@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         fast = csv_module.csv_text
 
         def pandas_csvs() -> None:
-            csv_module.csv_text = lambda cells: None  # every table through pandas' writer
+            csv_module.csv_text = lambda cells, **_: None  # every table through pandas' writer
             try:
                 rundir.write_tables(result, old)
             finally:
