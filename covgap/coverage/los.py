@@ -887,24 +887,17 @@ def _horizon_sweep(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
             half = math.sqrt(reach * reach - dy * dy)  # the nearer row's span holds both
             pair = e_r0 <= row + step < e_r1
             if right:
-                for col in range(max(xb + 1, e_c0),
-                                 min(math.ceil(site_col + half), e_c1 - 1) + 1):
-                    _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
-                                  radius_m, r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
-                    if pair:
-                        _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
-                                      radius_m, r0, c0, e_r0, e_c0, row + step, col, horizon,
-                                      los, dist)
+                cols = range(max(xb + 1, e_c0), min(math.ceil(site_col + half), e_c1 - 1) + 1)
             else:
-                for col in range(min(xa - 1, e_c1 - 1),
-                                 max(math.floor(site_col - 1.0 - half), e_c0) - 1, -1):
+                cols = range(min(xa - 1, e_c1 - 1),
+                             max(math.floor(site_col - 1.0 - half), e_c0) - 1, -1)
+            for col in cols:
+                _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
+                              r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
+                if pair:
                     _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
-                                  radius_m, r0, c0, e_r0, e_c0, row, col, horizon, los, dist)
-                    if pair:
-                        _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature,
-                                      radius_m, r0, c0, e_r0, e_c0, row + step, col, horizon,
-                                      los, dist)
-
+                                  radius_m, r0, c0, e_r0, e_c0, row + step, col, horizon,
+                                  los, dist)
 
 @njit(cache=True, inline='always')
 def _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m, r0, c0,
