@@ -238,6 +238,20 @@ def test_a_reused_commune_figure_draws_each_commune_as_a_new_figure_would(vi_run
     assert b == (vi_run / "figures" / f"map_{second}.png").read_bytes()
 
 
+def test_a_commune_map_drawn_over_the_background_is_a_whole_redraw(vi_run, tmp_path):
+    """The legend and source line are rendered once; the map over them is byte-exact."""
+    from covgap.export.figures import COMMUNE_DPI, CommuneFigure
+    from covgap.export.png import save_png
+
+    tables = read_run_tables(vi_run)
+    figure = CommuneFigure(tables, language="vi")
+    for code in gap_communes(tables.villages)[:3]:
+        blitted = figure.draw(code, tmp_path / f"{code}.png").read_bytes()
+        # savefig draws the whole figure again, legend and source line included
+        whole = save_png(figure.figure, tmp_path / f"{code}_whole.png", dpi=COMMUNE_DPI)
+        assert blitted == whole.read_bytes(), code
+
+
 def test_figures_max_communes_caps_the_commune_maps(vi_run, tmp_path):
     from covgap.export.figures import max_commune_maps, write_figures
 
