@@ -633,3 +633,71 @@ def test_result_write_passes_parallel_on(province, tmp_path, monkeypatch):
     assert figures == sorted(p.relative_to(forked) for p in (forked / "figures").iterdir())
     for name in (*figures, "villages.csv"):
         assert (serial / name).read_bytes() == (forked / name).read_bytes()
+
+
+# ------------------------------------------- the unions built beside the CSVs (write_run)
+
+
+class _Footprinted:
+    """A coverage whose ``areas`` are built from footprints on first read."""
+
+    def __init__(self, build):
+        self.footprints = object()
+        self._build = build
+
+    @property
+    def areas(self):
+        return self._build()
+
+
+def _result_with(build):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(coverage=_Footprinted(build))
+
+
+def test_the_areas_are_built_in_another_thread_while_the_work_runs():
+    import threading
+    import time
+
+    seen = {}
+
+    def build():
+        seen["areas"] = threading.current_thread().name
+        time.sleep(0.2)  # still building when the work starts
+        return "unions"
+
+    def work():
+        seen["work"] = threading.current_thread().name
+        seen["beside"] = threading.active_count()
+
+    rundir._with_areas(_result_with(build), work)
+    assert seen["work"] == threading.current_thread().name
+    assert seen["areas"] != seen["work"] and seen["beside"] == 2
+    assert threading.active_count() == 1  # nothing left running for the fork
+
+
+@pytest.mark.parametrize("fails", ["work", "areas"])
+def test_an_error_of_either_side_is_raised_once_both_ended(fails):
+    import threading
+
+    def build():
+        if fails == "areas":
+            raise ValueError("areas failed")
+        return "unions"
+
+    def work():
+        if fails == "work":
+            raise ValueError("work failed")
+
+    with pytest.raises(ValueError, match=f"{fails} failed"):
+        rundir._with_areas(_result_with(build), work)
+    assert threading.active_count() == 1
+
+
+def test_without_footprints_the_work_runs_alone():
+    from types import SimpleNamespace
+
+    ran = []
+    rundir._with_areas(SimpleNamespace(coverage=None), lambda: ran.append(1))
+    assert ran == [1]

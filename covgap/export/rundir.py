@@ -66,6 +66,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -152,13 +153,16 @@ def write_run(result: Result, directory: str | Path | None = None, *,
             children: list[Child] = []
             try:
                 if fork:
-                    if result.coverage is not None:
-                        # the radius model's unions, built once (on both cores) before
-                        # the fork: the GeoPackage here and the maps there both read them
-                        _ = result.coverage.areas
+                    # the radius model's unions, built once before the fork: the
+                    # GeoPackage here and the maps there both read them.  The CSVs need
+                    # none: they are written meanwhile (GEOS releases the interpreter,
+                    # and building the footprints leaves a core free).  The thread ends
+                    # before the fork.
+                    _with_areas(result, lambda: write_tables(result, folder))
                     children.append(Child("map writer", lambda: caught_warnings(
                         lambda: _write_maps(result, folder))))
-                write_tables(result, folder)
+                else:
+                    write_tables(result, folder)
                 write_geopackage(result, folder / "results.gpkg")
                 # the documents read the GeoPackage and indicators.csv, both written now
                 if fork:
@@ -187,6 +191,26 @@ def write_run(result: Result, directory: str | Path | None = None, *,
 
     write_atomic(target, write, force=force, record=("manifest.json",))
     return target
+
+
+def _with_areas(result: Result, work: Callable[[], object]) -> None:
+    """Run ``work`` while another thread builds ``result.coverage.areas``; wait for both.
+
+    Only where the areas are still to be built from footprints (the radius model);
+    otherwise ``work`` alone.  An error of either is raised here, after both finished.
+    """
+    coverage = result.coverage
+    if (coverage is None or coverage.__dict__.get("footprints") is None
+            or coverage.__dict__.get("_areas") is not None):
+        work()
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="covgap-areas") as pool:
+        areas = pool.submit(lambda: coverage.areas)
+        try:
+            work()
+        finally:
+            areas.exception()  # wait: nothing may run beside a fork
+    areas.result()
 
 
 def _finite(value: Any) -> Any:
