@@ -399,6 +399,28 @@ def test_large_rasters_are_read_in_windows(tmp_path, monkeypatch):
     assert bare["weight"].to_numpy() == pytest.approx(whole["weight"].to_numpy())
 
 
+def test_raster_sequential_sums_are_feature_sequential_sums(tmp_path, monkeypatch):
+    """exactextract's raster-sequential strategy (the raster handed over once) gives the
+    very sums of its default, village after village, on overlapping villages of every
+    size and a raster with nodata and a coverage edge through it."""
+    import covgap.analysis.shares as shares
+
+    rng = np.random.default_rng(11)
+    values = rng.uniform(0, 80, (40, 40))
+    values[rng.uniform(size=values.shape) < 0.05] = -1.0  # the layer's nodata
+    pop = population_layer(tmp_path, values, north=Y0 + 4000.0)
+    cov = vector_coverage({("VNPT", "4G"): Point(X0 + 1700, Y0 + 2100).buffer(1300)})
+    villages = frame(shapely.buffer(shapely.points(rng.uniform(X0, X0 + 4000, 300),
+                                                   rng.uniform(Y0, Y0 + 4000, 300)),
+                                    rng.uniform(20, 900, 300)))
+    layers = {"VNPT": [("VNPT", "4G")]}
+    ours = coverage_shares(villages, cov, layers=layers, population=pop)
+    monkeypatch.setattr(shares, "_STRATEGY", "feature-sequential")
+    default = coverage_shares(villages, cov, layers=layers, population=pop)
+    assert (ours["weight"] > 0).sum() > 250 and 0 < ours["VNPT"].mean() < 1
+    pd.testing.assert_frame_equal(ours, default, check_exact=True)
+
+
 def test_many_partly_covered_villages_take_the_threaded_intersections():
     # 10,000 unit-square villages (metres x 100), each with its lower half under one of
     # 100 strips: 10,000 (village, piece) pairs, none covered whole, enough for the

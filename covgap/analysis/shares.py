@@ -59,6 +59,8 @@ _PIECE_MAX_DEPTH = 24
 #: The population raster is read in windows of at most this many cells (32 MB of
 #: float64 per layer); a province at 100 m takes one window.
 _MAX_WINDOW_CELLS = 4_000_000
+#: exactextract's processing strategy (:func:`_extract`).
+_STRATEGY = "raster-sequential"
 #: Below this many (village, piece) pairs the intersections run on one thread.
 _MIN_THREADED_PAIRS = 5_000
 # shapely.get_type_id codes
@@ -649,8 +651,13 @@ def _extract(sources: list[NumPyRasterSource], names: list[str], polys: np.ndarr
     The rasters share one grid; a polygon missing them all gets NaN.
     """
     writer = _Collect()
+    # raster-sequential: each raster is handed over once, not a window per village (the
+    # Python read_window callback of NumPyRasterSource, 40,000 calls for 20,000
+    # villages and two rasters).  A window holds at most _MAX_WINDOW_CELLS cells, under
+    # exactextract's max_cells_in_memory, so it is one chunk and every village's sum
+    # runs over its cells as feature-sequential's does: the same sums (tested).
     fields = exact_extract(sources, _WkbSource(polys, srs_wkt), ["sum"], include_cols=["fid"],
-                           output=writer)
+                           output=writer, strategy=_STRATEGY)
     fid = np.asarray(fields.pop("fid"), dtype=np.intp)
     out = {}
     for name in names:
