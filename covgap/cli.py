@@ -125,20 +125,29 @@ def _guard() -> Iterator[None]:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Progress | None]:
-    """Show a progress bar per stage on a terminal; nothing in CI logs, pipes or --quiet."""
+def _progress(quiet: bool, *, threadless: bool = False) -> Iterator[Progress | None]:
+    """Show a progress bar per stage on a terminal; nothing in CI logs, pipes or --quiet.
+
+    ``threadless``: the display is redrawn only when a stage reports, by no refresh
+    thread, and leaves stdout and stderr alone, so the run's writers can still fork
+    (:func:`covgap.export.fork.can_fork`) while it shows.
+    """
     if quiet or not err.is_terminal:
         yield None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
+    options = ({"auto_refresh": False, "redirect_stdout": False, "redirect_stderr": False}
+               if threadless else {})
+    with Progress(*columns, console=err, transient=False, **options) as bar:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
+            if threadless:
+                bar.refresh()
 
         yield update
 
@@ -211,7 +220,8 @@ def _run_and_write(config: Path, out_dir: Path | None, force: bool, quiet: bool,
         with _progress(quiet) as progress:
             result = run_pipeline(cfg, progress=progress, only=only,
                                   reuse_coverage=not recompute)
-        target = result.write(out_dir, force=force)
+        with _progress(quiet, threadless=True) as progress:
+            target = result.write(out_dir, force=force, progress=progress)
         if not quiet:
             _print_inputs(result.inputs, config)
             _print_indicators(result)

@@ -26,6 +26,8 @@ from covgap.planning import Plan
 if TYPE_CHECKING:
     import folium
 
+    from covgap.progress import Progress
+
 __all__ = ["STAGES", "Result", "RunExistsError"]
 
 #: The stages of a run, in order.  Stages later issues build are listed so the
@@ -143,7 +145,7 @@ class Result:
         }
 
     def write(self, directory: str | Path | None = None, *, force: bool = False,
-              parallel: bool | None = None) -> Path:
+              parallel: bool | None = None, progress: Progress | None = None) -> Path:
         """Write the run directory atomically (:func:`covgap.export.rundir.write_run`).
 
         Parameters
@@ -157,6 +159,9 @@ class Result:
             Write the maps and the documents in forked child processes beside the other
             outputs; default: where the system can fork and has a second core
             (:func:`covgap.export.rundir.write_run`).
+        progress : Progress, optional
+            ``progress("exports", done, total)`` as each output is written; it must start
+            no thread (see :func:`covgap.export.rundir.write_run`).
 
         Returns
         -------
@@ -169,4 +174,4 @@ class Result:
             The directory exists and ``force`` is false.
         """
         from covgap.export.rundir import write_run  # exporters sit above: call up at run time
-        return write_run(self, directory, force=force, parallel=parallel)
+        return write_run(self, directory, force=force, parallel=parallel, progress=progress)

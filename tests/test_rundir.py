@@ -701,3 +701,44 @@ def test_without_footprints_the_work_runs_alone():
     ran = []
     rundir._with_areas(SimpleNamespace(coverage=None), lambda: ran.append(1))
     assert ran == [1]
+
+
+# ------------------------------------------------------ progress of the exports
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_write_run_reports_each_output_written(province, tmp_path, parallel):
+    result = covgap.run(province.config())
+    out = tmp_path / "out"  # the province's inputs are in tmp_path
+    out.mkdir()
+    seen = []
+    rundir.write_run(result, out / "run", parallel=parallel,
+                     progress=lambda stage, done, total: seen.append((stage, done, total)))
+    # the GeoTIFFs, the CSVs, the GeoPackage, the documents, the two workbooks, the
+    # charts and the maps: one step each, from 0 to all of them
+    assert {stage for stage, _, _ in seen} == {"exports"}
+    assert [done for _, done, _ in seen] == list(range(9))
+    assert {total for _, _, total in seen} == {8}
+    assert (out / "run" / "manifest.json").is_file()
+
+
+def test_the_command_lines_export_display_runs_no_thread(monkeypatch):
+    """The exports' progress display redraws when told, so the writers can still fork."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from covgap import cli
+    from covgap.export.fork import can_fork
+
+    monkeypatch.setattr(cli, "err", Console(file=io.StringIO(), force_terminal=True,
+                                            width=100))
+    with cli._progress(False, threadless=True) as progress:
+        assert progress is not None
+        progress("exports", 3, 8)
+        assert threading.active_count() == 1 and can_fork() == ((os.cpu_count() or 1) > 1)
+    assert "exports" in cli.err.file.getvalue() and "3/8" in cli.err.file.getvalue()
+    # the stages' display, by contrast, refreshes from a thread of its own
+    with cli._progress(False) as progress:
+        assert threading.active_count() == 2

@@ -82,6 +82,7 @@ from covgap.export.lists import all_gaps, gap_operators, operator_gaps
 from covgap.export.map import write_maps
 from covgap.export.names import operator_part
 from covgap.export.plots import write_plots
+from covgap.progress import Progress, ticker
 from covgap.result import Result, RunExistsError
 
 __all__ = ["RECORD_FILES", "check_writable", "gap_file_name", "is_run_directory",
@@ -98,7 +99,8 @@ PAUSE_ENV = "COVGAP_TEST_PAUSE_AT"
 
 
 def write_run(result: Result, directory: str | Path | None = None, *,
-              force: bool = False, parallel: bool | None = None) -> Path:
+              force: bool = False, parallel: bool | None = None,
+              progress: Progress | None = None) -> Path:
     """Write a run's directory atomically: every output, then the manifest.
 
     Parameters
@@ -123,6 +125,11 @@ def write_run(result: Result, directory: str | Path | None = None, *,
         by side.  An error in a child is raised here as if its writer had run here (an
         :class:`OSError` becomes :class:`~covgap.errors.OutputError`), and nothing is
         written.
+    progress : Progress, optional
+        Called as ``progress("exports", done, total)`` as each output is written (the
+        GeoTIFFs, the CSVs, the GeoPackage, the workbooks, the charts, the documents,
+        the maps; a child's when it has finished).  It must start no thread, or the
+        writers cannot fork (the command line's display refreshes only when called).
 
     Returns
     -------
@@ -144,10 +151,24 @@ def write_run(result: Result, directory: str | Path | None = None, *,
     """
     target = Path(directory) if directory is not None else result.config.run_dir()
 
+    tick = ticker(progress, "exports")
+    steps = ((result.coverage is not None)
+             + (len(_ANALYSIS_OUTPUTS) if result.analysis is not None else 0))
+    written = [0]
+
+    def done() -> None:  # one more output written
+        written[0] += 1
+        if tick is not None:
+            tick(written[0], steps)
+
     def write(folder: Path) -> None:
         t0 = time.perf_counter()
+        written[0] = 0
+        if tick is not None:
+            tick(0, steps)
         if result.coverage is not None:
             result.coverage.write_geotiffs(folder)
+            done()
         if result.analysis is not None:
             fork = can_fork() if parallel is None else parallel
             children: list[Child] = []
@@ -163,7 +184,9 @@ def write_run(result: Result, directory: str | Path | None = None, *,
                         lambda: _write_maps(result, folder))))
                 else:
                     write_tables(result, folder)
+                done()
                 write_geopackage(result, folder / "results.gpkg")
+                done()
                 # the documents read the GeoPackage and indicators.csv, both written now
                 if fork:
                     children.append(Child("document writer", lambda: caught_warnings(
@@ -171,13 +194,19 @@ def write_run(result: Result, directory: str | Path | None = None, *,
                 else:
                     _keep_warnings(result, caught_warnings(
                         lambda: _write_documents(result, folder, parallel=False)))
+                    done()
                 write_report(result, folder / "report.xlsx")
+                done()
                 write_lists(result, folder / "lists.xlsx", operators=gap_operators(result))
+                done()
                 write_plots(result, folder / "plots")
+                done()
                 if not fork:
                     _keep_warnings(result, caught_warnings(lambda: _write_maps(result, folder)))
+                    done()
                 for child in children:
                     _keep_warnings(result, child.finish())
+                    done()
             except BaseException:
                 for child in children:
                     child.stop()  # before the staging folder goes
@@ -191,6 +220,11 @@ def write_run(result: Result, directory: str | Path | None = None, *,
 
     write_atomic(target, write, force=force, record=("manifest.json",))
     return target
+
+
+#: What write_run writes from the analysis, one progress step each: the CSVs, the
+#: GeoPackage, the documents, report.xlsx, lists.xlsx, the charts and the maps.
+_ANALYSIS_OUTPUTS = ("tables", "geopackage", "documents", "report", "lists", "plots", "maps")
 
 
 def _with_areas(result: Result, work: Callable[[], object]) -> None:
