@@ -899,6 +899,7 @@ def _horizon_sweep(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m,
                                   radius_m, r0, c0, e_r0, e_c0, row + step, col, horizon,
                                   los, dist)
 
+
 @njit(cache=True, inline='always')
 def _horizon_cell(dem, cell, site_row, site_col, z0, rx_h, curvature, radius_m, r0, c0,
                   e_r0, e_c0, row, col, horizon, los, dist):  # pragma: no cover - compiled

@@ -35,8 +35,8 @@ def save_png(fig: Figure, path: Path, *, dpi: int, tight: bool = False) -> Path:
 def save_canvas_png(canvas: FigureCanvasAgg, path: Path) -> Path:
     """Save what an Agg canvas holds now as a PNG, without drawing the figure again.
 
-    The pixels are the canvas buffer's, at the figure's dpi: :func:`save_png` of a
-    figure whose dpi is already ``dpi`` writes the same bytes (it draws, then encodes
+    The pixels are the canvas buffer's, at the figure's dpi: ``save_png(fig, path,
+    dpi=fig.dpi)`` of the same figure writes the same bytes (it draws, then encodes
     the buffer this way).
     """
     from matplotlib.image import imsave

@@ -154,16 +154,17 @@ def write_run(result: Result, directory: str | Path | None = None, *,
     tick = ticker(progress, "exports")
     steps = ((result.coverage is not None)
              + (len(_ANALYSIS_OUTPUTS) if result.analysis is not None else 0))
-    written = [0]
-
-    def done() -> None:  # one more output written
-        written[0] += 1
-        if tick is not None:
-            tick(written[0], steps)
 
     def write(folder: Path) -> None:
         t0 = time.perf_counter()
-        written[0] = 0
+        written = 0
+
+        def done() -> None:  # one more output written
+            nonlocal written
+            written += 1
+            if tick is not None:
+                tick(written, steps)
+
         if tick is not None:
             tick(0, steps)
         if result.coverage is not None:
@@ -230,12 +231,12 @@ _ANALYSIS_OUTPUTS = ("tables", "geopackage", "documents", "report", "lists", "pl
 def _with_areas(result: Result, work: Callable[[], object]) -> None:
     """Run ``work`` while another thread builds ``result.coverage.areas``; wait for both.
 
-    Only where the areas are still to be built from footprints (the radius model);
-    otherwise ``work`` alone.  An error of either is raised here, after both finished.
+    Only where the areas come from footprints (the radius model; once built, reading
+    them again is a lookup); otherwise ``work`` alone.  An error of either is raised
+    here, after both finished.
     """
     coverage = result.coverage
-    if (coverage is None or coverage.__dict__.get("footprints") is None
-            or coverage.__dict__.get("_areas") is not None):
+    if coverage is None or coverage.footprints is None:  # areas given, or raster
         work()
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="covgap-areas") as pool:
