@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -26,6 +27,32 @@ def test_map_ordered_keeps_the_order_of_the_tasks():
     out = list(map_ordered(_double, list(range(23)), compute, on_done=seen.append))
     assert out == [2 * i for i in range(23)]
     assert seen == list(range(23))
+
+
+def test_a_closed_cluster_leaves_the_exports_free_to_fork():
+    """dask.distributed keeps an idle worker thread once the cluster is closed: parked.
+
+    Any thread the run leaves behind must be one ``can_fork`` allows, or every export
+    after a ``scheduler = "dask"`` coverage would be written serially.
+    """
+    import sys
+    import threading
+
+    from covgap.export.fork import _parked
+
+    before = {t.ident for t in threading.enumerate()}
+    assert list(map_ordered(_double, [1, 2], ComputeConfig(scheduler="dask", workers=2))) \
+        == [2, 4]
+
+    def left() -> list[bool]:
+        return [_parked(frame) for ident, frame in sys._current_frames().items()
+                if ident not in before]
+
+    # the cluster's own threads take a moment to end once it is closed
+    deadline = time.monotonic() + 10.0
+    while not all(left()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(left())
 
 
 def test_unreachable_scheduler_is_a_clear_error():

@@ -706,6 +706,41 @@ def test_without_footprints_the_work_runs_alone():
     assert ran == [1]
 
 
+def test_an_idle_pool_worker_is_parked_and_a_busy_one_is_not():
+    """can_fork allows threads that wait in a ThreadPoolExecutor's queue, and no other."""
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from covgap.export.fork import _parked, can_fork
+
+    forkable = can_fork()  # other tests may have left live threads behind
+    release, started = threading.Event(), threading.Event()
+    plain = threading.Thread(target=release.wait)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: None).result()
+        (worker,) = pool._threads
+        for _ in range(500):  # back in its queue once it has handed the result over
+            if _parked(sys._current_frames()[worker.ident]):
+                break
+            threading.Event().wait(0.01)
+        assert _parked(sys._current_frames()[worker.ident])
+        assert can_fork() == forkable
+        busy = pool.submit(lambda: (started.set(), release.wait()))
+        started.wait(5)
+        assert not _parked(sys._current_frames()[worker.ident]) and not can_fork()
+        release.set()
+        busy.result()
+    release.clear()
+    plain.start()
+    try:
+        assert not _parked(sys._current_frames()[plain.ident]) and not can_fork()
+    finally:
+        release.set()
+        plain.join()
+    assert can_fork() == forkable
+
+
 # ------------------------------------------------------ progress of the exports
 
 

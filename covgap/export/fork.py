@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import linecache
 import os
 import pickle
 import signal
@@ -17,6 +18,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 __all__ = ["Caught", "Child", "can_fork", "caught_warnings"]
@@ -29,11 +31,35 @@ def can_fork() -> bool:
     """Whether a writer can run in a forked child beside this process.
 
     Only where :func:`os.fork` exists, with a second core, and when this process runs
-    no other Python thread: a thread holding a lock at the fork (a progress display
-    writing to the terminal) would leave that lock held for ever in the child.
+    no other Python thread but parked pool workers (:func:`_parked`): a thread holding
+    a lock at the fork (a progress display writing to the terminal) would leave that
+    lock held for ever in the child.
     """
-    return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1)
+    if not (hasattr(os, "fork") and (os.cpu_count() or 1) > 1):
+        return False
+    if threading.active_count() == 1:
+        return True
+    me = threading.get_ident()
+    frames = sys._current_frames()
+    return all(ident == me or _parked(frame) for ident, frame in frames.items())
+
+
+# the line of concurrent.futures.thread._worker where an idle worker waits for work
+_WAIT_FOR_WORK = "work_queue.get(block=True)"
+
+
+def _parked(frame: FrameType) -> bool:
+    """Whether a thread's innermost frame is an idle ``ThreadPoolExecutor`` worker.
+
+    Such a thread waits in its work queue for a task: it holds no lock a child could
+    need, and only a submit wakes it, which a forked child never makes.  dask.distributed
+    leaves one behind (``Dask-Offload``) once a ``[compute] scheduler = "dask"`` run has
+    closed its cluster; without this, every later export in the process would be serial.
+    """
+    code = frame.f_code
+    return (code.co_name == "_worker"
+            and code.co_filename.endswith(os.path.join("concurrent", "futures", "thread.py"))
+            and _WAIT_FOR_WORK in linecache.getline(code.co_filename, frame.f_lineno))
 
 
 def caught_warnings(write: Callable[[], object]) -> list[Caught]:
