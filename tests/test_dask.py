@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -56,9 +58,23 @@ def test_a_closed_cluster_leaves_the_exports_free_to_fork():
 
 
 def test_unreachable_scheduler_is_a_clear_error():
-    compute = ComputeConfig(scheduler="dask", address="tcp://127.0.0.1:9")
-    with pytest.raises(covgap.ConfigError, match="cannot reach the Dask scheduler"):
-        list(map_ordered(_double, [1], compute))
+    """In a process of its own: a Client that fails to connect leaves its IO loop running.
+
+    That thread would keep ``can_fork`` false, and every later test's exports serial.
+    """
+    code = (
+        "import covgap\n"
+        "from covgap.compute import map_ordered\n"
+        "from covgap.config import ComputeConfig\n"
+        "compute = ComputeConfig(scheduler='dask', address='tcp://127.0.0.1:9')\n"
+        "try:\n"
+        "    list(map_ordered(abs, [1], compute))\n"
+        "except covgap.ConfigError as exc:\n"
+        "    print('ConfigError:', exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert "ConfigError:" in done.stdout
+    assert "cannot reach the Dask scheduler" in done.stdout
 
 
 def test_dask_run_writes_the_same_villages_csv(sample_result, tmp_path):
