@@ -1379,9 +1379,19 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
                             (c0 + cc - sx) * cell, (sy - r0 - rr) * cell, rr, cc, b_eirp,
                             b_azimuth, b_beamwidth, b_floor, b_best, b_radius, b_tables,
                             b_heights, b_log_d0, b_step_d, b_log_h0, b_step_h)
-                _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
-                             wavelengths, method, need, tx_h, rx_h - bulge, curvature,
-                             warm, loss, excess, rr, cc)
+                # most cells need no search where a bound prunes: settled here, without
+                # the call (its many array arguments cost more than the cell's work)
+                any_need = False
+                for f in range(nf):
+                    any_need = any_need or need[f]
+                if any_need:
+                    _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
+                                 wavelengths, method, need, tx_h, rx_h - bulge, curvature,
+                                 warm, loss, excess, rr, cc)
+                else:
+                    for f in range(nf):
+                        loss[f, rr, cc] = np.inf
+                        excess[f, rr, cc] = np.inf
             angle = (zc[i] - z0) / d[i]
             if angle > horizon:
                 horizon = angle
@@ -1433,7 +1443,7 @@ def _can_win(upper, floor, best):  # pragma: no cover - compiled
     return upper >= floor and upper + BOUND_MARGIN_DB > best
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _cell_losses(zc, d, block_max, prev, top, t, z_t, visible, threshold, wavelengths,
                  method, need, tx_h, z_smooth, curvature, warm, loss, excess, rr,
                  cc):  # pragma: no cover - compiled
@@ -1467,7 +1477,7 @@ def _cell_losses(zc, d, block_max, prev, top, t, z_t, visible, threshold, wavele
             method), 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _mean_ground(psum, pcnt, dist, t, u0, step_m):  # pragma: no cover - compiled
     """Mean raw ground of samples 1..t between P.1546's distances, NaN if none."""
     if dist < MEAN_FAR_M:
