@@ -2,8 +2,8 @@
 
 Each notebook is executed with nbclient in a kernel of this interpreter (the project's
 virtualenv), started in ``notebooks/``.  They share one temporary output folder
-(``COVGAP_NOTEBOOK_OUT``), so the first computes the sample's terrain coverage and the
-others reuse its cache, and nothing is written into the repository.
+(``COVGAP_NOTEBOOK_OUT``), seeded with the coverage cache of the session's sample run,
+so they reuse its terrain coverage, and nothing is written into the repository.
 
 They take about a minute each: ``pytest -m notebooks`` runs only them,
 ``pytest -m "not notebooks"`` everything else.
@@ -164,9 +164,29 @@ def test_notebooks_use_only_the_public_api(name):
 
 
 @pytest.fixture(scope="module")
-def shared_out(tmp_path_factory) -> Path:
-    """One output folder for all the notebooks: the coverage cache is shared."""
-    return tmp_path_factory.mktemp("notebook-out")
+def shared_out(tmp_path_factory, sample_result) -> Path:
+    """One output folder for all the notebooks: the coverage cache is shared.
+
+    It starts with the sample's coverage cache, which the session's ``sample_result``
+    has computed already (the same key: the notebooks change only the output folder),
+    so no notebook spends the terrain model's 40 s again.  Computing it is tested by
+    that fixture and by ``covgap demo``.
+    """
+    import dataclasses
+    import shutil
+
+    from covgap.coverage.cache import cache_path
+
+    out = tmp_path_factory.mktemp("notebook-out")
+    cfg = sample_result.config
+    key = sample_result.coverage.parameters["cache_key"]
+    seed = cache_path(cfg, key)
+    if seed.is_file():
+        target = cache_path(dataclasses.replace(
+            cfg, output=dataclasses.replace(cfg.output, dir=out)), key)
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(seed, target)
+    return out
 
 
 def venv_kernel():
