@@ -37,7 +37,6 @@ def test_a_closed_cluster_leaves_the_exports_free_to_fork():
     Any thread the run leaves behind must be one ``can_fork`` allows, or every export
     after a ``scheduler = "dask"`` coverage would be written serially.
     """
-    import sys
     import threading
 
     from covgap.export.fork import _parked

@@ -1379,19 +1379,9 @@ def _solve(dem, oy, ox, rows_all, cols_all, cell, sy, sx, z0, tx_h, rx_h, curvat
                             (c0 + cc - sx) * cell, (sy - r0 - rr) * cell, rr, cc, b_eirp,
                             b_azimuth, b_beamwidth, b_floor, b_best, b_radius, b_tables,
                             b_heights, b_log_d0, b_step_d, b_log_h0, b_step_h)
-                # most cells need no search where a bound prunes: settled here, without
-                # the call (its many array arguments cost more than the cell's work)
-                any_need = False
-                for f in range(nf):
-                    any_need = any_need or need[f]
-                if any_need:
-                    _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
-                                 wavelengths, method, need, tx_h, rx_h - bulge, curvature,
-                                 warm, loss, excess, rr, cc)
-                else:
-                    for f in range(nf):
-                        loss[f, rr, cc] = np.inf
-                        excess[f, rr, cc] = np.inf
+                _cell_losses(zc, d, block_max, prev, top, i, z_t, visible, threshold,
+                             wavelengths, method, need, tx_h, rx_h - bulge, curvature,
+                             warm, loss, excess, rr, cc)
             angle = (zc[i] - z0) / d[i]
             if angle > horizon:
                 horizon = angle
@@ -1447,7 +1437,11 @@ def _can_win(upper, floor, best):  # pragma: no cover - compiled
 def _cell_losses(zc, d, block_max, prev, top, t, z_t, visible, threshold, wavelengths,
                  method, need, tx_h, z_smooth, curvature, warm, loss, excess, rr,
                  cc):  # pragma: no cover - compiled
-    """Loss and excess over smooth ground of one cell, for each needed wavelength."""
+    """Loss and excess over smooth ground of one cell, for each needed wavelength.
+
+    Inlined into :func:`_solve`: most cells need nothing where a bound prunes, and a
+    call with these twenty-odd array arguments cost more than such a cell's work.
+    """
     any_need = False
     for f in range(need.size):
         if need[f]:
